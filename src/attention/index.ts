@@ -1,0 +1,21 @@
+/**
+ * The attention library: pure TypeScript, no VS Code, no DOM. Read it in this order:
+ *
+ *   tensor.ts -> tensor-operations.ts -> masks.ts, left-padding.ts, dropout.ts
+ *   -> scaled-dot-product-attention.ts -> self-attention.ts -> multi-head-attention.ts
+ *   -> grouped-query-attention.ts -> kv-cache.ts, rotary-embedding.ts -> sliding-window-attention.ts
+ */
+
+export * from "./tensor";
+export * from "./tensor-operations";
+export * from "./masks";
+export * from "./left-padding";
+export * from "./dropout";
+export * from "./heads";
+export * from "./rotary-embedding";
+export * from "./kv-cache";
+export * from "./scaled-dot-product-attention";
+export * from "./self-attention";
+export * from "./multi-head-attention";
+export * from "./grouped-query-attention";
+export * from "./sliding-window-attention";

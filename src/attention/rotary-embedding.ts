@@ -1,0 +1,73 @@
+/**
+ * Rotary position embedding (RoPE), as in Llama and Hugging Face's `apply_rotary_pos_emb`.
+ *
+ * Position enters attention by rotating query and key vectors: the pair of features (i, i + hs/2)
+ * of a token at position p is rotated by the angle p * theta^(-2i / hs). The dot product of a rotated
+ * query and a rotated key then depends only on how far apart the two tokens are.
+ *
+ * This is the "rotate half" layout of Hugging Face checkpoints (features i and i + hs/2 form a pair),
+ * not the interleaved (2i, 2i + 1) layout of the original Meta code.
+ *
+ * Shape legend: B batch, h heads, T tokens, hs head size.
+ */
+
+import { assertShape, ShapeError, Tensor } from "./tensor";
+
+export class RotaryEmbedding {
+  readonly headDim: number;
+  readonly theta: number;
+  /** inverseFrequencies[i] = theta^(-2i / hs), rounded to float32 as PyTorch computes it. */
+  readonly inverseFrequencies: Float32Array;
+
+  constructor(headDim: number, theta = 10000) {
+    if (!Number.isInteger(headDim) || headDim <= 0 || headDim % 2 !== 0) {
+      throw new ShapeError(`RotaryEmbedding: the head size must be a positive even number, got ${headDim}`);
+    }
+    if (!(theta > 0)) throw new RangeError(`RotaryEmbedding: theta must be positive, got ${theta}`);
+    this.headDim = headDim;
+    this.theta = theta;
+    this.inverseFrequencies = new Float32Array(headDim / 2);
+    for (let i = 0; i < headDim / 2; i++) {
+      this.inverseFrequencies[i] = 1 / Math.pow(theta, Math.fround((2 * i) / headDim));
+    }
+  }
+
+  /**
+   * Rotates x: (B, h, T, hs) with positions (B, T) -> (B, h, T, hs).
+   * The angle is rounded to float32 before cos/sin, as in float32 PyTorch, so both agree to ~1e-7.
+   */
+  apply(x: Tensor, positions: readonly (readonly number[])[]): Tensor {
+    assertShape(x, [null, null, null, this.headDim], "RotaryEmbedding.apply x", ["B", "h", "T", "hs"]);
+    const [batchSize, heads, length] = x.shape;
+    if (positions.length !== batchSize || positions.some((row) => row.length !== length)) {
+      throw new ShapeError(
+        `RotaryEmbedding.apply: positions must be (${batchSize}, ${length}) to match x ${x.toString()}`,
+      );
+    }
+    const half = this.headDim / 2;
+    const out = new Float32Array(x.size);
+    const cosines = new Float32Array(half);
+    const sines = new Float32Array(half);
+    for (let batch = 0; batch < batchSize; batch++) {
+      for (let token = 0; token < length; token++) {
+        const position = positions[batch][token];
+        for (let i = 0; i < half; i++) {
+          const angle = Math.fround(position * this.inverseFrequencies[i]);
+          cosines[i] = Math.cos(angle);
+          sines[i] = Math.sin(angle);
+        }
+        for (let head = 0; head < heads; head++) {
+          const base = ((batch * heads + head) * length + token) * this.headDim;
+          for (let i = 0; i < half; i++) {
+            const first = x.data[base + i];
+            const second = x.data[base + i + half];
+            // rotate_half(x) = [-second, first]; out = x * cos + rotate_half(x) * sin
+            out[base + i] = first * cosines[i] - second * sines[i];
+            out[base + i + half] = second * cosines[i] + first * sines[i];
+          }
+        }
+      }
+    }
+    return new Tensor(out, x.shape);
+  }
+}

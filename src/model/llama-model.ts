@@ -1,0 +1,158 @@
+/**
+ * A Llama-style decoder, forward only, built on the attention library:
+ *
+ *   token ids (B, T) -> embeddings (B, T, C) -> L x DecoderLayer -> RMSNorm -> lm_head -> logits (B, T, V)
+ *
+ * It returns what the visualiser needs besides the logits: the attention weights of every layer
+ * (B, nh, T, S) and every layer's keys and values (B, nkv, S, hs). With a KeyValueCache it decodes
+ * incrementally: pass the new tokens only, and the cache supplies the past.
+ *
+ * Batches are left-padded (see attention/left-padding.ts): pass `attentionMask` (B, T) with 0 for pads.
+ *
+ * Shape legend: B batch, T new tokens, S = past + T keys, C model width, V vocabulary,
+ * nh query heads, nkv key/value heads, hs head size, L layers.
+ */
+
+import { KeyValueCache, type KeyValue } from "../attention/kv-cache";
+import { checkTokenMask, positionsFromTokenMask, type TokenMask } from "../attention/left-padding";
+import { RotaryEmbedding } from "../attention/rotary-embedding";
+import type { AttentionStages } from "../attention/scaled-dot-product-attention";
+import { linear } from "../attention/tensor-operations";
+import { Tensor } from "../attention/tensor";
+import type { LlamaConfig } from "./config";
+import { DecoderLayer } from "./decoder-layer";
+import { rmsNorm } from "./rms-norm";
+import { llamaWeightsFromTensors, type LlamaWeights } from "./weights";
+
+export class ModelInputError extends Error {
+  override name = "ModelInputError";
+}
+
+export interface ModelForwardOptions {
+  /** (B, T): 1 for real tokens, 0 for left padding. Default: all real. */
+  attentionMask?: TokenMask;
+  /** Past keys and values; appended to in place. Without it the forward starts from nothing. */
+  cache?: KeyValueCache;
+  /** Keep every attention stage of every layer (memory: several (B, nh, T, S) per layer). */
+  trace?: boolean;
+}
+
+export interface ModelForwardResult {
+  /** (B, T, V): next-token scores after each position. */
+  logits: Tensor;
+  /** Per layer, softmax weights (B, nh, T, S). */
+  attentions: Tensor[];
+  /** Per layer, keys and values of all S slots before group expansion, (B, nkv, S, hs). */
+  presentKeyValues: KeyValue[];
+  /** Per layer, every stage of attention, when `trace` was asked for. */
+  stages?: AttentionStages[];
+  /** RoPE positions of the new tokens, (B, T). */
+  positions: number[][];
+  /** Real (1) / pad (0) for every key slot, (B, S). */
+  keyMask: number[][];
+}
+
+export class LlamaModel {
+  readonly layers: DecoderLayer[];
+  readonly rotary: RotaryEmbedding;
+
+  constructor(
+    readonly config: LlamaConfig,
+    readonly weights: LlamaWeights,
+  ) {
+    this.rotary = new RotaryEmbedding(config.headDim, config.ropeTheta);
+    this.layers = weights.layers.map((layerWeights) => new DecoderLayer(config, layerWeights, this.rotary));
+  }
+
+  /** Builds the model from a checkpoint's tensors (as read by `readSafetensors`). */
+  static fromTensors(config: LlamaConfig, tensors: ReadonlyMap<string, Tensor>, source?: string): LlamaModel {
+    return new LlamaModel(config, llamaWeightsFromTensors(config, tensors, source));
+  }
+
+  /** An empty cache sized for this model. */
+  createCache(): KeyValueCache {
+    return new KeyValueCache(this.config.numHiddenLayers);
+  }
+
+  forward(inputIds: readonly (readonly number[])[], options: ModelForwardOptions = {}): ModelForwardResult {
+    const { cache } = options;
+    const batchSize = inputIds.length;
+    const length = inputIds[0]?.length ?? 0;
+    this.checkInputIds(inputIds, batchSize, length);
+    const attentionMask = options.attentionMask ?? inputIds.map((row) => row.map(() => 1));
+    checkTokenMask(attentionMask, batchSize, length, "LlamaModel.forward attentionMask");
+    const pastLength = cache?.length ?? 0;
+    if (pastLength + length > this.config.maxPositionEmbeddings) {
+      throw new ModelInputError(
+        `the sequence would be ${pastLength + length} tokens long (${pastLength} cached + ${length} new) but the model's context is ${this.config.maxPositionEmbeddings} (max_position_embeddings); shorten the text or reset the cache`,
+      );
+    }
+
+    // Positions for RoPE and the key mask over all S slots: from the cache when decoding.
+    const step = cache
+      ? cache.beginStep(attentionMask)
+      : { positions: positionsFromTokenMask(attentionMask), keyMask: attentionMask.map((row) => [...row]) };
+    try {
+      let hidden = this.embed(inputIds); // (B, T) -> (B, T, C)
+      const attentions: Tensor[] = [];
+      const presentKeyValues: KeyValue[] = [];
+      const stages: AttentionStages[] = [];
+      this.layers.forEach((layer, index) => {
+        const result = layer.forward(hidden, {
+          positions: step.positions,
+          keyMask: step.keyMask,
+          cache: cache?.layers[index],
+          trace: options.trace,
+        });
+        hidden = result.hidden; // (B, T, C)
+        attentions.push(result.attention.weights); // (B, nh, T, S)
+        presentKeyValues.push(result.attention.present); // (B, nkv, S, hs)
+        if (result.attention.stages) stages.push(result.attention.stages);
+      });
+      const normalized = rmsNorm(hidden, this.weights.finalNorm, this.config.rmsNormEps); // (B, T, C)
+      const logits = linear(normalized, this.weights.lmHead); // (B, T, C) x (C, V) -> (B, T, V)
+      return {
+        logits,
+        attentions,
+        presentKeyValues,
+        stages: options.trace ? stages : undefined,
+        positions: step.positions,
+        keyMask: step.keyMask,
+      };
+    } catch (error) {
+      cache?.truncate(pastLength); // leave the cache as it was before this call
+      throw error;
+    }
+  }
+
+  /** Looks up each token's embedding row: (B, T) -> (B, T, C). */
+  private embed(inputIds: readonly (readonly number[])[]): Tensor {
+    const width = this.config.hiddenSize;
+    const batchSize = inputIds.length;
+    const length = inputIds[0]?.length ?? 0;
+    const out = new Float32Array(batchSize * length * width);
+    inputIds.forEach((row, batch) =>
+      row.forEach((id, token) => {
+        const source = this.weights.embedTokens.data.subarray(id * width, (id + 1) * width);
+        out.set(source, (batch * length + token) * width);
+      }),
+    );
+    return new Tensor(out, [batchSize, length, width]);
+  }
+
+  private checkInputIds(inputIds: readonly (readonly number[])[], batchSize: number, length: number): void {
+    if (batchSize === 0 || length === 0) {
+      throw new ModelInputError("no tokens to run: the input must hold at least one token in at least one sequence");
+    }
+    inputIds.forEach((row, batch) => {
+      if (row.length !== length) {
+        throw new ModelInputError(`sequence ${batch} has ${row.length} tokens but sequence 0 has ${length}; left-pad the batch (leftPad) first`);
+      }
+      row.forEach((id, token) => {
+        if (!Number.isInteger(id) || id < 0 || id >= this.config.vocabSize) {
+          throw new ModelInputError(`token id ${id} at [${batch}][${token}] is outside the vocabulary (0 to ${this.config.vocabSize - 1})`);
+        }
+      });
+    });
+  }
+}
