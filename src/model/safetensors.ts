@@ -1,0 +1,382 @@
+/**
+ * Reading and writing safetensors files, the format Hugging Face models are shared in.
+ *
+ * A safetensors file is three parts, one after the other:
+ *
+ *   8 bytes    N, the header length: an unsigned 64-bit little-endian integer
+ *   N bytes    the header: UTF-8 JSON, padded with spaces to a multiple of 8 bytes
+ *   the rest   the data buffer: every tensor's raw little-endian row-major bytes
+ *
+ * The header maps each tensor name to where its bytes are, plus optional string metadata:
+ *
+ *   { "wte": { "dtype": "F16", "shape": [50257, 768], "data_offsets": [0, 77194752] },
+ *     "__metadata__": { "format": "pt" } }
+ *
+ * `data_offsets` are [begin, end) byte positions relative to the start of the data buffer (not of
+ * the file). The tensors must tile the data buffer exactly: no gaps and no overlaps, which is what
+ * makes the format safe to load without trusting it.
+ *
+ * This reader decodes every tensor to a float32 `Tensor`; F32, F16 and BF16 are supported. It
+ * checks everything above and says, in each error, which file is wrong, how, and what to do.
+ */
+
+import { decodeBfloat16, decodeFloat16, encodeBfloat16, encodeFloat16 } from "./float16";
+import { formatShape, sizeOfShape, Tensor } from "../attention/tensor";
+
+/** The element types this module reads and writes. */
+export type SafetensorsDtype = "F32" | "F16" | "BF16";
+
+/** Thrown for a malformed safetensors file, or for tensors that cannot be written as one. */
+export class SafetensorsError extends Error {
+  override name = "SafetensorsError";
+}
+
+/** A decoded safetensors file. */
+export interface SafetensorsFile {
+  /** Every tensor, decoded to float32, in the order of their bytes in the file. */
+  tensors: Map<string, Tensor>;
+  /** The dtype each tensor was stored as. */
+  dtypes: Map<string, SafetensorsDtype>;
+  /** The `__metadata__` strings (empty when the file has none). */
+  metadata: Record<string, string>;
+}
+
+/** Bytes per element of each supported dtype. */
+const BYTES_PER_ELEMENT: Record<SafetensorsDtype, number> = { F32: 4, F16: 2, BF16: 2 };
+
+const SUPPORTED_DTYPES = Object.keys(BYTES_PER_ELEMENT) as SafetensorsDtype[];
+
+/** The header key that holds metadata instead of a tensor. */
+const METADATA_KEY = "__metadata__";
+
+/** Headers beyond this are refused, as the reference implementation does: not a real file. */
+const MAX_HEADER_BYTES = 100_000_000;
+
+const HOST_IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function isSupportedDtype(dtype: string): dtype is SafetensorsDtype {
+  return Object.prototype.hasOwnProperty.call(BYTES_PER_ELEMENT, dtype);
+}
+
+function describeJsonValue(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  return `a ${typeof value}`;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+
+/** One tensor's header entry after validation. */
+interface TensorEntry {
+  name: string;
+  dtype: SafetensorsDtype;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+/**
+ * Parses a safetensors file and decodes every tensor to float32. `source` names the file in error
+ * messages (a path or a URL). Throws `SafetensorsError` for anything malformed.
+ */
+export function readSafetensors(bytes: Uint8Array, source = "safetensors file"): SafetensorsFile {
+  const fail = (message: string): never => {
+    throw new SafetensorsError(`${source}: ${message}`);
+  };
+
+  if (bytes.length < 8) {
+    fail(
+      `the file is ${bytes.length} bytes long, too short to hold even the 8-byte header length; ` +
+        "the file may be truncated or empty; download or export it again",
+    );
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLengthBig = view.getBigUint64(0, true);
+  if (headerLengthBig > BigInt(MAX_HEADER_BYTES)) {
+    fail(
+      `the header length field says ${headerLengthBig} bytes, more than the 100 MB limit; ` +
+        "this is probably not a safetensors file (check that it is not a pickle .bin, a GGUF or an HTML error page)",
+    );
+  }
+  const headerLength = Number(headerLengthBig);
+  const dataStart = 8 + headerLength;
+  if (dataStart > bytes.length) {
+    fail(
+      `the header length field says ${headerLength} bytes but only ${bytes.length - 8} bytes follow it; ` +
+        "the file may be truncated; download or export it again",
+    );
+  }
+
+  const header = parseHeader(bytes.subarray(8, dataStart), fail);
+  const dataLength = bytes.length - dataStart;
+
+  const entries: TensorEntry[] = [];
+  let metadata: Record<string, string> = {};
+  for (const [name, rawEntry] of Object.entries(header)) {
+    if (name === METADATA_KEY) metadata = parseMetadata(rawEntry, fail);
+    else entries.push(parseEntry(name, rawEntry, dataLength, fail));
+  }
+  checkTiling(entries, dataLength, fail);
+
+  const tensors = new Map<string, Tensor>();
+  const dtypes = new Map<string, SafetensorsDtype>();
+  for (const entry of entries) {
+    const raw = bytes.subarray(dataStart + entry.begin, dataStart + entry.end);
+    tensors.set(entry.name, new Tensor(decodeTensorBytes(raw, entry.dtype), entry.shape));
+    dtypes.set(entry.name, entry.dtype);
+  }
+  return { tensors, dtypes, metadata };
+}
+
+function parseHeader(headerBytes: Uint8Array, fail: (message: string) => never): Record<string, unknown> {
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(headerBytes);
+  } catch {
+    return fail("the header is not valid UTF-8 text; the file is corrupt or not a safetensors file");
+  }
+  let header: unknown;
+  try {
+    header = JSON.parse(text);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    return fail(`the header is not valid JSON (${reason}); the file is corrupt or not a safetensors file`);
+  }
+  if (!isPlainObject(header)) {
+    return fail(
+      `the header must be a JSON object mapping tensor names to entries, but it is ${describeJsonValue(header)}`,
+    );
+  }
+  return header;
+}
+
+function parseMetadata(raw: unknown, fail: (message: string) => never): Record<string, string> {
+  if (!isPlainObject(raw)) {
+    return fail(`"${METADATA_KEY}" must be an object of strings, but it is ${describeJsonValue(raw)}`);
+  }
+  for (const [key, value] of Object.entries(raw)) {
+    if (typeof value !== "string") {
+      fail(
+        `"${METADATA_KEY}" value of "${key}" must be a string but is ${describeJsonValue(value)}; ` +
+          "safetensors metadata holds only strings (write other values as JSON text)",
+      );
+    }
+  }
+  // fromEntries defines own properties, so even a key named "__proto__" stays plain data.
+  return Object.fromEntries(Object.entries(raw)) as Record<string, string>;
+}
+
+function parseEntry(
+  name: string,
+  raw: unknown,
+  dataLength: number,
+  fail: (message: string) => never,
+): TensorEntry {
+  const where = `tensor "${name}"`;
+  if (!isPlainObject(raw)) {
+    return fail(
+      `${where}: the header entry must be an object with dtype, shape and data_offsets, ` +
+        `but it is ${describeJsonValue(raw)}`,
+    );
+  }
+  for (const field of ["dtype", "shape", "data_offsets"]) {
+    if (!Object.prototype.hasOwnProperty.call(raw, field)) fail(`${where}: the header entry is missing "${field}"`);
+  }
+  const { dtype, shape, data_offsets: offsets } = raw;
+
+  if (typeof dtype !== "string") return fail(`${where}: "dtype" must be a string, but it is ${describeJsonValue(dtype)}`);
+  if (!isSupportedDtype(dtype)) {
+    return fail(
+      `${where}: unsupported dtype "${dtype}"; supported dtypes are ${SUPPORTED_DTYPES.join(", ")}; ` +
+        "convert the model to float32, float16 or bfloat16 before exporting it",
+    );
+  }
+
+  if (!Array.isArray(shape)) return fail(`${where}: "shape" must be an array of integers, but it is ${describeJsonValue(shape)}`);
+  if (!shape.every((dimension) => typeof dimension === "number" && Number.isSafeInteger(dimension) && dimension >= 0)) {
+    return fail(`${where}: shape [${shape.map((d) => JSON.stringify(d)).join(", ")}] must hold non-negative integers`);
+  }
+
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((offset) => typeof offset === "number")) {
+    return fail(`${where}: "data_offsets" must be an array of two numbers [begin, end], but it is ${JSON.stringify(offsets)}`);
+  }
+  const [begin, end] = offsets as [number, number];
+  if (!Number.isSafeInteger(begin) || !Number.isSafeInteger(end) || begin < 0 || end < begin) {
+    return fail(`${where}: data_offsets [${begin}, ${end}] must be integers with 0 <= begin <= end`);
+  }
+  if (end > dataLength) {
+    return fail(
+      `${where}: data_offsets [${begin}, ${end}] reach beyond the data buffer of ${dataLength} bytes; ` +
+        "the file may be truncated; download or export it again",
+    );
+  }
+
+  const numbers = shape as number[];
+  const expectedBytes = sizeOfShape(numbers) * BYTES_PER_ELEMENT[dtype];
+  if (end - begin !== expectedBytes) {
+    return fail(
+      `${where}: shape ${formatShape(numbers)} of ${dtype} needs ${expectedBytes} bytes ` +
+        `but data_offsets [${begin}, ${end}] cover ${end - begin}`,
+    );
+  }
+  return { name, dtype, shape: numbers, begin, end };
+}
+
+/** Checks that the tensors cover the data buffer exactly; sorts `entries` by position. */
+function checkTiling(entries: TensorEntry[], dataLength: number, fail: (message: string) => never): void {
+  entries.sort((left, right) => left.begin - right.begin || left.end - right.end);
+  let covered = 0; // bytes [0, covered) belong to the tensors seen so far
+  let previous: TensorEntry | undefined;
+  for (const entry of entries) {
+    if (entry.begin < covered && previous) {
+      fail(
+        `tensors "${previous.name}" [${previous.begin}, ${previous.end}] and "${entry.name}" ` +
+          `[${entry.begin}, ${entry.end}] overlap in the data buffer; the file is corrupt`,
+      );
+    }
+    if (entry.begin > covered) {
+      fail(`bytes [${covered}, ${entry.begin}) of the data buffer belong to no tensor (a hole); the file is corrupt`);
+    }
+    covered = entry.end;
+    previous = entry;
+  }
+  if (covered !== dataLength) {
+    fail(
+      `bytes [${covered}, ${dataLength}) at the end of the data buffer belong to no tensor (a hole); ` +
+        "the file is corrupt or was written by a buggy exporter",
+    );
+  }
+}
+
+/** Little-endian bytes of one tensor -> a fresh float32 array (copies, so alignment never matters). */
+function decodeTensorBytes(raw: Uint8Array, dtype: SafetensorsDtype): Float32Array {
+  const count = raw.length / BYTES_PER_ELEMENT[dtype];
+  if (HOST_IS_LITTLE_ENDIAN) {
+    const aligned = new Uint8Array(raw.length); // offset 0 of a new buffer: aligned for any view
+    aligned.set(raw);
+    if (dtype === "F32") return new Float32Array(aligned.buffer);
+    const bits = new Uint16Array(aligned.buffer);
+    return dtype === "F16" ? decodeFloat16(bits) : decodeBfloat16(bits);
+  }
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  if (dtype === "F32") {
+    const values = new Float32Array(count);
+    for (let index = 0; index < count; index++) values[index] = view.getFloat32(index * 4, true);
+    return values;
+  }
+  const bits = new Uint16Array(count);
+  for (let index = 0; index < count; index++) bits[index] = view.getUint16(index * 2, true);
+  return dtype === "F16" ? decodeFloat16(bits) : decodeBfloat16(bits);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+
+export interface WriteSafetensorsOptions {
+  /** The dtype of every tensor, or of each tensor by name. Default "F32". */
+  dtype?: SafetensorsDtype | ((name: string) => SafetensorsDtype);
+  /** Strings stored as `__metadata__`. */
+  metadata?: Record<string, string>;
+}
+
+/**
+ * Order of the tensors in the data buffer, as the Python `safetensors` library writes them: larger
+ * elements first (F32, then BF16, then F16), then by name. With the 8-byte-aligned header this keeps
+ * every tensor aligned to its element size, so readers can view the bytes in place.
+ */
+const DTYPE_WRITE_RANK: Record<SafetensorsDtype, number> = { F32: 0, BF16: 1, F16: 2 };
+
+/** Compares by Unicode code point, like Rust's (and Python's) string ordering. */
+function compareCodePoints(left: string, right: string): number {
+  const leftPoints = Array.from(left, (character) => character.codePointAt(0) as number);
+  const rightPoints = Array.from(right, (character) => character.codePointAt(0) as number);
+  for (let index = 0; index < Math.min(leftPoints.length, rightPoints.length); index++) {
+    if (leftPoints[index] !== rightPoints[index]) return leftPoints[index] - rightPoints[index];
+  }
+  return leftPoints.length - rightPoints.length;
+}
+
+/** Float32 values -> the little-endian bytes of `dtype`. */
+function encodeTensorBytes(values: Float32Array, dtype: SafetensorsDtype): Uint8Array {
+  const encoded = dtype === "F32" ? values : dtype === "F16" ? encodeFloat16(values) : encodeBfloat16(values);
+  if (HOST_IS_LITTLE_ENDIAN) return new Uint8Array(encoded.buffer, encoded.byteOffset, encoded.byteLength);
+  const bytes = new Uint8Array(encoded.byteLength);
+  const view = new DataView(bytes.buffer);
+  if (encoded instanceof Float32Array) encoded.forEach((value, index) => view.setFloat32(index * 4, value, true));
+  else encoded.forEach((bits, index) => view.setUint16(index * 2, bits, true));
+  return bytes;
+}
+
+/**
+ * Serializes tensors to safetensors bytes. Tensors are stored as `options.dtype` (default F32),
+ * ordered as the Python library orders them; the header is padded with spaces to a multiple of 8.
+ */
+export function writeSafetensors(
+  tensors: Record<string, Tensor> | Map<string, Tensor>,
+  options: WriteSafetensorsOptions = {},
+): Uint8Array {
+  const named = tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors);
+  const dtypeOf = (name: string): SafetensorsDtype => {
+    const dtype = typeof options.dtype === "function" ? options.dtype(name) : (options.dtype ?? "F32");
+    if (!isSupportedDtype(dtype)) {
+      throw new SafetensorsError(
+        `writeSafetensors: tensor "${name}" was given dtype "${String(dtype)}"; use one of ${SUPPORTED_DTYPES.join(", ")}`,
+      );
+    }
+    return dtype;
+  };
+
+  const planned = named.map(([name, tensor]) => {
+    if (name === METADATA_KEY) {
+      throw new SafetensorsError(`writeSafetensors: "${METADATA_KEY}" is reserved for metadata and cannot name a tensor`);
+    }
+    return { name, tensor, dtype: dtypeOf(name) };
+  });
+  planned.sort(
+    (left, right) => DTYPE_WRITE_RANK[left.dtype] - DTYPE_WRITE_RANK[right.dtype] || compareCodePoints(left.name, right.name),
+  );
+
+  // The header is assembled by hand: JSON.stringify of one object would move integer-like tensor
+  // names ("0", "12") to the front and so break the data order.
+  const headerParts: string[] = [];
+  const metadata = options.metadata ?? {};
+  if (Object.keys(metadata).length > 0) {
+    for (const [key, value] of Object.entries(metadata)) {
+      if (typeof value !== "string") {
+        throw new SafetensorsError(
+          `writeSafetensors: metadata value of "${key}" must be a string, got ${describeJsonValue(value)}; ` +
+            "write other values as JSON text",
+        );
+      }
+    }
+    const metadataJson = Object.entries(metadata).map(([key, value]) => `${JSON.stringify(key)}:${JSON.stringify(value)}`);
+    headerParts.push(`${JSON.stringify(METADATA_KEY)}:{${metadataJson.join(",")}}`);
+  }
+  const chunks: Uint8Array[] = [];
+  let dataLength = 0;
+  for (const { name, tensor, dtype } of planned) {
+    const chunk = encodeTensorBytes(tensor.data, dtype);
+    const entry = { dtype, shape: tensor.shape, data_offsets: [dataLength, dataLength + chunk.length] };
+    headerParts.push(`${JSON.stringify(name)}:${JSON.stringify(entry)}`);
+    chunks.push(chunk);
+    dataLength += chunk.length;
+  }
+
+  const headerText = new TextEncoder().encode(`{${headerParts.join(",")}}`);
+  const headerLength = Math.ceil(headerText.length / 8) * 8;
+  const output = new Uint8Array(8 + headerLength + dataLength);
+  new DataView(output.buffer).setBigUint64(0, BigInt(headerLength), true);
+  output.set(headerText, 8);
+  output.fill(0x20, 8 + headerText.length, 8 + headerLength); // space padding
+  let offset = 8 + headerLength;
+  for (const chunk of chunks) {
+    output.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return output;
+}
