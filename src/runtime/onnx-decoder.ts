@@ -1,0 +1,147 @@
+/**
+ * The decoder graph (model/onnx/llama-graph.ts) running on onnxruntime-web, with its KV cache.
+ *
+ * It mirrors `LlamaModel.forward` with a `KeyValueCache`: the first call is the prefill, every later
+ * call appends its tokens to the cache, `reset` starts over. The past keys and values stay in
+ * onnxruntime tensors between calls (on the GPU under WebGPU), held in `TensorSlots` so a replaced
+ * past is disposed; the real/pad mask of the cached slots is kept beside them.
+ *
+ * Outputs come back as the attention library's `Tensor`s, so they compare directly with the
+ * TypeScript reference and feed the visualiser.
+ *
+ * Shape legend: B batch, T new tokens, S = past + T slots, V vocabulary, nh query heads,
+ * nkv key/value heads, hs head size.
+ */
+
+import * as ort from "onnxruntime-web";
+import type { KeyValue } from "../attention/kv-cache";
+import type { TokenMask } from "../attention/left-padding";
+import { Tensor } from "../attention/tensor";
+import type { LlamaConfig } from "../model/config";
+import { prepareGraphStep, type FeedTensor } from "../model/onnx/graph-inputs";
+import { encodeLlamaGraph, GraphNames, type LlamaGraphOptions } from "../model/onnx/llama-graph";
+import type { LlamaWeights } from "../model/weights";
+import { type Backend, ModelRuntime, type RuntimeSettings } from "./model-runtime";
+import { TensorSlots } from "./tensor-slots";
+
+export interface OnnxDecoderStep {
+  /** (B, T, V). */
+  logits: Tensor;
+  /** Per layer, softmax weights (B, nh, T, S); empty for the fused variant or when not fetched. */
+  attentions: Tensor[];
+  /** Per layer, keys and values of all S slots (B, nkv, S, hs), when asked for. */
+  presentKeyValues: KeyValue[];
+  /** RoPE positions of the new tokens, (B, T). */
+  positions: number[][];
+  /** Real (1) / pad (0) for every key slot, (B, S). */
+  keyMask: number[][];
+  /** Wall-clock time of the runtime call, in milliseconds. */
+  milliseconds: number;
+}
+
+export interface OnnxDecoderCall {
+  /** (B, T): 1 real, 0 left padding; default all real. */
+  attentionMask?: TokenMask;
+  /** Copy the attention maps out of the runtime (default true for the primitive graph). */
+  fetchAttentions?: boolean;
+  /** Copy the present keys and values out as well (default false: they stay in the runtime). */
+  fetchPresent?: boolean;
+}
+
+export class OnnxDecoder {
+  private readonly past = new TensorSlots();
+  private pastTokenMask: number[][] = [];
+
+  private constructor(
+    readonly config: LlamaConfig,
+    readonly runtime: ModelRuntime,
+    readonly hasAttentionOutputs: boolean,
+  ) {}
+
+  /** Builds the graph for these weights and loads it on the backend the settings choose. */
+  static async create(
+    config: LlamaConfig,
+    weights: LlamaWeights,
+    runtimeSettings: RuntimeSettings,
+    graphOptions: LlamaGraphOptions = {},
+  ): Promise<OnnxDecoder> {
+    const runtime = await ModelRuntime.create(encodeLlamaGraph(config, weights, graphOptions), runtimeSettings);
+    return new OnnxDecoder(config, runtime, runtime.outputNames.includes(GraphNames.attentions(0)));
+  }
+
+  /** Which backend runs the graph. */
+  get backend(): Backend {
+    return this.runtime.backend;
+  }
+
+  /** Slots in the cache. */
+  get length(): number {
+    return this.pastTokenMask[0]?.length ?? 0;
+  }
+
+  /** Runs T new tokens after whatever is cached, and caches them. */
+  async forward(inputIds: readonly (readonly number[])[], call: OnnxDecoderCall = {}): Promise<OnnxDecoderStep> {
+    const layers = this.config.numHiddenLayers;
+    const pastShapes =
+      this.length > 0
+        ? Array.from({ length: 2 * layers }, (_, index) =>
+            this.past.require(index % 2 === 0 ? GraphNames.pastKey(index >> 1) : GraphNames.pastValue(index >> 1)).dims,
+          )
+        : undefined;
+    const prepared = prepareGraphStep(this.config, {
+      inputIds,
+      attentionMask: call.attentionMask,
+      pastTokenMask: this.length > 0 ? this.pastTokenMask : undefined,
+      pastShapes,
+    });
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const [name, feed] of Object.entries(prepared.feeds)) feeds[name] = toOrtTensor(feed);
+    for (const name of this.past.names) feeds[name] = this.past.require(name);
+
+    const started = performance.now();
+    const outputs = await this.runtime.run(feeds);
+    const milliseconds = performance.now() - started;
+
+    // The presents become the next step's pasts; the pasts they replace are disposed.
+    const fetchPresent = call.fetchPresent ?? false;
+    const presentKeyValues: KeyValue[] = [];
+    for (let layer = 0; layer < layers; layer++) {
+      const key = outputs[GraphNames.presentKey(layer)];
+      const value = outputs[GraphNames.presentValue(layer)];
+      if (fetchPresent) presentKeyValues.push({ key: await toTensor(key), value: await toTensor(value) });
+      this.past.replace(GraphNames.pastKey(layer), key);
+      this.past.replace(GraphNames.pastValue(layer), value);
+    }
+    for (const feed of Object.keys(prepared.feeds)) feeds[feed].dispose();
+    this.pastTokenMask = prepared.keyMask;
+
+    const attentions: Tensor[] = [];
+    if (this.hasAttentionOutputs && (call.fetchAttentions ?? true)) {
+      for (let layer = 0; layer < layers; layer++) attentions.push(await toTensor(outputs[GraphNames.attentions(layer)]));
+    }
+    const logits = await toTensor(outputs[GraphNames.logits]);
+    for (const [name, tensor] of Object.entries(outputs)) if (!name.startsWith("present.")) tensor.dispose();
+    return { logits, attentions, presentKeyValues, positions: prepared.positions, keyMask: prepared.keyMask, milliseconds };
+  }
+
+  /** Empties the cache (and frees its tensors). */
+  reset(): void {
+    this.past.clear();
+    this.pastTokenMask = [];
+  }
+
+  async dispose(): Promise<void> {
+    this.reset();
+    await this.runtime.dispose();
+  }
+}
+
+function toOrtTensor(feed: FeedTensor): ort.Tensor {
+  return new ort.Tensor(feed.type, feed.data, feed.dims);
+}
+
+/** Copies an onnxruntime tensor (on the CPU or the GPU) into a library Tensor. */
+async function toTensor(tensor: ort.Tensor): Promise<Tensor> {
+  const data = (await tensor.getData()) as Float32Array;
+  return new Tensor(new Float32Array(data), tensor.dims);
+}
