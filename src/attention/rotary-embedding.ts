@@ -32,6 +32,22 @@ export class RotaryEmbedding {
     }
   }
 
+  /** The angle of feature pair i at a position, rounded to float32 as in float32 PyTorch. */
+  angle(position: number, pair: number): number {
+    return Math.fround(position * this.inverseFrequencies[pair]);
+  }
+
+  /**
+   * cos and sin of every angle for positions 0 .. count - 1, laid out as `apply` uses them:
+   * (count, hs), with the hs/2 angles written twice, [angles, angles] (Hugging Face's layout).
+   */
+  tables(count: number): { cosine: Tensor; sine: Tensor } {
+    const half = this.headDim / 2;
+    const cosine = Tensor.fromFunction([count, this.headDim], ([position, feature]) => Math.cos(this.angle(position, feature % half)));
+    const sine = Tensor.fromFunction([count, this.headDim], ([position, feature]) => Math.sin(this.angle(position, feature % half)));
+    return { cosine, sine };
+  }
+
   /**
    * Rotates x: (B, h, T, hs) with positions (B, T) -> (B, h, T, hs).
    * The angle is rounded to float32 before cos/sin, as in float32 PyTorch, so both agree to ~1e-7.
@@ -52,7 +68,7 @@ export class RotaryEmbedding {
       for (let token = 0; token < length; token++) {
         const position = positions[batch][token];
         for (let i = 0; i < half; i++) {
-          const angle = Math.fround(position * this.inverseFrequencies[i]);
+          const angle = this.angle(position, i);
           cosines[i] = Math.cos(angle);
           sines[i] = Math.sin(angle);
         }

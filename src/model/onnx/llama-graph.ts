@@ -27,6 +27,7 @@
  * nh query heads, nkv key/value heads, g = nh / nkv, hs head size, I MLP width.
  */
 
+import { RotaryEmbedding } from "../../attention/rotary-embedding";
 import { transposeLastTwo } from "../../attention/tensor-operations";
 import type { Tensor } from "../../attention/tensor";
 import type { LlamaConfig } from "../config";
@@ -137,7 +138,7 @@ export function encodeLlamaGraph(config: LlamaConfig, weights: LlamaWeights, opt
  * Built once per graph and shared by every layer:
  *   causal:   key slot j is hidden from query row i when j > (S - T) + i   (row i is slot S - T + i)
  *   padding:  key slot j is hidden when attention_mask[b, j] = 0
- *   RoPE:     angle = position x theta^(-2i / hs), duplicated to hs features as [angles, angles]
+ *   RoPE:     cos and sin of position x theta^(-2i / hs), duplicated to hs features as [angles, angles]
  */
 function buildSharedValues(graph: GraphBuilder, config: LlamaConfig, variant: AttentionVariant): SharedValues {
   const zero = graph.int64s([0], []);
@@ -181,19 +182,22 @@ function buildSharedValues(graph: GraphBuilder, config: LlamaConfig, variant: At
     rowSeesNothing = graph.op("Equal", [anyVisible, graph.floats([0])], { name: "mask/row_sees_nothing" }); // (B, 1, T, 1)
   }
 
-  // RoPE: cos and sin of position x inverse frequency, float32 as in PyTorch.
-  const half = config.headDim / 2;
-  const inverseFrequencies = Array.from({ length: half }, (_, i) => 1 / Math.pow(config.ropeTheta, Math.fround((2 * i) / config.headDim)));
-  const positions = graph.op(
-    "Unsqueeze",
-    [graph.op("Cast", [GraphNames.positionIds], { name: "rope/positions", attributes: { to: ElementType.FLOAT } }), graph.int64s([-1])],
-    { name: "rope/positions_column" },
-  ); // (B, T, 1)
-  const angles = graph.op("Mul", [positions, graph.floats(inverseFrequencies, [half])], { name: "rope/angles" }); // (B, T, hs/2)
-  const doubled = graph.op("Concat", [angles, angles], { name: "rope/angles_doubled", attributes: { axis: -1 } }); // (B, T, hs)
+  // RoPE: cos and sin tables for every position the model supports, computed here in float64 from
+  // float32 angles (as the reference does) and looked up by position. Not computed in the graph:
+  // WebGPU's sin/cos are only accurate to about 2^-11, which moved keys by ~1e-3.
+  const rotary = new RotaryEmbedding(config.headDim, config.ropeTheta);
+  const tables = rotary.tables(config.maxPositionEmbeddings); // (positions, hs) each
   const headAxis = graph.int64s([1]);
-  const cosine = graph.op("Unsqueeze", [graph.op("Cos", [doubled], { name: "rope/cos_bt" }), headAxis], { name: "rope/cos" }); // (B, 1, T, hs)
-  const sine = graph.op("Unsqueeze", [graph.op("Sin", [doubled], { name: "rope/sin_bt" }), headAxis], { name: "rope/sin" }); // (B, 1, T, hs)
+  const cosine = graph.op(
+    "Unsqueeze",
+    [graph.op("Gather", [graph.weight("rope/cos_table", tables.cosine), GraphNames.positionIds], { name: "rope/cos_bt", attributes: { axis: 0 } }), headAxis],
+    { name: "rope/cos" },
+  ); // (B, T, hs) -> (B, 1, T, hs)
+  const sine = graph.op(
+    "Unsqueeze",
+    [graph.op("Gather", [graph.weight("rope/sin_table", tables.sine), GraphNames.positionIds], { name: "rope/sin_bt", attributes: { axis: 0 } }), headAxis],
+    { name: "rope/sin" },
+  ); // (B, T, hs) -> (B, 1, T, hs)
   return { additiveMask, rowSeesNothing, cosine, sine };
 }
 
