@@ -68,6 +68,7 @@ def parse_arguments():
     parser.add_argument("--evaluate-every", type=int, default=1000)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--output", type=Path, default=MODELS)
+    parser.add_argument("--export-only", action="store_true", help="save the latest checkpoint as a model folder and stop (to try an unfinished run)")
     return parser.parse_args()
 
 
@@ -178,6 +179,12 @@ def train_variant(variant: str, arguments, tokenizer: Tokenizer, streams: dict) 
         torch.set_rng_state(state["torch_rng"])
         print(f"[{variant}] resumed at step {step}")
 
+    if arguments.export_only:
+        if not checkpoint_path.exists():
+            raise SystemExit(f"no checkpoint to export at {checkpoint_path}")
+        save_final(variant, model, arguments, history, special_ids, steps_done=step)
+        return
+
     offsets = window_offsets(len(streams["train"]), arguments)
     train_tokens = streams["train"]
     model.train()
@@ -219,9 +226,10 @@ def train_variant(variant: str, arguments, tokenizer: Tokenizer, streams: dict) 
     save_final(variant, model, arguments, history, special_ids)
 
 
-def save_final(variant: str, model: LlamaForCausalLM, arguments, history: list, special_ids: dict) -> None:
+def save_final(variant: str, model: LlamaForCausalLM, arguments, history: list, special_ids: dict, steps_done: int | None = None) -> None:
     """A Hugging Face checkpoint folder: config.json, model.safetensors (float16), tokenizer.json,
     generation_config.json, and training.json (the numbers the model card reports)."""
+    steps = arguments.steps if steps_done is None else steps_done
     folder = arguments.output / f"attention-lens-{variant}"
     folder.mkdir(parents=True, exist_ok=True)
     model.config.use_cache = True
@@ -231,10 +239,11 @@ def save_final(variant: str, model: LlamaForCausalLM, arguments, history: list, 
     (folder / "training.json").write_text(json.dumps({
         "variant": variant,
         "num_key_value_heads": VARIANTS[variant],
-        "steps": arguments.steps,
+        "steps": steps,
+        "scheduled_steps": arguments.steps,
         "batch_size": arguments.batch_size,
         "context": arguments.context,
-        "tokens_seen": arguments.steps * arguments.batch_size * arguments.context,
+        "tokens_seen": steps * arguments.batch_size * arguments.context,
         "learning_rate": arguments.learning_rate,
         "warmup_steps": arguments.warmup_steps,
         "weight_decay": arguments.weight_decay,
@@ -254,11 +263,14 @@ def main():
     torch.set_num_threads(arguments.threads)
     tokenizer_path_mtime = arguments.tokenizer.stat().st_mtime
     tokenizer = Tokenizer.from_file(str(arguments.tokenizer))
-    streams = {
+    if arguments.export_only:
+        streams = {}
+    else:
+        streams = {
         name: tokenize_corpus(tokenizer, CORPUS / f"{name}.txt", CHECKPOINTS / "tokens" / f"{name}.bin")
         for name in ("train", "validation-prose", "validation-code")
-    }
-    print({name: len(tokens) for name, tokens in streams.items()}, "tokens")
+        }
+        print({name: len(tokens) for name, tokens in streams.items()}, "tokens")
     for variant in VARIANTS if arguments.variant == "all" else [arguments.variant]:
         train_variant(variant, arguments, tokenizer, streams)
 
