@@ -1,0 +1,215 @@
+/**
+ * Writes the model card of every bundled model, and the side-by-side comparison, from the model
+ * folders themselves: the head metrics are computed here by the project's TypeScript code
+ * (src/model/head-metrics.ts, the same code the extension uses), the training numbers come from
+ * the `training.json` that training/train.py wrote beside the weights.
+ *
+ *   npx tsx training/model-cards.ts            # every folder under media/models
+ *
+ * Writes media/models/<id>/README.md, media/models/<id>/head-metrics.json and media/models/README.md.
+ */
+
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseLlamaConfig, type LlamaConfig } from "../src/model/config";
+import { measureHeads, type ModelHeadMetrics } from "../src/model/head-metrics";
+import { LlamaModel } from "../src/model/llama-model";
+import { readSafetensors } from "../src/model/safetensors";
+import { TextTokenizer } from "../src/model/tokenizer";
+
+// training/ is an ES module package (training/package.json), so there is no __dirname.
+const MODELS = resolve(dirname(fileURLToPath(import.meta.url)), "..", "media", "models");
+
+/** The text the previous-token, sink and entropy metrics are measured on: prose, then code. */
+export const METRICS_TEXT = `The committee met on Tuesday to review the budget. After a long debate, the members agreed that
+the new library would open in the spring, and that the old reading room would stay open until then.
+
+export function mergeRanges(ranges: Range[]): Range[] {
+  const sorted = [...ranges].sort((a, b) => a.start - b.start);
+  const merged: Range[] = [];
+  for (const range of sorted) {
+    const last = merged[merged.length - 1];
+    if (last && range.start <= last.end) last.end = Math.max(last.end, range.end);
+    else merged.push({ ...range });
+  }
+  return merged;
+}
+`;
+
+/** Thresholds the project asks of every bundled model. */
+const PREVIOUS_TOKEN_TARGET = 0.4;
+const INDUCTION_TARGET = 0.3;
+
+interface TrainingRecord {
+  variant: string;
+  num_key_value_heads: number;
+  steps: number;
+  batch_size: number;
+  context: number;
+  tokens_seen: number;
+  learning_rate: number;
+  warmup_steps: number;
+  weight_decay: number;
+  seed: number;
+  torch_version?: string;
+  history: {
+    step: number;
+    tokens_seen: number;
+    train_loss: number;
+    validation_loss_prose: number;
+    validation_loss_code: number;
+    best_induction?: number;
+    best_previous_token?: number;
+  }[];
+}
+
+interface ModelSummary {
+  id: string;
+  config: LlamaConfig;
+  training: TrainingRecord;
+  metrics: ModelHeadMetrics;
+  parameters: number;
+  fileBytes: number;
+}
+
+function best(metrics: ModelHeadMetrics, key: "previousToken" | "induction"): { value: number; layer: number; head: number } {
+  let found = { value: -1, layer: 0, head: 0 };
+  metrics.forEach((heads, layer) =>
+    heads.forEach((head, index) => {
+      if (head[key] > found.value) found = { value: head[key], layer, head: index };
+    }),
+  );
+  return found;
+}
+
+const fixed = (value: number, digits = 3) => value.toFixed(digits);
+
+function summarize(id: string): ModelSummary {
+  const folder = join(MODELS, id);
+  const config = parseLlamaConfig(JSON.parse(readFileSync(join(folder, "config.json"), "utf8")), `${id}/config.json`);
+  const weightsBytes = readFileSync(join(folder, "model.safetensors"));
+  const file = readSafetensors(weightsBytes, `${id}/model.safetensors`);
+  const model = LlamaModel.fromTensors(config, file.tensors, `${id}/model.safetensors`);
+  const tokenizer = TextTokenizer.fromJson(readFileSync(join(folder, "tokenizer.json"), "utf8"), `${id}/tokenizer.json`);
+  const textIds = tokenizer.encode(METRICS_TEXT, { addBos: true }).ids;
+  const metrics = measureHeads(model, { textIds, firstTokenId: tokenizer.bosTokenId, repeatLength: 50, seed: 0, firstOrdinaryId: 3 });
+  const training = JSON.parse(readFileSync(join(folder, "training.json"), "utf8")) as TrainingRecord;
+  const parameters = [...file.tensors.values()].reduce((sum, tensor) => sum + tensor.size, 0);
+  return { id, config, training, metrics, parameters, fileBytes: weightsBytes.byteLength };
+}
+
+function headTable(metrics: ModelHeadMetrics): string {
+  const rows = ["| layer | head | previous-token | induction | sink mass | entropy (nats) |", "| --- | --- | --- | --- | --- | --- |"];
+  metrics.forEach((heads, layer) =>
+    heads.forEach((head, index) =>
+      rows.push(`| ${layer} | ${index} | ${fixed(head.previousToken)} | ${fixed(head.induction)} | ${fixed(head.sinkMass)} | ${fixed(head.entropy, 2)} |`),
+    ),
+  );
+  return rows.join("\n");
+}
+
+function modelCard(summary: ModelSummary): string {
+  const { config, training, metrics } = summary;
+  const last = training.history[training.history.length - 1];
+  const previous = best(metrics, "previousToken");
+  const induction = best(metrics, "induction");
+  const kind = config.numKeyValueHeads === config.numAttentionHeads ? "multi-head attention (MHA)" : config.numKeyValueHeads === 1 ? "multi-query attention (MQA)" : "grouped-query attention (GQA)";
+  const verdict = (value: number, target: number) => (value >= target ? `meets the target of ${target}` : `below the target of ${target}`);
+  return `# ${summary.id}
+
+A small Llama-style decoder with ${kind}: ${config.numAttentionHeads} query heads and ${config.numKeyValueHeads} key/value head(s) in each of ${config.numHiddenLayers} layers. It is one of three models trained identically except for the number of key/value heads, so that comparing them compares the attention variants. Bundled with Attention Lens; a plain Hugging Face checkpoint (\`LlamaForCausalLM\`).
+
+## Architecture
+
+| | |
+| --- | --- |
+| layers | ${config.numHiddenLayers} |
+| model width C | ${config.hiddenSize} |
+| query heads / key-value heads / head size | ${config.numAttentionHeads} / ${config.numKeyValueHeads} / ${config.headDim} |
+| MLP (SwiGLU) width | ${config.intermediateSize} |
+| context | ${config.maxPositionEmbeddings} tokens |
+| positions | RoPE, theta ${config.ropeTheta} |
+| vocabulary | ${config.vocabSize} (byte-level BPE trained by the project, \`tokenizer.json\`) |
+| embeddings | tied (${config.tieWordEmbeddings}) |
+| parameters | ${summary.parameters.toLocaleString("en-US")} |
+| weights file | ${(summary.fileBytes / 1048576).toFixed(2)} MiB (float16) |
+| KV cache per token | ${(2 * config.numHiddenLayers * config.numKeyValueHeads * config.headDim * 4).toLocaleString("en-US")} bytes in float32 |
+
+## Training
+
+- Data: English prose (State of the Union addresses, WordNet glosses, the CIA World Factbook) and
+  JavaScript/TypeScript source of permissively licensed npm packages, assembled by
+  \`training/corpus/build-corpus.mjs\`; sources and licences in \`CORPUS.md\`. About 2% of the documents
+  of each kind are held out for validation.
+- ${training.steps.toLocaleString("en-US")} steps of ${training.batch_size} x ${training.context} tokens: **${(training.tokens_seen / 1e6).toFixed(1)}M tokens seen**.
+- AdamW (betas 0.9, 0.95, weight decay ${training.weight_decay}), peak learning rate ${training.learning_rate}, ${training.warmup_steps} warm-up steps then cosine decay to a tenth; gradient clipping at 1; seed ${training.seed}; the same windows of the corpus in the same order for all three variants. PyTorch ${training.torch_version ?? ""} on 2 CPU cores, one thread per model.
+- Script: \`training/train.py\` (resumable from \`training/checkpoints/\`).
+
+## Results
+
+| | value |
+| --- | --- |
+| validation loss, prose | ${fixed(last.validation_loss_prose)} nats/token |
+| validation loss, code | ${fixed(last.validation_loss_code)} nats/token |
+| best previous-token head | layer ${previous.layer} head ${previous.head}: ${fixed(previous.value)} (${verdict(previous.value, PREVIOUS_TOKEN_TARGET)}) |
+| best induction head | layer ${induction.layer} head ${induction.head}: ${fixed(induction.value)} (${verdict(induction.value, INDUCTION_TARGET)}) |
+
+Loss during training (every evaluation):
+
+| step | tokens | train loss | validation prose | validation code |
+| --- | --- | --- | --- | --- |
+${training.history.map((entry) => `| ${entry.step} | ${(entry.tokens_seen / 1e6).toFixed(2)}M | ${fixed(entry.train_loss)} | ${fixed(entry.validation_loss_prose)} | ${fixed(entry.validation_loss_code)} |`).join("\n")}
+
+## Heads
+
+Computed by \`training/model-cards.ts\` with the extension's own code (\`src/model/head-metrics.ts\`):
+previous-token score, sink mass and entropy on a fixed text (a paragraph of prose and a TypeScript
+function, after <|bos|>); induction score on 50 random tokens repeated twice after <|bos|>.
+
+${headTable(metrics)}
+
+## Limits
+
+A model this small, trained for minutes on a CPU, writes locally plausible English and JavaScript but
+knows little; it is here to show what attention does, not to answer questions.
+`;
+}
+
+function comparison(summaries: ModelSummary[]): string {
+  const mha = summaries.find((summary) => summary.config.numKeyValueHeads === summary.config.numAttentionHeads);
+  const rows = summaries.map((summary) => {
+    const last = summary.training.history[summary.training.history.length - 1];
+    const relative = (value: number, reference: number | undefined) =>
+      reference === undefined ? "" : ` (${value >= reference ? "+" : ""}${(((value - reference) / reference) * 100).toFixed(1)}%)`;
+    const mhaLast = mha?.training.history[mha.training.history.length - 1];
+    return `| ${summary.id} | ${summary.config.numKeyValueHeads} | ${summary.parameters.toLocaleString("en-US")} | ${fixed(last.validation_loss_prose)}${relative(last.validation_loss_prose, mhaLast?.validation_loss_prose)} | ${fixed(last.validation_loss_code)}${relative(last.validation_loss_code, mhaLast?.validation_loss_code)} | ${fixed(best(summary.metrics, "previousToken").value)} | ${fixed(best(summary.metrics, "induction").value)} | ${2 * summary.config.numHiddenLayers * summary.config.numKeyValueHeads * summary.config.headDim * 4} |`;
+  });
+  return `# Bundled models
+
+Three decoders trained identically (same data, order, seed, steps and schedule) except for the
+number of key/value heads. Each folder is a Hugging Face checkpoint with a model card (README.md) and
+the per-head metrics the extension shows (head-metrics.json). Regenerate these cards with
+\`npx tsx training/model-cards.ts\`.
+
+| model | K/V heads | parameters | validation loss, prose (vs MHA) | validation loss, code (vs MHA) | best previous-token head | best induction head | KV cache bytes per token (float32) |
+| --- | --- | --- | --- | --- | --- | --- | --- |
+${rows.join("\n")}
+`;
+}
+
+function main(): void {
+  const ids = readdirSync(MODELS, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && existsSync(join(MODELS, entry.name, "config.json")))
+    .map((entry) => entry.name)
+    .sort();
+  const summaries = ids.map(summarize);
+  for (const summary of summaries) {
+    writeFileSync(join(MODELS, summary.id, "README.md"), modelCard(summary));
+    writeFileSync(join(MODELS, summary.id, "head-metrics.json"), JSON.stringify({ text: METRICS_TEXT, repeatLength: 50, seed: 0, layers: summary.metrics }, null, 1) + "\n");
+    console.log(`${summary.id}: previous-token ${fixed(best(summary.metrics, "previousToken").value)}, induction ${fixed(best(summary.metrics, "induction").value)}`);
+  }
+  writeFileSync(join(MODELS, "README.md"), comparison(summaries));
+}
+
+main();
