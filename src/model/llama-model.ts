@@ -21,12 +21,11 @@ import { linear } from "../attention/tensor-operations";
 import { Tensor } from "../attention/tensor";
 import type { LlamaConfig } from "./config";
 import { DecoderLayer } from "./decoder-layer";
+import { checkContextLength, checkInputIds } from "./model-input";
 import { rmsNorm } from "./rms-norm";
 import { llamaWeightsFromTensors, type LlamaWeights } from "./weights";
 
-export class ModelInputError extends Error {
-  override name = "ModelInputError";
-}
+export { ModelInputError } from "./model-input";
 
 export interface ModelForwardOptions {
   /** (B, T): 1 for real tokens, 0 for left padding. Default: all real. */
@@ -76,17 +75,11 @@ export class LlamaModel {
 
   forward(inputIds: readonly (readonly number[])[], options: ModelForwardOptions = {}): ModelForwardResult {
     const { cache } = options;
-    const batchSize = inputIds.length;
-    const length = inputIds[0]?.length ?? 0;
-    this.checkInputIds(inputIds, batchSize, length);
+    const { batchSize, length } = checkInputIds(this.config, inputIds);
     const attentionMask = options.attentionMask ?? inputIds.map((row) => row.map(() => 1));
     checkTokenMask(attentionMask, batchSize, length, "LlamaModel.forward attentionMask");
     const pastLength = cache?.length ?? 0;
-    if (pastLength + length > this.config.maxPositionEmbeddings) {
-      throw new ModelInputError(
-        `the sequence would be ${pastLength + length} tokens long (${pastLength} cached + ${length} new) but the model's context is ${this.config.maxPositionEmbeddings} (max_position_embeddings); shorten the text or reset the cache`,
-      );
-    }
+    checkContextLength(this.config, pastLength, length);
 
     // Positions for RoPE and the key mask over all S slots: from the cache when decoding.
     const step = cache
@@ -138,21 +131,5 @@ export class LlamaModel {
       }),
     );
     return new Tensor(out, [batchSize, length, width]);
-  }
-
-  private checkInputIds(inputIds: readonly (readonly number[])[], batchSize: number, length: number): void {
-    if (batchSize === 0 || length === 0) {
-      throw new ModelInputError("no tokens to run: the input must hold at least one token in at least one sequence");
-    }
-    inputIds.forEach((row, batch) => {
-      if (row.length !== length) {
-        throw new ModelInputError(`sequence ${batch} has ${row.length} tokens but sequence 0 has ${length}; left-pad the batch (leftPad) first`);
-      }
-      row.forEach((id, token) => {
-        if (!Number.isInteger(id) || id < 0 || id >= this.config.vocabSize) {
-          throw new ModelInputError(`token id ${id} at [${batch}][${token}] is outside the vocabulary (0 to ${this.config.vocabSize - 1})`);
-        }
-      });
-    });
   }
 }

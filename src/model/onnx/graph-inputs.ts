@@ -12,7 +12,7 @@
 
 import { checkTokenMask, positionsFromTokenMask, type TokenMask } from "../../attention/left-padding";
 import type { LlamaConfig } from "../config";
-import { ModelInputError } from "../llama-model";
+import { checkContextLength, checkInputIds, ModelInputError } from "../model-input";
 import { GraphNames } from "./llama-graph";
 
 /** A plain tensor for a graph input: the runtime turns it into its own tensor type. */
@@ -44,21 +44,7 @@ export interface PreparedGraphStep {
 
 export function prepareGraphStep(config: LlamaConfig, step: GraphStep): PreparedGraphStep {
   const { inputIds } = step;
-  const batchSize = inputIds.length;
-  const length = inputIds[0]?.length ?? 0;
-  if (batchSize === 0 || length === 0) {
-    throw new ModelInputError("no tokens to run: the input must hold at least one token in at least one sequence");
-  }
-  inputIds.forEach((row, batch) => {
-    if (row.length !== length) {
-      throw new ModelInputError(`sequence ${batch} has ${row.length} tokens but sequence 0 has ${length}; left-pad the batch (leftPad) first`);
-    }
-    row.forEach((id, token) => {
-      if (!Number.isInteger(id) || id < 0 || id >= config.vocabSize) {
-        throw new ModelInputError(`token id ${id} at [${batch}][${token}] is outside the vocabulary (0 to ${config.vocabSize - 1})`);
-      }
-    });
-  });
+  const { batchSize, length } = checkInputIds(config, inputIds);
   const newMask = step.attentionMask ?? inputIds.map((row) => row.map(() => 1));
   checkTokenMask(newMask, batchSize, length, "attention mask of the new tokens");
 
@@ -66,11 +52,7 @@ export function prepareGraphStep(config: LlamaConfig, step: GraphStep): Prepared
   const pastLength = pastMask[0]?.length ?? 0;
   if (pastLength > 0) checkTokenMask(pastMask, batchSize, pastLength, "attention mask of the cached tokens");
   checkPastShapes(config, step.pastShapes, batchSize, pastLength);
-  if (pastLength + length > config.maxPositionEmbeddings) {
-    throw new ModelInputError(
-      `the sequence would be ${pastLength + length} tokens long (${pastLength} cached + ${length} new) but the model's context is ${config.maxPositionEmbeddings} (max_position_embeddings); shorten the text or reset the cache`,
-    );
-  }
+  checkContextLength(config, pastLength, length);
 
   const realTokensBefore = pastLength > 0 ? pastMask.map((row) => row.reduce((sum, value) => sum + value, 0)) : undefined;
   const positions = positionsFromTokenMask(newMask, realTokensBefore);
