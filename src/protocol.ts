@@ -32,7 +32,7 @@ export interface TokenInfo {
   id: number;
   /** The token's text for labels (special tokens as written, e.g. "<|bos|>"). */
   text: string;
-  /** UTF-16 offsets into the selected text; [0, 0] for <|bos|>. */
+  /** UTF-16 offsets into the `text` of showAttention; [0, 0] for <|bos|>. */
   start: number;
   end: number;
 }
@@ -63,13 +63,17 @@ export type HostToWebviewMessage =
       model: ModelDescriptor;
       /** Every bundled model, for the picker. */
       models: ModelDescriptor[];
-      /** The selected text the tokens index into. */
+      /** The selected text the tokens index into ("\r\n" already turned into "\n", as the model was trained). */
       text: string;
       /** Where the text came from, for the panel's title line, e.g. "main.ts:12-18". */
       source: string;
       tokens: TokenInfo[];
-      /** Set when the selection was cut to the model's context. */
-      truncation?: { keptTokens: number; totalTokens: number };
+      /**
+       * Set when the selection was cut to the model's context. Both counts include <|bos|>. A very
+       * long selection is cut before it is fully tokenized: then the total is estimated from the
+       * part that was tokenized, and `totalIsEstimate` is true ("about N tokens").
+       */
+      truncation?: { keptTokens: number; totalTokens: number; totalIsEstimate?: boolean };
       /** Set when the selection was empty and the current line was used instead. */
       usedCurrentLine?: boolean;
       settings: ViewSettings;

@@ -23,8 +23,10 @@
  * Runs are serialised: a second `run` waits until the first has finished, because a session must not
  * run twice at once. In Chromium, onnxruntime-web 1.30 fails BOTH of two overlapping runs of one
  * session ("Session mismatch", "Session already started"), on wasm as on WebGPU, and with its
- * WebGPU-only build (`onnxruntime-web/webgpu`) overlapping WebGPU runs never settle. `dispose` waits
- * for the queued runs and then releases the session; later runs reject.
+ * WebGPU-only build (`onnxruntime-web/webgpu`) overlapping WebGPU runs never settle. Runs of two
+ * different sessions fail the same way, so the queue is page-wide: every session creation, run and
+ * release of every ModelRuntime waits its turn. `dispose` waits for the queued runs and then
+ * releases the session; later runs reject.
  *
  * Tensors that live across runs (past keys and values of each layer) belong in `TensorSlots`
  * (./tensor-slots), which disposes a tensor when it is replaced: that matters for GPU buffers,
@@ -255,8 +257,26 @@ function configureOnnxRuntime(wasmPaths: string | undefined): void {
   if (wasmPaths !== undefined) ort.env.wasm.wasmPaths = wasmPaths;
 }
 
+/**
+ * Calls into onnxruntime-web, one at a time for the whole page. In Chromium, two runs that overlap
+ * fail ("Session already started") even when they belong to different sessions (two models loaded
+ * at once), so every session creation, run and release of every ModelRuntime waits its turn here.
+ */
+let engineTail: Promise<void> = Promise.resolve();
+
+function onEngine<T>(work: () => Promise<T>): Promise<T> {
+  const result = engineTail.then(work);
+  engineTail = result.then(
+    () => undefined,
+    () => undefined,
+  );
+  return result;
+}
+
 async function createSession(model: Uint8Array, backend: Backend): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(model, { executionProviders: [backend] });
+  // logSeverityLevel 3 (errors only): keeps "some nodes were not assigned to the preferred
+  // execution provider" (shape ops placed on the CPU, by design) out of the console.
+  return ort.InferenceSession.create(model, { executionProviders: [backend], logSeverityLevel: 3 });
 }
 
 function describeModel(model: Uint8Array): string {
@@ -276,8 +296,6 @@ export class ModelRuntime {
   private currentFallbackReason: string | undefined;
   /** Kept only while on WebGPU, to recreate the session on wasm if a run fails. */
   private model: Uint8Array | undefined;
-  /** The end of the queue of runs: resolves when every run started so far has settled. */
-  private tail: Promise<void> = Promise.resolve();
   private disposal: Promise<void> | undefined;
   /** Set when a failed WebGPU run could not be moved to wasm: every later run fails with it. */
   private brokenReason: string | undefined;
@@ -329,7 +347,7 @@ export class ModelRuntime {
     for (const backend of plan.order) {
       const started = Date.now();
       try {
-        const session = await createSession(model, backend);
+        const session = await onEngine(() => createSession(model, backend));
         log(`created the session on ${backend} in ${Date.now() - started} ms`);
         const reasons = [plan.reason, ...failures.map((failure) => `creating the session on ${failure}`)];
         const fallbackReason = reasons.filter((reason) => reason !== undefined).join("; ") || undefined;
@@ -367,12 +385,7 @@ export class ModelRuntime {
    */
   run(feeds: TensorRecord, outputNames?: readonly string[]): Promise<TensorRecord> {
     if (this.disposal) return Promise.reject(this.disposedError("run"));
-    const result = this.tail.then(() => this.runNow(feeds, outputNames));
-    this.tail = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    return result;
+    return onEngine(() => this.runNow(feeds, outputNames));
   }
 
   /**
@@ -381,13 +394,12 @@ export class ModelRuntime {
    */
   dispose(): Promise<void> {
     if (!this.disposal) {
-      this.disposal = this.tail.then(async () => {
+      this.disposal = onEngine(async () => {
         const session = this.session;
         this.session = undefined;
         this.model = undefined;
         await session?.release();
       });
-      this.tail = this.disposal.catch(() => undefined);
     }
     return this.disposal;
   }

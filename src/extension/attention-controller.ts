@@ -1,0 +1,505 @@
+/**
+ * What the commands do, and how the editor and the panel follow each other.
+ *
+ *   Show Attention   the selection (or the current line) -> tokens with document ranges
+ *                    (selection-tokens.ts) -> `showAttention` to the panel -> log and status bar
+ *   Select Model     a quick pick of the bundled models; shows the current text again with the pick
+ *   editor cursor    moves onto a shown token -> `focusToken` to the panel
+ *   panel            `tokenFocused` -> that token's attention drawn in the editor (editor-highlights.ts)
+ *   settings         backend / colour scale -> `settingsChanged`; default model -> used from now on
+ *
+ * The link between the panel and the editor (document ranges of the tokens) holds only while the
+ * document is unchanged: an edit, or closing it, drops the highlights and the cursor tracking until
+ * the next Show Attention.
+ */
+
+import { posix } from "node:path";
+import * as vscode from "vscode";
+
+import type { ModelDescriptor, PanelState, TokenInfo, WebviewToHostMessage } from "../protocol";
+import { assertNever } from "../protocol";
+import { AttentionPanel, type AttentionComputedMessage, type PanelRunOutcome } from "./attention-panel";
+import { COMMANDS } from "./contributions";
+import { EditorHighlights } from "./editor-highlights";
+import { ModelCatalog, ModelCatalogError, toModelDescriptor, type BundledModel } from "./model-catalog";
+import { parsePanelState } from "./panel-state";
+import { formatMilliseconds, RunStatusBar } from "./run-status-bar";
+import {
+  chooseText,
+  SELECT_TEXT_ADVICE,
+  tokenIndexAtOffset,
+  tokensOfText,
+  type OffsetRange,
+  type SelectionTokenizer,
+  type SelectionTokens,
+} from "./selection-tokens";
+import { readSettings, SETTINGS_SECTION, tokenBudget, viewSettingsOf, type ExtensionSettings } from "./settings";
+
+/** What Show Attention resolves to: the panel's `attentionComputed` message without its type. */
+export type AttentionSummary = Omit<AttentionComputedMessage, "type">;
+
+function summaryOf(outcome: PanelRunOutcome): AttentionSummary | undefined {
+  if (outcome.kind !== "computed") return undefined;
+  const { type: _type, ...summary } = outcome.result;
+  return summary;
+}
+
+/** A text to run the model on, and where it came from. */
+interface TextToShow {
+  /** As in the document (its own line endings), before any cut to the token budget. */
+  rawText: string;
+  /** Its document offset (0 without a document). */
+  documentStart: number;
+  /** The document it is part of, at the version the offsets belong to; absent after a reload. */
+  document?: { uri: string; version: number; name: string };
+  /** The title line, when there is no document to compute it from. */
+  source: string;
+  usedCurrentLine: boolean;
+}
+
+/** What the panel shows now. */
+interface Shown extends TextToShow {
+  requestId: number;
+  modelId: string;
+  tokens: TokenInfo[];
+  documentRanges: OffsetRange[];
+  /** The last token index sent with `focusToken` (null: the cursor was off the text). */
+  lastFocusSent: number | null | undefined;
+  /** The last `tokenFocused`, to draw it again when the colour scale changes. */
+  lastFocus?: Extract<WebviewToHostMessage, { type: "tokenFocused" }>;
+}
+
+export class AttentionController implements vscode.Disposable {
+  private readonly catalog: ModelCatalog;
+  private readonly highlights = new EditorHighlights();
+  private readonly statusBar = new RunStatusBar(COMMANDS.revealPanel);
+  private panel: AttentionPanel | undefined;
+  private shown: Shown | undefined;
+  /** Picked in this window (Select Model or the panel's picker); else the defaultModel setting. */
+  private pickedModelId: string | undefined;
+  /** Counts Show Attention calls, so a slower earlier call never overtakes a later one. */
+  private commandGeneration = 0;
+  private readonly reportedSettingProblems = new Set<string>();
+  private readonly reportedModelProblems = new Set<string>();
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    this.catalog = new ModelCatalog(vscode.Uri.joinPath(extensionUri, "media", "models").fsPath);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Commands
+
+  /**
+   * Attention Lens: Show Attention. For tests and scripts, resolves once the panel answers: to the
+   * summary of what was computed, or to undefined when nothing was computed (nothing to show, a
+   * broken model, a failed, superseded or cancelled run): the reason was shown and logged. It
+   * never rejects.
+   */
+  async showAttention(): Promise<AttentionSummary | undefined> {
+    const generation = ++this.commandGeneration;
+    const editor = vscode.window.activeTextEditor;
+    if (!editor) {
+      this.warnUser(`Attention Lens shows the text of an editor, and no editor is active. Open a file, then: ${SELECT_TEXT_ADVICE}`);
+      return undefined;
+    }
+    // The text selected now, when the command runs.
+    const document = editor.document;
+    if (editor.selections.length > 1) this.log.info(`${editor.selections.length} selections; showing the primary one`);
+    const documentText = document.getText();
+    const chosen = chooseText(documentText, document.offsetAt(editor.selection.start), document.offsetAt(editor.selection.end));
+    if (chosen.kind === "nothing") {
+      this.warnUser(chosen.message);
+      return undefined;
+    }
+    const text: TextToShow = {
+      rawText: documentText.slice(chosen.start, chosen.end),
+      documentStart: chosen.start,
+      document: { uri: document.uri.toString(), version: document.version, name: posix.basename(document.uri.path) || document.uri.toString() },
+      source: "",
+      usedCurrentLine: chosen.usedCurrentLine,
+    };
+    try {
+      const settings = this.readSettings();
+      const model = await this.resolveModel(settings);
+      const tokenizer = await this.catalog.tokenizer(model);
+      if (generation !== this.commandGeneration) return undefined; // a newer Show Attention started meanwhile
+      return summaryOf(await this.sendText(text, model, tokenizer, settings));
+    } catch (error) {
+      this.reportError(error);
+      return undefined;
+    }
+  }
+
+  /**
+   * Attention Lens: Select Model. With a model id as argument (from a test or a keybinding's
+   * "args") no picker is shown. Resolves with the chosen id, or undefined when dismissed.
+   */
+  async selectModel(modelId?: unknown): Promise<string | undefined> {
+    try {
+      await this.catalog.refresh();
+      this.logModelProblems();
+      let id: string;
+      if (typeof modelId === "string") {
+        id = modelId;
+      } else {
+        const current = this.currentModelId(this.readSettings());
+        const items = this.catalog.models.map((model) => ({
+          label: model.label,
+          description: model.id === current ? `${model.id} (current)` : model.id,
+          detail: model.description,
+          id: model.id,
+        }));
+        if (items.length === 0) this.catalog.require(current); // throws the "no usable model" error
+        const picked = await vscode.window.showQuickPick(items, {
+          title: "Attention Lens: Select Model",
+          placeHolder: "The model whose attention the panel shows",
+        });
+        if (!picked) return undefined;
+        id = picked.id;
+      }
+      await this.switchModel(id, typeof modelId === "string" ? "the command's argument" : "Select Model");
+      return id;
+    } catch (error) {
+      this.reportError(error);
+      return undefined;
+    }
+  }
+
+  /** Brings the panel to the front (the status bar item's click). */
+  revealPanel(): void {
+    if (this.panel) this.panel.reveal(false);
+    else void vscode.window.showInformationMessage(`The Attention Lens panel is not open. ${SELECT_TEXT_ADVICE}`);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // The panel
+
+  /**
+   * VS Code restores a panel after a reload, with the state its page saved. Returns at once: the
+   * model runs afterwards (VS Code waits for this promise before it finishes restoring the panel).
+   */
+  async revivePanel(webviewPanel: vscode.WebviewPanel, state: unknown): Promise<void> {
+    if (this.panel) {
+      webviewPanel.dispose(); // one panel at a time
+      return;
+    }
+    this.panel = AttentionPanel.revive(webviewPanel, this.extensionUri, this.panelListener(), this.log);
+    const saved = parsePanelState(state);
+    if (!saved) {
+      this.log.info("restored the panel without a saved text; it waits for Show Attention");
+      return;
+    }
+    void this.showSavedText(saved).catch((error: unknown) => this.reportError(error));
+  }
+
+  private async showSavedText(saved: PanelState): Promise<void> {
+    const settings = this.readSettings();
+    await this.catalog.refresh();
+    this.logModelProblems();
+    const model = this.catalog.find(saved.modelId) ?? this.catalog.require(this.currentModelId(settings));
+    const text: TextToShow = { rawText: saved.text, documentStart: 0, source: saved.source, usedCurrentLine: false };
+    this.log.info(`restored the panel: ${saved.source} with ${model.id} (the editor follows it again after the next Show Attention)`);
+    await this.showText(text, model, settings);
+  }
+
+  private panelListener() {
+    return {
+      onMessage: (message: WebviewToHostMessage) => this.onPanelMessage(message),
+      onDidDispose: () => this.onPanelDisposed(),
+    };
+  }
+
+  private onPanelMessage(message: WebviewToHostMessage): void {
+    switch (message.type) {
+      case "ready":
+        this.log.debug("the panel's page is ready");
+        break;
+      case "progress":
+        this.log.debug(`#${message.requestId} ${message.stage}: ${message.message}`);
+        break;
+      case "attentionComputed":
+        this.statusBar.finished(message);
+        break;
+      case "tokenFocused":
+        this.drawFocus(message);
+        break;
+      case "selectModel":
+        void this.switchModel(message.modelId, "the panel").catch((error: unknown) => this.reportError(error));
+        break;
+      case "error":
+        // An error of a request ends it: logOutcome logs it and updates the status bar.
+        if (message.requestId === null) this.log.error(`panel: ${message.message}`);
+        void vscode.window.showErrorMessage(message.message);
+        break;
+      case "log":
+        this.log[message.level](`panel: ${message.message}`);
+        break;
+      default:
+        assertNever(message, "message from the panel");
+    }
+  }
+
+  private onPanelDisposed(): void {
+    this.panel = undefined;
+    this.shown = undefined;
+    this.highlights.clear();
+    this.statusBar.hide();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Events from VS Code (registered in extension.ts)
+
+  onConfigurationChanged(event: vscode.ConfigurationChangeEvent): void {
+    if (!event.affectsConfiguration(SETTINGS_SECTION)) return;
+    const settings = this.readSettings();
+    const changed = (key: keyof ExtensionSettings) => event.affectsConfiguration(`${SETTINGS_SECTION}.${key}`);
+    if (changed("backend") || changed("colorScale")) {
+      this.log.info(`settings: backend ${settings.backend}, colour scale ${settings.colorScale}`);
+      this.panel?.sendSettings(viewSettingsOf(settings));
+    }
+    if (changed("colorScale") && this.shown?.lastFocus) this.drawFocus(this.shown.lastFocus);
+    if (changed("defaultModel")) {
+      this.pickedModelId = undefined;
+      this.log.info(`settings: the next runs use ${settings.defaultModel}`);
+    }
+    if (changed("maxTokens")) this.log.info(`settings: at most ${settings.maxTokens} tokens from the next run on`);
+  }
+
+  /** The cursor moved: tell the panel which shown token it is on. */
+  onSelectionChanged(event: vscode.TextEditorSelectionChangeEvent): void {
+    const shown = this.shown;
+    const document = event.textEditor.document;
+    if (!this.panel || !shown?.document || !this.isShownDocument(document)) return;
+    const tokenIndex = tokenIndexAtOffset(shown.documentRanges, document.offsetAt(event.selections[0].active));
+    if (tokenIndex === shown.lastFocusSent) return;
+    shown.lastFocusSent = tokenIndex;
+    this.panel.focusToken(tokenIndex);
+  }
+
+  onDocumentChanged(event: vscode.TextDocumentChangeEvent): void {
+    if (event.contentChanges.length > 0 && this.shown?.document?.uri === event.document.uri.toString()) {
+      this.unlinkDocument("it was edited");
+    }
+  }
+
+  onDocumentClosed(document: vscode.TextDocument): void {
+    if (this.shown?.document?.uri === document.uri.toString()) this.unlinkDocument("it was closed");
+  }
+
+  onVisibleEditorsChanged(): void {
+    this.highlights.apply();
+  }
+
+  dispose(): void {
+    this.panel?.release(); // cancels what is still running; VS Code keeps the panel for the next start
+    this.panel = undefined;
+    this.highlights.dispose();
+    this.statusBar.dispose();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Running
+
+  /** `sendText` with the model's tokenizer. */
+  private async showText(text: TextToShow, model: BundledModel, settings: ExtensionSettings): Promise<PanelRunOutcome> {
+    return this.sendText(text, model, await this.catalog.tokenizer(model), settings);
+  }
+
+  /** Tokenizes `text` for `model` and sends it to the panel (opened if needed); logs the outcome. */
+  private async sendText(text: TextToShow, model: BundledModel, tokenizer: SelectionTokenizer, settings: ExtensionSettings): Promise<PanelRunOutcome> {
+    const budget = tokenBudget(settings.maxTokens, model.config.maxPositionEmbeddings);
+    const tokens = tokensOfText(text.rawText, tokenizer, budget, text.documentStart);
+    const document = text.document ? this.openDocument(text.document.uri, text.document.version) : undefined;
+    const source = document && text.document ? describeSource(text.document.name, document, tokens) : text.source;
+
+    if (!this.panel) this.panel = AttentionPanel.create(this.extensionUri, this.panelListener(), this.log);
+    else this.panel.reveal(true);
+    const panel = this.panel;
+    this.highlights.clear();
+
+    const descriptors = this.catalog.models.map((candidate) => toModelDescriptor(candidate, (path) => panel.asWebviewUri(path)));
+    const descriptor = descriptors.find((candidate) => candidate.id === model.id) as ModelDescriptor;
+    const started = panel.showAttention({
+      model: descriptor,
+      models: descriptors,
+      text: tokens.text,
+      source,
+      tokens: tokens.tokens,
+      ...(tokens.truncation ? { truncation: { keptTokens: tokens.truncation.keptTokens, totalTokens: tokens.truncation.totalTokens, totalIsEstimate: tokens.truncation.totalIsEstimate } } : {}),
+      ...(text.usedCurrentLine ? { usedCurrentLine: true } : {}),
+      settings: viewSettingsOf(settings),
+    });
+    this.shown = {
+      ...text,
+      ...(document ? {} : { document: undefined }),
+      source,
+      requestId: started.requestId,
+      modelId: model.id,
+      tokens: tokens.tokens,
+      documentRanges: tokens.documentRanges,
+      lastFocusSent: undefined,
+      lastFocus: undefined,
+    };
+
+    const startedAt = Date.now();
+    this.log.info(`#${started.requestId} ${model.id}: ${describeRun(tokens, text.usedCurrentLine)} from ${source}; backend setting ${settings.backend}`);
+    this.statusBar.running(model.label, tokens.tokens.length);
+    const outcome = await started.outcome;
+    this.logOutcome(outcome, Date.now() - startedAt);
+    return outcome;
+  }
+
+  private logOutcome(outcome: PanelRunOutcome, hostMilliseconds: number): void {
+    const id = `#${outcome.requestId}`;
+    switch (outcome.kind) {
+      case "computed": {
+        const { result } = outcome;
+        const fallback = result.fallbackReason ? ` (fell back: ${result.fallbackReason})` : "";
+        this.log.info(
+          `${id} done: ${result.modelId}, ${result.tokens} tokens, ${result.layers} layers × ${result.heads} heads on ` +
+            `${result.backend}${fallback} in ${formatMilliseconds(result.milliseconds)} (${formatMilliseconds(hostMilliseconds)} from the request)`,
+        );
+        break;
+      }
+      case "failed":
+        this.log.error(`${id} failed after ${formatMilliseconds(hostMilliseconds)}: ${outcome.message}`);
+        this.statusBar.failed(outcome.message);
+        break;
+      case "superseded":
+        this.log.info(`${id} superseded by #${outcome.by}`);
+        break;
+      case "cancelled":
+        this.log.info(`${id} cancelled: ${outcome.reason}`);
+        break;
+      default:
+        assertNever(outcome, "run outcome");
+    }
+  }
+
+  /** Makes `modelId` the current model, and shows the current text with it. */
+  private async switchModel(modelId: string, from: string): Promise<void> {
+    await this.catalog.refresh();
+    const model = this.catalog.require(modelId, from);
+    this.pickedModelId = model.id;
+    this.log.info(`model: ${model.id} (picked in ${from})`);
+    const shown = this.shown;
+    if (this.panel && shown && shown.modelId !== model.id) {
+      await this.showText(shown, model, this.readSettings());
+    } else if (!this.panel) {
+      vscode.window.setStatusBarMessage(`Attention Lens: the next run uses ${model.label}`, 4000);
+    }
+  }
+
+  private currentModelId(settings: ExtensionSettings): string {
+    return this.pickedModelId ?? settings.defaultModel;
+  }
+
+  private async resolveModel(settings: ExtensionSettings): Promise<BundledModel> {
+    await this.catalog.refresh();
+    this.logModelProblems();
+    return this.catalog.require(this.currentModelId(settings), this.pickedModelId ? "Select Model" : "attentionLens.defaultModel");
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // The editor side
+
+  private drawFocus(message: Extract<WebviewToHostMessage, { type: "tokenFocused" }>): void {
+    const shown = this.shown;
+    if (!shown || shown.requestId !== message.requestId) return;
+    shown.lastFocus = message;
+    const document = shown.document ? this.openDocument(shown.document.uri, shown.document.version) : undefined;
+    if (message.tokenIndex === null || !document) {
+      this.highlights.clear();
+      return;
+    }
+    this.highlights.show({
+      document,
+      documentRanges: shown.documentRanges,
+      tokens: shown.tokens,
+      focusedIndex: message.tokenIndex,
+      weights: message.weights,
+      colorScale: this.readSettings().colorScale,
+      selection: message.selection,
+    });
+  }
+
+  /** The open document with this URI, if it is still at `version`. */
+  private openDocument(uri: string, version: number): vscode.TextDocument | undefined {
+    return vscode.workspace.textDocuments.find((document) => document.uri.toString() === uri && document.version === version);
+  }
+
+  private isShownDocument(document: vscode.TextDocument): boolean {
+    const link = this.shown?.document;
+    return link !== undefined && link.uri === document.uri.toString() && link.version === document.version;
+  }
+
+  private unlinkDocument(why: string): void {
+    if (!this.shown?.document) return;
+    this.log.info(`${this.shown.document.name}: ${why}, so the editor no longer follows the panel until the next Show Attention`);
+    this.shown = { ...this.shown, document: undefined };
+    this.highlights.clear();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Settings and errors
+
+  private readSettings(): ExtensionSettings {
+    const configuration = vscode.workspace.getConfiguration(SETTINGS_SECTION);
+    const { settings, problems } = readSettings((key) => configuration.get(key));
+    for (const problem of problems) {
+      if (this.reportedSettingProblems.has(problem)) continue;
+      this.reportedSettingProblems.add(problem);
+      this.warnUser(problem);
+    }
+    return settings;
+  }
+
+  /** Logs each broken model folder once (the catalog is scanned again on every run). */
+  private logModelProblems(): void {
+    for (const problem of this.catalog.problems) {
+      if (this.reportedModelProblems.has(problem.message)) continue;
+      this.reportedModelProblems.add(problem.message);
+      this.log.warn(problem.message);
+    }
+  }
+
+  /** Something the person can fix (the message says how): a warning, and a line in the log. */
+  private warnUser(message: string): void {
+    this.log.warn(message);
+    void vscode.window.showWarningMessage(message);
+  }
+
+  private reportError(error: unknown): void {
+    if (error instanceof ModelCatalogError) {
+      this.log.error(error.message);
+      void vscode.window.showErrorMessage(error.message);
+      return;
+    }
+    const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    this.log.error(`unexpected error: ${detail}`);
+    void vscode.window.showErrorMessage(
+      `Attention Lens failed: ${error instanceof Error ? error.message : String(error)}. The "Attention Lens" output has the details; please report it.`,
+    );
+  }
+}
+
+/** "main.ts:12-18" (1-based lines of the shown text), "main.ts:12" for one line. */
+function describeSource(name: string, document: vscode.TextDocument, tokens: SelectionTokens): string {
+  const first = document.positionAt(tokens.documentStart).line + 1;
+  const end = document.positionAt(tokens.documentEnd);
+  // A text that ends with its line break ends on the line before.
+  const last = Math.max(first, end.character === 0 && tokens.documentEnd > tokens.documentStart ? end.line : end.line + 1);
+  return first === last ? `${name}:${first}` : `${name}:${first}-${last}`;
+}
+
+/** "120 tokens", "512 of about 34000 tokens (cut to the limit)", "+ the current line". */
+function describeRun(tokens: SelectionTokens, usedCurrentLine: boolean): string {
+  const truncation = tokens.truncation;
+  const count = truncation
+    ? `${truncation.keptTokens} of ${truncation.totalIsEstimate ? "about " : ""}${truncation.totalTokens} tokens (cut to the token limit)`
+    : `${tokens.tokens.length} tokens`;
+  return usedCurrentLine ? `${count} of the line under the cursor` : count;
+}

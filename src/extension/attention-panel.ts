@@ -1,0 +1,286 @@
+/**
+ * The Attention Lens panel: one webview beside the editor, and the typed messages to and from it.
+ *
+ * The panel knows the protocol's plumbing, not what the messages mean to the editor:
+ *
+ *   - the page (webview-html.ts) with a fresh nonce, and the files it may load (dist/, media/);
+ *   - the handshake: the webview says `ready` once per page load. Until then `showAttention` is held
+ *     back; on every `ready` the newest one is sent (again). The page loads again whenever the
+ *     panel comes back from being hidden, because `retainContextWhenHidden` is false: a hidden
+ *     panel keeps no page, no model and no onnxruntime session in memory, and the small models
+ *     load again in well under a second when it is shown;
+ *   - request ids (request-tracker.ts): each `showAttention` supersedes the one before (`cancel` is
+ *     sent for it); messages for any request but the newest are dropped here; when the panel
+ *     closes, every request still waiting ends as cancelled, so no caller is left hanging.
+ *
+ * Everything else goes to the `AttentionPanelListener` (attention-controller.ts).
+ */
+
+import { existsSync } from "node:fs";
+import * as vscode from "vscode";
+
+import { assertNever, type HostToWebviewMessage, type ViewSettings, type WebviewToHostMessage } from "../protocol";
+import { PANEL_VIEW_TYPE } from "./contributions";
+import { RequestTracker, type RunOutcome, type StartedRequest } from "./request-tracker";
+import { buildWebviewHtml, createNonce } from "./webview-html";
+
+export type ShowAttentionMessage = Extract<HostToWebviewMessage, { type: "showAttention" }>;
+export type AttentionComputedMessage = Extract<WebviewToHostMessage, { type: "attentionComputed" }>;
+export type PanelRunOutcome = RunOutcome<AttentionComputedMessage>;
+
+/** What `showAttention` needs from the caller: the message without the fields the panel fills in. */
+export type ShowAttentionFields = Omit<ShowAttentionMessage, "type" | "requestId" | "wasmPaths">;
+
+/** Where the panel logs (a `vscode.LogOutputChannel` is one). */
+export type PanelLog = Pick<vscode.LogOutputChannel, "debug" | "info" | "warn" | "error">;
+
+export interface AttentionPanelListener {
+  /** A message for the newest request, or one that belongs to no request; never a stale one. */
+  onMessage(message: WebviewToHostMessage): void;
+  /** The panel closed (pending requests have been cancelled already). */
+  onDidDispose(): void;
+}
+
+/** How long a visible panel may take to say `ready` before the log says something is wrong. */
+const READY_WARNING_MS = 30_000;
+
+export class AttentionPanel implements vscode.Disposable {
+  /** The webview type, also in package.json ("onWebviewPanel:attentionLens.panel"). */
+  static readonly viewType = PANEL_VIEW_TYPE;
+
+  /** A new panel beside the active editor, without taking the focus from it. */
+  static create(extensionUri: vscode.Uri, listener: AttentionPanelListener, log: PanelLog): AttentionPanel {
+    const panel = vscode.window.createWebviewPanel(
+      AttentionPanel.viewType,
+      "Attention Lens",
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+      // No retained context: see the top of this file.
+      { ...webviewOptions(extensionUri), retainContextWhenHidden: false },
+    );
+    return new AttentionPanel(panel, extensionUri, listener, log);
+  }
+
+  /** A panel VS Code restored after a reload (WebviewPanelSerializer). */
+  static revive(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, listener: AttentionPanelListener, log: PanelLog): AttentionPanel {
+    return new AttentionPanel(panel, extensionUri, listener, log);
+  }
+
+  private readonly tracker = new RequestTracker<AttentionComputedMessage>();
+  private readonly disposables: vscode.Disposable[] = [];
+  /** The webview's page has said `ready` and has not been unloaded since. */
+  private ready = false;
+  private disposed = false;
+  /** The newest `showAttention`, sent again on every `ready`. */
+  private lastShow: ShowAttentionMessage | undefined;
+  private readyTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Why the page cannot start (dist/webview.js missing), if it cannot. */
+  private readonly missingScript: string | undefined;
+
+  private constructor(
+    private readonly panel: vscode.WebviewPanel,
+    private readonly extensionUri: vscode.Uri,
+    private readonly listener: AttentionPanelListener,
+    private readonly log: PanelLog,
+  ) {
+    panel.webview.options = webviewOptions(extensionUri);
+    panel.iconPath = vscode.Uri.joinPath(extensionUri, "media", "icon.png");
+
+    const script = vscode.Uri.joinPath(extensionUri, "dist", "webview.js");
+    const style = vscode.Uri.joinPath(extensionUri, "dist", "webview.css");
+    if (!existsSync(script.fsPath)) {
+      this.missingScript =
+        `The panel cannot start: ${script.fsPath} is missing. ` +
+        "Reinstall the Attention Lens extension; when developing it, run `npm run build` first.";
+      log.error(this.missingScript);
+      void vscode.window.showErrorMessage(this.missingScript);
+    }
+    panel.webview.html = buildWebviewHtml({
+      cspSource: panel.webview.cspSource,
+      nonce: createNonce(),
+      scriptUri: panel.webview.asWebviewUri(script).toString(),
+      ...(existsSync(style.fsPath) ? { styleUri: panel.webview.asWebviewUri(style).toString() } : {}),
+      title: "Attention Lens",
+    });
+
+    this.disposables.push(
+      panel.onDidDispose(() => this.onPanelDisposed()),
+      panel.webview.onDidReceiveMessage((message: unknown) => this.receive(message)),
+      panel.onDidChangeViewState(() => {
+        // Hidden: the page is unloaded (no retained context) and drops its run; it says `ready`
+        // again when shown and the last request is sent again. Whoever waits for the run now
+        // gets "cancelled" instead of waiting until the panel is shown.
+        if (!panel.visible) {
+          this.ready = false;
+          const cancelled = this.tracker.cancelAll("the panel was hidden; it runs again when shown");
+          if (cancelled.length > 0) this.log.info(`panel hidden while request #${cancelled.join(", #")} was running; it runs again when the panel is shown`);
+        }
+        this.armReadyWarning();
+      }),
+    );
+    this.armReadyWarning();
+  }
+
+  /** The id of the newest request, undefined before the first. */
+  get currentRequestId(): number | undefined {
+    return this.tracker.current;
+  }
+
+  get visible(): boolean {
+    return !this.disposed && this.panel.visible;
+  }
+
+  /** Brings the panel to the front; with `preserveFocus` the editor keeps the keyboard. */
+  reveal(preserveFocus: boolean): void {
+    if (!this.disposed) this.panel.reveal(undefined, preserveFocus);
+  }
+
+  /** A file of the extension as a URI the webview may load (it must lie under dist/ or media/). */
+  asWebviewUri(filePath: string): string {
+    return this.panel.webview.asWebviewUri(vscode.Uri.file(filePath)).toString();
+  }
+
+  /**
+   * Asks the webview to run the model on these tokens. Supersedes the previous request (and sends
+   * `cancel` for it when it was still running). The returned outcome always settles.
+   */
+  showAttention(fields: ShowAttentionFields): StartedRequest<AttentionComputedMessage> {
+    const started = this.tracker.start();
+    if (started.supersededId !== undefined) {
+      this.log.debug(`request #${started.supersededId} superseded by #${started.requestId}`);
+      this.post({ type: "cancel", requestId: started.supersededId });
+    }
+    const wasmPaths = this.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, "dist", "ort").fsPath) + "/";
+    const message: ShowAttentionMessage = { type: "showAttention", requestId: started.requestId, ...fields, wasmPaths };
+    this.lastShow = message;
+    if (this.disposed) this.tracker.cancelAll("the panel was closed");
+    else if (this.missingScript) this.tracker.fail(started.requestId, this.missingScript);
+    else this.post(message); // held back until `ready` when the page is not up yet
+    if (!this.disposed) this.panel.title = `Attention: ${fields.source}`;
+    return started;
+  }
+
+  /** The editor cursor is on token `tokenIndex` of the newest request (null: off the text). */
+  focusToken(tokenIndex: number | null): void {
+    const requestId = this.tracker.current;
+    if (requestId !== undefined) this.post({ type: "focusToken", requestId, tokenIndex });
+  }
+
+  /** A view setting changed: tell the page, and send the new settings with any later reload. */
+  sendSettings(settings: ViewSettings): void {
+    if (this.lastShow) this.lastShow = { ...this.lastShow, settings };
+    this.post({ type: "settingsChanged", settings });
+  }
+
+  /** Closes the panel; requests still waiting end as cancelled. */
+  dispose(): void {
+    if (!this.disposed) this.panel.dispose(); // fires onDidDispose -> onPanelDisposed
+  }
+
+  /**
+   * The extension stops (deactivate): requests still waiting end as cancelled and the listeners go,
+   * but the panel stays open, so that VS Code can save it and restore it with the serializer.
+   */
+  release(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.clearReadyWarning();
+    this.tracker.cancelAll("the extension stopped");
+    for (const disposable of this.disposables.splice(0)) disposable.dispose();
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  /** Sends a message when the page listens; otherwise drops it (`showAttention` is re-sent on `ready`). */
+  private post(message: HostToWebviewMessage): void {
+    if (this.disposed || !this.ready) return;
+    this.panel.webview.postMessage(message).then(
+      (delivered) => {
+        if (!delivered) this.log.debug(`the panel did not take the ${message.type} message (it is reloading)`);
+      },
+      (error: unknown) => this.log.warn(`could not send ${message.type} to the panel: ${String(error)}`),
+    );
+  }
+
+  private receive(raw: unknown): void {
+    if (typeof raw !== "object" || raw === null || typeof (raw as { type?: unknown }).type !== "string") {
+      this.log.warn(`the panel sent something that is not a message: ${JSON.stringify(raw)?.slice(0, 200)}`);
+      return;
+    }
+    const message = raw as WebviewToHostMessage;
+    try {
+      if (this.accept(message)) this.listener.onMessage(message);
+    } catch (error) {
+      this.log.error(`handling the panel's ${message.type} message failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    }
+  }
+
+  /** Does the bookkeeping of a message; false when it is stale and must not be acted on. */
+  private accept(message: WebviewToHostMessage): boolean {
+    switch (message.type) {
+      case "ready":
+        this.ready = true;
+        this.clearReadyWarning();
+        if (this.lastShow) this.post(this.lastShow);
+        return true;
+      case "attentionComputed":
+        if (!this.isCurrent(message.requestId, message.type)) return false;
+        this.tracker.complete(message.requestId, message); // false when re-sent after a reload: fine
+        return true;
+      case "error":
+        if (message.requestId === null) return true;
+        if (!this.isCurrent(message.requestId, message.type)) return false;
+        this.tracker.fail(message.requestId, message.message);
+        return true;
+      case "progress":
+      case "tokenFocused":
+        return this.isCurrent(message.requestId, message.type);
+      case "selectModel":
+      case "log":
+        return true;
+      default:
+        return assertNever(message, "message from the panel");
+    }
+  }
+
+  private isCurrent(requestId: number, type: string): boolean {
+    if (this.tracker.isCurrent(requestId)) return true;
+    this.log.debug(`ignored ${type} for request #${requestId}; the current one is #${this.tracker.current ?? "none"}`);
+    return false;
+  }
+
+  /** Logs a warning when a visible page does not say `ready` in time (a broken build, a CSP error). */
+  private armReadyWarning(): void {
+    this.clearReadyWarning();
+    if (this.ready || this.disposed || !this.panel.visible || this.missingScript) return;
+    this.readyTimer = setTimeout(() => {
+      if (this.ready || this.disposed) return;
+      this.log.warn(
+        `The panel's script has not started after ${READY_WARNING_MS / 1000} s. ` +
+          'Run "Developer: Open Webview Developer Tools" and look at its console for the error.',
+      );
+    }, READY_WARNING_MS);
+  }
+
+  private clearReadyWarning(): void {
+    if (this.readyTimer !== undefined) clearTimeout(this.readyTimer);
+    this.readyTimer = undefined;
+  }
+
+  private onPanelDisposed(): void {
+    this.disposed = true;
+    this.ready = false;
+    this.clearReadyWarning();
+    const cancelled = this.tracker.cancelAll("the panel was closed");
+    if (cancelled.length > 0) this.log.info(`panel closed while request #${cancelled.join(", #")} was running; cancelled`);
+    for (const disposable of this.disposables.splice(0)) disposable.dispose();
+    this.listener.onDidDispose();
+  }
+}
+
+/** Scripts on; files only from dist/ (bundle, css, onnxruntime's wasm in dist/ort/) and media/ (models). */
+function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions {
+  return {
+    enableScripts: true,
+    localResourceRoots: [vscode.Uri.joinPath(extensionUri, "dist"), vscode.Uri.joinPath(extensionUri, "media")],
+  };
+}

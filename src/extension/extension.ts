@@ -1,0 +1,51 @@
+/**
+ * The extension's entry point (bundled to dist/extension.js): wires VS Code's commands, events and
+ * the panel serializer to the controller, which does the work (attention-controller.ts).
+ *
+ * Files of the VS Code side, each one concept:
+ *
+ *   attention-controller.ts   what the commands do; editor <-> panel
+ *   attention-panel.ts        the webview panel, its messages and request ids
+ *   editor-highlights.ts      the attention drawn in the editor
+ *   run-status-bar.ts         the status bar item
+ *   -- pure, no vscode import, unit-tested in plain Node --
+ *   selection-tokens.ts       the selected text -> tokens with document ranges
+ *   model-catalog.ts          the bundled models in media/models
+ *   settings.ts               the attentionLens.* settings, checked
+ *   request-tracker.ts        request ids, supersession, outcomes that always settle
+ *   webview-html.ts           the page and its Content-Security-Policy
+ *   weight-buckets.ts         attention weights -> a few decoration levels
+ *   panel-state.ts            the panel's saved state, checked after a reload
+ *   contributions.ts          the ids package.json contributes (commands, view type)
+ */
+
+import * as vscode from "vscode";
+
+import { AttentionController } from "./attention-controller";
+import { AttentionPanel } from "./attention-panel";
+import { COMMANDS, OUTPUT_CHANNEL_NAME } from "./contributions";
+
+export function activate(context: vscode.ExtensionContext): void {
+  const log = vscode.window.createOutputChannel(OUTPUT_CHANNEL_NAME, { log: true });
+  const controller = new AttentionController(context.extensionUri, log);
+  log.info(`Attention Lens ${String(context.extension.packageJSON.version ?? "")} activated`);
+
+  context.subscriptions.push(
+    log,
+    controller,
+    vscode.commands.registerCommand(COMMANDS.showAttention, () => controller.showAttention()),
+    vscode.commands.registerCommand(COMMANDS.selectModel, (modelId?: unknown) => controller.selectModel(modelId)),
+    vscode.commands.registerCommand(COMMANDS.revealPanel, () => controller.revealPanel()),
+    vscode.window.registerWebviewPanelSerializer(AttentionPanel.viewType, {
+      deserializeWebviewPanel: (panel, state: unknown) => controller.revivePanel(panel, state),
+    }),
+    vscode.workspace.onDidChangeConfiguration((event) => controller.onConfigurationChanged(event)),
+    vscode.window.onDidChangeTextEditorSelection((event) => controller.onSelectionChanged(event)),
+    vscode.workspace.onDidChangeTextDocument((event) => controller.onDocumentChanged(event)),
+    vscode.workspace.onDidCloseTextDocument((document) => controller.onDocumentClosed(document)),
+    vscode.window.onDidChangeVisibleTextEditors(() => controller.onVisibleEditorsChanged()),
+  );
+}
+
+/** Everything is in `context.subscriptions`: VS Code disposes it (closing the panel cancels its runs). */
+export function deactivate(): void {}

@@ -1,0 +1,85 @@
+/**
+ * The extension's settings (package.json "contributes.configuration"), read and checked.
+ *
+ * No `vscode` import: the host passes a `get(key)` function (`workspace.getConfiguration(...).get`)
+ * so the checks run in plain Node. A value of the wrong kind (settings.json accepts anything) falls
+ * back to the default, with a problem message that says which setting and what to write instead.
+ */
+
+import type { BackendSetting, ColorScale, ViewSettings } from "../protocol";
+
+/** The configuration section: settings are "attentionLens.<key>". */
+export const SETTINGS_SECTION = "attentionLens";
+
+export interface ExtensionSettings {
+  /** Which onnxruntime-web execution provider the webview tries first. */
+  backend: BackendSetting;
+  /** How weights map to colour, in the panel and in the editor. */
+  colorScale: ColorScale;
+  /** The model used when none was picked in this window. */
+  defaultModel: string;
+  /** Most tokens per run, <|bos|> included (capped again at each model's context). */
+  maxTokens: number;
+}
+
+export const DEFAULT_SETTINGS: Readonly<ExtensionSettings> = {
+  backend: "auto",
+  colorScale: "linear",
+  defaultModel: "attention-lens-gqa",
+  maxTokens: 512,
+};
+
+export const BACKENDS: readonly BackendSetting[] = ["auto", "webgpu", "wasm"];
+export const COLOR_SCALES: readonly ColorScale[] = ["linear", "sqrt", "log"];
+
+/** The smallest token budget that means anything: <|bos|> and one token of text. */
+export const MIN_TOKENS = 2;
+
+export interface ReadSettings {
+  settings: ExtensionSettings;
+  /** One message per setting that had to fall back to its default. */
+  problems: string[];
+}
+
+/** Reads every setting through `get("backend")` etc.; undefined means "not set". */
+export function readSettings(get: (key: keyof ExtensionSettings) => unknown): ReadSettings {
+  const problems: string[] = [];
+  const fallBack = (key: keyof ExtensionSettings, value: unknown, expected: string) => {
+    problems.push(
+      `The setting ${SETTINGS_SECTION}.${key} is ${JSON.stringify(value)}, but it must be ${expected}; ` +
+        `using ${JSON.stringify(DEFAULT_SETTINGS[key])} until you change it in Settings.`,
+    );
+    return DEFAULT_SETTINGS[key];
+  };
+  const oneOf = <T extends string>(key: "backend" | "colorScale", choices: readonly T[]): T => {
+    const value = get(key);
+    if (value === undefined) return DEFAULT_SETTINGS[key] as T;
+    if (typeof value === "string" && (choices as readonly string[]).includes(value)) return value as T;
+    return fallBack(key, value, `one of ${choices.map((choice) => `"${choice}"`).join(", ")}`) as T;
+  };
+
+  const defaultModelValue = get("defaultModel");
+  let defaultModel = DEFAULT_SETTINGS.defaultModel;
+  if (typeof defaultModelValue === "string" && defaultModelValue.trim() !== "") defaultModel = defaultModelValue.trim();
+  else if (defaultModelValue !== undefined) fallBack("defaultModel", defaultModelValue, 'a model name such as "attention-lens-gqa"');
+
+  const maxTokensValue = get("maxTokens");
+  let maxTokens = DEFAULT_SETTINGS.maxTokens;
+  if (typeof maxTokensValue === "number" && Number.isInteger(maxTokensValue) && maxTokensValue >= MIN_TOKENS) maxTokens = maxTokensValue;
+  else if (maxTokensValue !== undefined) fallBack("maxTokens", maxTokensValue, `a whole number of at least ${MIN_TOKENS}`);
+
+  return {
+    settings: { backend: oneOf("backend", BACKENDS), colorScale: oneOf("colorScale", COLOR_SCALES), defaultModel, maxTokens },
+    problems,
+  };
+}
+
+/** The settings the webview needs. */
+export function viewSettingsOf(settings: ExtensionSettings): ViewSettings {
+  return { backend: settings.backend, colorScale: settings.colorScale };
+}
+
+/** Tokens one run may hold: the setting, never more than the model's context, never below 2. */
+export function tokenBudget(maxTokensSetting: number, modelContext: number): number {
+  return Math.max(MIN_TOKENS, Math.min(maxTokensSetting, modelContext));
+}

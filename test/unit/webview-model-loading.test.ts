@@ -1,0 +1,153 @@
+/**
+ * Loading a model as the webview does (webview/runtime/model-loading.ts), in Node: fetching over
+ * HTTP from a local server, the user-facing error for each broken file, and the decoder cache.
+ */
+
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+
+import type { ModelDescriptor, RunStage } from "../../src/protocol";
+import { DecoderCache, fetchBytes, formatBytes, loadModelFiles, ModelLoadError } from "../../webview/runtime/model-loading";
+import { FIXTURES } from "./helpers/fixtures";
+
+const TINY = join(FIXTURES, "llama", "tiny-gqa");
+const WASM_PATHS = join(__dirname, "..", "..", "node_modules", "onnxruntime-web", "dist") + "/";
+
+describe("webview model loading", function () {
+  this.timeout(60_000);
+  let server: Server;
+  let origin: string;
+  const files = new Map<string, Uint8Array>();
+
+  before(async () => {
+    files.set("/tiny/config.json", new Uint8Array(readFileSync(join(TINY, "config.json"))));
+    files.set("/tiny/model.safetensors", new Uint8Array(readFileSync(join(TINY, "model.safetensors"))));
+    files.set("/broken-json/config.json", new TextEncoder().encode('{"hidden_size": 32,'));
+    files.set("/no-heads/config.json", new TextEncoder().encode(JSON.stringify({ hidden_size: 32 })));
+    files.set("/truncated/model.safetensors", files.get("/tiny/model.safetensors")!.slice(0, 2000));
+    const otherConfig = JSON.parse(readFileSync(join(TINY, "config.json"), "utf8"));
+    otherConfig.num_hidden_layers = 3;
+    files.set("/three-layers/config.json", new TextEncoder().encode(JSON.stringify(otherConfig)));
+    server = createServer((request, response) => {
+      const body = files.get(request.url ?? "");
+      if (!body) {
+        response.writeHead(404, "Not Found");
+        response.end();
+        return;
+      }
+      response.writeHead(200, { "Content-Length": body.byteLength });
+      response.end(body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  function model(overrides: Partial<ModelDescriptor> = {}): ModelDescriptor {
+    return {
+      id: "tiny-gqa",
+      label: "tiny GQA",
+      configUri: `${origin}/tiny/config.json`,
+      weightsUri: `${origin}/tiny/model.safetensors`,
+      numLayers: 2,
+      numHeads: 4,
+      numKeyValueHeads: 2,
+      maxTokens: 64,
+      ...overrides,
+    };
+  }
+
+  const quiet = () => {};
+
+  it("formats sizes", () => {
+    assert.equal(formatBytes(512), "512 B");
+    assert.equal(formatBytes(2_500), "3 kB");
+    assert.equal(formatBytes(2_183_952), "2.2 MB");
+  });
+
+  it("fetchBytes: the whole body, with progress against Content-Length", async () => {
+    const seen: [number, number | undefined][] = [];
+    const bytes = await fetchBytes(`${origin}/tiny/model.safetensors`, "tiny/model.safetensors", (loaded, total) => seen.push([loaded, total]));
+    assert.deepEqual(bytes, files.get("/tiny/model.safetensors"));
+    assert.ok(seen.length >= 1);
+    assert.deepEqual(seen.at(-1), [bytes.byteLength, bytes.byteLength]);
+  });
+
+  it("fetchBytes: a missing file says which, that it was not found, and what to do", async () => {
+    await assert.rejects(fetchBytes(`${origin}/nothing/model.safetensors`, "nothing/model.safetensors"), (error: Error) => {
+      assert.ok(error instanceof ModelLoadError);
+      assert.match(error.message, /^nothing\/model\.safetensors was not found \(HTTP 404 Not Found for http:\/\/127\.0\.0\.1:\d+\/nothing\/model\.safetensors\)/);
+      assert.match(error.message, /reinstall Attention Lens/);
+      return true;
+    });
+  });
+
+  it("fetchBytes: a server that does not answer is a failed fetch", async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    await assert.rejects(fetchBytes(`http://127.0.0.1:${port}/config.json`, "x/config.json"), /^ModelLoadError: Could not fetch x\/config\.json \(http:\/\/127\.0\.0\.1:\d+\/config\.json\): /);
+  });
+
+  it("loads config and weights, reports the stages, and warns where the host's numbers disagree", async () => {
+    const stages: RunStage[] = [];
+    const loaded = await loadModelFiles(model({ configUri: `${origin}/tiny/config.json`, numLayers: 5 }), (stage) => stages.push(stage));
+    assert.equal(loaded.config.numHiddenLayers, 2);
+    assert.equal(loaded.weights.layers.length, 2);
+    assert.deepEqual([...new Set(stages)], ["loading-model", "building-graph"]);
+    assert.deepEqual(loaded.warnings, ["tiny-gqa: the host says 5 layers, tiny-gqa/config.json says 2; using 2"]);
+  });
+
+  for (const [what, overrides, expected] of [
+    ["config.json that is not JSON", { configUri: "/broken-json/config.json" }, /^tiny-gqa\/config\.json is not valid JSON \(.+\); the file is damaged\. The extension's bundled model files/],
+    ["config.json without the sizes", { configUri: "/no-heads/config.json" }, /^tiny-gqa\/config\.json is missing "num_attention_heads", .*reinstall/],
+    ["a truncated model.safetensors", { weightsUri: "/truncated/model.safetensors" }, /^tiny-gqa\/model\.safetensors: .*truncated.*reinstall/],
+    ["weights of another config", { configUri: "/three-layers/config.json" }, /^tiny-gqa\/model\.safetensors lacks \d+ weight\(s\) the config needs: model\.layers\.2\./],
+  ] as const) {
+    it(`${what}: a ModelLoadError naming the file`, async () => {
+      const absolute = Object.fromEntries(Object.entries(overrides).map(([key, path]) => [key, `${origin}${path}`]));
+      await assert.rejects(loadModelFiles(model(absolute), quiet), (error: Error) => {
+        assert.ok(error instanceof ModelLoadError, `${error.name}: ${error.message}`);
+        assert.match(error.message, expected);
+        return true;
+      });
+    });
+  }
+
+  it("DecoderCache: one decoder per model and backend setting, loaded once, released on clear", async () => {
+    const cache = new DecoderCache();
+    const stages: RunStage[] = [];
+    const settings = { backend: "wasm" as const, wasmPaths: WASM_PATHS, log: quiet };
+    try {
+      const first = await cache.get(model(), settings, (stage) => stages.push(stage));
+      assert.equal(first.backend, "wasm");
+      assert.deepEqual([...new Set(stages)], ["loading-model", "building-graph", "creating-session"]);
+      assert.equal(first.length, 0, "the warm-up run leaves the cache empty");
+      assert.ok(cache.has(model(), "wasm"));
+      assert.ok(!cache.has(model(), "auto"));
+      const again = await cache.get(model(), settings, () => assert.fail("a cached model reports no loading"));
+      assert.equal(again, first);
+
+      const step = await first.forward([[1, 5, 9]]);
+      assert.deepEqual(step.attentions[0].shape, [1, 4, 3, 3]);
+    } finally {
+      await cache.clear();
+    }
+    assert.ok(!cache.has(model(), "wasm"));
+  });
+
+  it("DecoderCache: a failed load is forgotten, so the next request tries again", async () => {
+    const cache = new DecoderCache();
+    const broken = model({ weightsUri: `${origin}/truncated/model.safetensors` });
+    await assert.rejects(cache.get(broken, { backend: "wasm", wasmPaths: WASM_PATHS, log: quiet }, quiet), ModelLoadError);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    assert.ok(!cache.has(broken, "wasm"));
+  });
+});

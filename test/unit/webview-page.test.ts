@@ -1,0 +1,437 @@
+/**
+ * The built webview in headless Chromium, as VS Code would show it: a page with the extension's
+ * Content-Security-Policy and a stand-in for acquireVsCodeApi (test/browser/webview). The test plays
+ * the host: it sends showAttention with real token ids of the bundled GQA model and checks what the
+ * webview posts back and what it draws.
+ *
+ * Screenshots go to the system's temporary folder (attention-lens-webview-*.png), never the repo.
+ */
+
+import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+import { parseLlamaConfig } from "../../src/model/config";
+import { readSafetensors } from "../../src/model/safetensors";
+import { TextTokenizer } from "../../src/model/tokenizer";
+import { llamaWeightsFromTensors } from "../../src/model/weights";
+import type { ModelDescriptor, TokenInfo, WebviewToHostMessage } from "../../src/protocol";
+import { OnnxDecoder } from "../../src/runtime/onnx-decoder";
+import {
+  CHROMIUM_PATH,
+  chromiumIsInstalled,
+  loadBuildScript,
+  MODELS_DIRECTORY,
+  startWebviewHarness,
+  type WebviewHarness,
+} from "../browser/webview/webview-harness";
+
+const MODEL_ID = "attention-lens-gqa";
+const MODEL_DIRECTORY = join(MODELS_DIRECTORY, MODEL_ID);
+const TEXT = `function average(values) {
+\tlet total = 0;
+\tfor (const value of values) total += value;
+\treturn total / values.length;
+}
+// average([1, 2, 3]) === 2`;
+
+type Posted<T extends WebviewToHostMessage["type"]> = Extract<WebviewToHostMessage, { type: T }>;
+const isType =
+  <T extends WebviewToHostMessage["type"]>(type: T, requestId?: number) =>
+  (message: WebviewToHostMessage): message is Posted<T> =>
+    message.type === type && (requestId === undefined || !("requestId" in message) || message.requestId === requestId);
+
+function descriptor(id: string, origin: string, overrides: Partial<ModelDescriptor> = {}): ModelDescriptor {
+  const kind = id.replace("attention-lens-", "").toUpperCase();
+  return {
+    id,
+    label: `${kind} (8 query heads, ${{ MHA: 8, GQA: 2, MQA: 1 }[kind] ?? "?"} key/value heads)`,
+    configUri: `${origin}/models/${id}/config.json`,
+    weightsUri: `${origin}/models/${id}/model.safetensors`,
+    numLayers: 3,
+    numHeads: 8,
+    numKeyValueHeads: { MHA: 8, GQA: 2, MQA: 1 }[kind] ?? 2,
+    maxTokens: 512,
+    ...overrides,
+  };
+}
+
+function tokenize(text: string): TokenInfo[] {
+  const tokenizer = TextTokenizer.fromJson(readFileSync(join(MODEL_DIRECTORY, "tokenizer.json"), "utf8"), `${MODEL_ID}/tokenizer.json`);
+  const encoded = tokenizer.encode(text, { addBos: true });
+  return encoded.ids.map((id, index) => ({ id, text: encoded.tokens[index], start: encoded.offsets[index][0], end: encoded.offsets[index][1] }));
+}
+
+/** Layer 0, head 0 of the same model on the same ids, in Node (onnxruntime-web, wasm). */
+async function referenceFirstHead(ids: number[]): Promise<number[][]> {
+  const config = parseLlamaConfig(JSON.parse(readFileSync(join(MODEL_DIRECTORY, "config.json"), "utf8")));
+  const file = readSafetensors(new Uint8Array(readFileSync(join(MODEL_DIRECTORY, "model.safetensors"))));
+  const decoder = await OnnxDecoder.create(config, llamaWeightsFromTensors(config, file.tensors), { choice: "wasm" });
+  try {
+    const step = await decoder.forward([ids]);
+    const layer = step.attentions[0]; // (1, nh, T, T)
+    const tokens = ids.length;
+    return Array.from({ length: tokens }, (_, row) => Array.from(layer.data.subarray(row * tokens, (row + 1) * tokens)));
+  } finally {
+    await decoder.dispose();
+  }
+}
+
+describe("the webview in Chromium (built bundle, real GQA model)", function () {
+  this.timeout(180_000);
+  let harness: WebviewHarness;
+  let tokens: TokenInfo[];
+  let reference: number[][];
+  let requestId = 0;
+
+  before(async function () {
+    if (!chromiumIsInstalled()) {
+      const message = `no Chromium at ${CHROMIUM_PATH}: install it with "apt-get update && apt-get install -y chromium"`;
+      if (process.env.CI) throw new Error(`the browser tests need Chromium, and CI is set: ${message}`);
+      console.log(`    skipping the webview page tests: ${message}`);
+      this.skip();
+    }
+    if (!existsSync(join(MODEL_DIRECTORY, "model.safetensors"))) {
+      console.log(`    skipping the webview page tests: ${MODEL_DIRECTORY} holds no model.safetensors (the bundled models are not committed yet)`);
+      this.skip();
+    }
+    tokens = tokenize(TEXT);
+    reference = await referenceFirstHead(tokens.map((token) => token.id));
+    harness = await startWebviewHarness({ theme: "dark" });
+  });
+  after(async () => harness?.close());
+
+  function showAttention(model: ModelDescriptor, overrides: Record<string, unknown> = {}) {
+    requestId += 1;
+    return {
+      type: "showAttention" as const,
+      requestId,
+      model,
+      models: ["attention-lens-mha", "attention-lens-gqa", "attention-lens-mqa"].map((id) => descriptor(id, harness.origin)),
+      text: TEXT,
+      source: "average.js:1-6",
+      tokens,
+      settings: { backend: "wasm" as const, colorScale: "linear" as const },
+      wasmPaths: `${harness.origin}/dist/ort/`,
+      ...overrides,
+    };
+  }
+
+  it("says ready once, before anything else", async () => {
+    const posted = await harness.posted();
+    assert.equal(posted[0]?.type, "ready");
+    assert.equal(posted.filter((message) => message.type === "ready").length, 1);
+  });
+
+  describe("a selection on wasm", () => {
+    let computed: Posted<"attentionComputed">;
+    let id: number;
+
+    before(async () => {
+      const message = showAttention(descriptor(MODEL_ID, harness.origin), {
+        truncation: { keptTokens: tokens.length, totalTokens: 2040, totalIsEstimate: true },
+      });
+      id = message.requestId;
+      await harness.send(message);
+      computed = await harness.waitForPosted(isType("attentionComputed", id));
+    });
+
+    it("posts attentionComputed: wasm, the model's sizes, the time", () => {
+      assert.equal(computed.backend, "wasm");
+      assert.equal(computed.fallbackReason, undefined);
+      assert.equal(computed.modelId, MODEL_ID);
+      assert.deepEqual([computed.layers, computed.heads, computed.tokens], [3, 8, tokens.length]);
+      assert.ok(computed.milliseconds > 0 && computed.milliseconds < 60_000, `${computed.milliseconds} ms`);
+    });
+
+    it("firstHeadWeights equal layer 0 head 0 computed in Node, and every row sums to 1", () => {
+      assert.equal(computed.firstHeadWeights.length, tokens.length);
+      let worst = 0;
+      computed.firstHeadWeights.forEach((row, query) => {
+        assert.equal(row.length, tokens.length);
+        row.forEach((weight, key) => {
+          worst = Math.max(worst, Math.abs(weight - reference[query][key]));
+          if (key > query) assert.equal(weight, 0, `future key ${key} of query ${query}`);
+        });
+        const sum = row.reduce((total, weight) => total + weight, 0);
+        assert.ok(Math.abs(sum - 1) < 1e-4, `row ${query} sums to ${sum}`);
+      });
+      assert.ok(worst < 1e-4, `max |webview - node| = ${worst}`);
+    });
+
+    it("reported progress through the stages, in order", async () => {
+      const stages = (await harness.posted()).filter(isType("progress", id)).map((message) => message.stage);
+      const order = ["loading-model", "building-graph", "creating-session", "running", "done"];
+      const seen = order.filter((stage) => stages.includes(stage as never));
+      assert.deepEqual(seen, order, `stages posted: ${stages.join(", ")}`);
+      const firstIndex = order.map((stage) => stages.indexOf(stage as never));
+      assert.deepEqual([...firstIndex].sort((a, b) => a - b), firstIndex);
+    });
+
+    it("loaded only the onnxruntime-web files the build copies", async () => {
+      const { ORT_RUNTIME_FILES } = await loadBuildScript();
+      const asked = [...new Set(harness.requests.filter((path) => path.startsWith("/dist/ort/")).map((path) => path.slice("/dist/ort/".length)))];
+      assert.deepEqual(asked.sort(), [...ORT_RUNTIME_FILES].sort());
+    });
+
+    it("shows the header: model, backend, token count, truncation notice", async () => {
+      const header = await harness.page.locator(".run-header").innerText();
+      assert.match(header, /wasm/i);
+      assert.match(header, new RegExp(`${tokens.length} tokens`));
+      assert.match(header, new RegExp(`Kept ${tokens.length} of about 2,040 tokens`));
+      assert.equal(await harness.page.locator(".run-header select").inputValue(), MODEL_ID);
+    });
+
+    it("draws the overview: a canvas for every layer x head (and a mean per layer)", async () => {
+      assert.equal(await harness.page.locator('.overview button[data-head]:not([data-head="mean"]) canvas').count(), 3 * 8);
+      assert.equal(await harness.page.locator('.overview button[data-head="mean"] canvas').count(), 3);
+      const drawn = (selector: string) =>
+        harness.page.evaluate((selector) => {
+          const canvas = document.querySelector<HTMLCanvasElement>(selector)!;
+          const pixels = canvas.getContext("2d")!.getImageData(0, 0, canvas.width, canvas.height).data;
+          let opaque = 0;
+          for (let index = 3; index < pixels.length; index += 4) if (pixels[index] === 255) opaque += 1;
+          return { width: canvas.width, height: canvas.height, cssWidth: canvas.getBoundingClientRect().width, opaque };
+        }, selector);
+      // The head view: one pixel per cell; the lower triangle with the diagonal drawn, the future keys transparent.
+      const head = await drawn(".head-view .map canvas");
+      assert.deepEqual([head.width, head.height], [tokens.length, tokens.length]);
+      assert.equal(head.opaque, (tokens.length * (tokens.length + 1)) / 2);
+      // A thumbnail: max-pooled to about its size on screen.
+      const thumbnail = await drawn('.overview button[data-layer="0"][data-head="0"] canvas');
+      const block = Math.ceil(tokens.length / Math.ceil(thumbnail.cssWidth));
+      assert.deepEqual([thumbnail.width, thumbnail.height], [Math.ceil(tokens.length / block), Math.ceil(tokens.length / block)]);
+      assert.ok(thumbnail.opaque > 0);
+    });
+
+    it("groups the query heads under their 2 K/V heads", async () => {
+      assert.equal(await harness.page.locator(".group-view [data-kv-head]").count(), 2);
+      const members = await harness.page.locator('.group-view [data-kv-head="1"] .member').allInnerTexts();
+      assert.deepEqual(members.map((text) => text.trim()), ["H4", "H5", "H6", "H7"]);
+    });
+
+    it("hovering a cell posts tokenFocused with that query's row; clicking locks it", async () => {
+      const row = Math.min(12, tokens.length - 1);
+      const col = 3;
+      const box = (await harness.page.locator(".head-view .map").boundingBox())!;
+      const cell = box.width / tokens.length;
+      const before = (await harness.posted()).length;
+      await harness.page.mouse.move(box.x + (col + 0.5) * cell, box.y + (row + 0.5) * cell);
+      const focused = await harness.waitForPosted(isType("tokenFocused", id), { after: before });
+      assert.equal(focused.tokenIndex, row);
+      assert.equal(focused.locked, false);
+      assert.deepEqual(focused.selection, { layer: 0, head: 0 });
+      focused.weights.forEach((weight, key) => assert.ok(Math.abs(weight - reference[row][key]) < 1e-4, `key ${key}`));
+      assert.match(await harness.page.locator(".head-view .readout").innerText(), new RegExp(`query #${row}.*key #${col}`, "s"));
+
+      const beforeClick = (await harness.posted()).length;
+      await harness.page.mouse.click(box.x + (col + 0.5) * cell, box.y + (row + 0.5) * cell);
+      const locked = await harness.waitForPosted(isType("tokenFocused", id), { after: beforeClick });
+      assert.deepEqual([locked.tokenIndex, locked.locked], [row, true]);
+      assert.equal(await harness.page.locator(`.token-view .token[data-index="${row}"].locked`).count(), 1);
+    });
+
+    it("the keyboard changes head (]) and layer (Shift+↓); the locked token's weights follow", async () => {
+      await harness.page.locator(".head-view .map").focus();
+      let before = (await harness.posted()).length;
+      await harness.page.keyboard.press("]");
+      const nextHead = await harness.waitForPosted(isType("tokenFocused", id), { after: before });
+      assert.deepEqual(nextHead.selection, { layer: 0, head: 1 });
+      assert.equal(nextHead.locked, true);
+      before = (await harness.posted()).length;
+      await harness.page.keyboard.press("Shift+ArrowDown");
+      const nextLayer = await harness.waitForPosted(isType("tokenFocused", id), { after: before });
+      assert.deepEqual(nextLayer.selection, { layer: 1, head: 1 });
+      assert.match(await harness.page.locator(".head-view h2").innerText(), /Layer 1 · head 1/);
+      const sum = nextLayer.weights.reduce((total, weight) => total + weight, 0);
+      assert.ok(Math.abs(sum - 1) < 1e-4);
+    });
+
+    it("keeps the panel state for VS Code (model, text, selection, locked token)", async () => {
+      const state = await harness.page.evaluate(() => window.vscodeStub.state);
+      assert.deepEqual(state, {
+        modelId: MODEL_ID,
+        text: TEXT,
+        source: "average.js:1-6",
+        selection: { layer: 1, head: 1 },
+        lockedToken: Math.min(12, tokens.length - 1),
+      });
+    });
+
+    it("looks right (screenshots in the temporary folder)", async () => {
+      await harness.page.keyboard.press("Escape");
+      await harness.page.locator(".overview button[data-layer='0'][data-head='2']").click();
+      const box = (await harness.page.locator(".head-view .map").boundingBox())!;
+      const cell = box.width / tokens.length;
+      await harness.page.mouse.move(box.x + 7.5 * cell, box.y + 20.5 * cell);
+      const path = join(tmpdir(), "attention-lens-webview-dark.png");
+      await harness.page.screenshot({ path, fullPage: true });
+      console.log(`      screenshot: ${path}`);
+      assert.deepEqual(harness.problems.filter((problem) => problem.startsWith("uncaught")), []);
+    });
+  });
+
+  describe("host messages and the model picker", () => {
+    let id: number;
+
+    before(async () => {
+      const message = showAttention(descriptor(MODEL_ID, harness.origin));
+      id = message.requestId;
+      await harness.send(message);
+      await harness.waitForPosted(isType("attentionComputed", id));
+    });
+
+    it("focusToken (the editor's cursor) focuses that token and answers with its weights", async () => {
+      const before = (await harness.posted()).length;
+      await harness.send({ type: "focusToken", requestId: id, tokenIndex: 5 });
+      const focused = await harness.waitForPosted(isType("tokenFocused", id), { after: before });
+      assert.deepEqual([focused.tokenIndex, focused.locked], [5, false]);
+      assert.equal(focused.weights.length, tokens.length);
+      assert.equal(await harness.page.locator('.token-view .token[data-index="5"].query').count(), 1);
+      // An old request's focus is ignored.
+      await harness.send({ type: "focusToken", requestId: id - 1, tokenIndex: 2 });
+      assert.equal(await harness.page.locator('.token-view .token[data-index="5"].query').count(), 1);
+    });
+
+    it("focusToken sent while the model runs applies to its result", async () => {
+      const message = showAttention(descriptor(MODEL_ID, harness.origin));
+      const before = (await harness.posted()).length;
+      await harness.send(message);
+      await harness.send({ type: "focusToken", requestId: message.requestId, tokenIndex: 7 });
+      const focused = await harness.waitForPosted(isType("tokenFocused", message.requestId), { after: before });
+      assert.equal(focused.tokenIndex, 7);
+      const order = (await harness.posted()).slice(before).map((posted) => posted.type);
+      assert.ok(order.indexOf("attentionComputed") < order.indexOf("tokenFocused"), order.join(", "));
+      id = message.requestId;
+    });
+
+    it("settingsChanged: a new colour scale redraws; a new backend runs again (WebGPU missing: wasm, and why)", async () => {
+      await harness.send({ type: "settingsChanged", settings: { backend: "wasm", colorScale: "log" } });
+      await harness.page.locator('.legend button[aria-checked="true"]', { hasText: "log" }).waitFor();
+      const before = (await harness.posted()).length;
+      await harness.send({ type: "settingsChanged", settings: { backend: "webgpu", colorScale: "log" } });
+      const rerun = await harness.waitForPosted(isType("attentionComputed", id), { after: before });
+      assert.equal(rerun.backend, "wasm");
+      assert.match(rerun.fallbackReason ?? "", /WebGPU is not available/);
+      const header = await harness.page.locator(".run-header").innerText();
+      assert.match(header, /Ran on wasm \(setting: webgpu\): WebGPU is not available/);
+      let worst = 0;
+      rerun.firstHeadWeights.forEach((row, query) => row.forEach((weight, key) => (worst = Math.max(worst, Math.abs(weight - reference[query][key])))));
+      assert.ok(worst < 1e-4);
+      await harness.page.screenshot({ path: join(tmpdir(), "attention-lens-webview-fallback.png"), fullPage: true });
+    });
+
+    it("picking a model in the panel posts selectModel", async () => {
+      const before = (await harness.posted()).length;
+      await harness.page.locator(".run-header select").selectOption("attention-lens-mqa");
+      const selected = await harness.waitForPosted(isType("selectModel"), { after: before });
+      assert.equal(selected.modelId, "attention-lens-mqa");
+    });
+
+    it("cancel: a cancelled request is never answered", async () => {
+      const message = showAttention(descriptor("attention-lens-mha", harness.origin));
+      await harness.send(message);
+      await harness.send({ type: "cancel", requestId: message.requestId });
+      await new Promise((resolveWait) => setTimeout(resolveWait, 3000));
+      const answered = (await harness.posted()).filter(
+        (posted) => (posted.type === "attentionComputed" || posted.type === "error") && posted.requestId === message.requestId,
+      );
+      assert.deepEqual(answered, []);
+      assert.equal(await harness.page.locator(".status").count(), 0, "no progress line is left behind");
+    });
+
+    for (const theme of ["light", "high-contrast"] as const) {
+      it(`renders in the ${theme} theme with its colours (screenshot)`, async () => {
+        await harness.open(theme);
+        const message = showAttention(descriptor(MODEL_ID, harness.origin));
+        await harness.send(message);
+        await harness.waitForPosted(isType("attentionComputed", message.requestId));
+        const background = await harness.page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+        assert.equal(background, theme === "light" ? "rgb(255, 255, 255)" : "rgb(0, 0, 0)");
+        await harness.page.locator(".head-view .map").focus();
+        await harness.page.keyboard.press("ArrowUp");
+        const outline = await harness.page.evaluate(() => getComputedStyle(document.querySelector(".head-view .map")!).outlineStyle);
+        assert.notEqual(outline, "none", "the focused heatmap shows a focus outline");
+        await harness.page.screenshot({ path: join(tmpdir(), `attention-lens-webview-${theme}.png`), fullPage: true });
+      });
+    }
+  });
+
+  describe("WebGPU on a software adapter (SwiftShader)", () => {
+    let gpuHarness: WebviewHarness;
+    before(async () => {
+      gpuHarness = await startWebviewHarness({ theme: "dark", webgpu: true });
+    });
+    after(async () => gpuHarness?.close());
+
+    function gpuRequest(backend: "auto" | "webgpu") {
+      const message = showAttention(descriptor(MODEL_ID, gpuHarness.origin));
+      return { ...message, settings: { ...message.settings, backend }, wasmPaths: `${gpuHarness.origin}/dist/ort/` };
+    }
+
+    it('"auto" does not use a software adapter: wasm, and the reason', async () => {
+      const message = gpuRequest("auto");
+      await gpuHarness.send(message);
+      const computed = await gpuHarness.waitForPosted(isType("attentionComputed", message.requestId));
+      assert.equal(computed.backend, "wasm");
+      assert.match(computed.fallbackReason ?? "", /software fallback/);
+    });
+
+    it('"webgpu" runs on it (the bundle\'s WebGPU build from dist/ort) and matches Node within 1e-4', async () => {
+      const message = gpuRequest("webgpu");
+      await gpuHarness.send(message);
+      const computed = await gpuHarness.waitForPosted(isType("attentionComputed", message.requestId), { timeout: 170_000 });
+      assert.equal(computed.backend, "webgpu", computed.fallbackReason);
+      let worst = 0;
+      computed.firstHeadWeights.forEach((row, query) => row.forEach((weight, key) => (worst = Math.max(worst, Math.abs(weight - reference[query][key])))));
+      assert.ok(worst < 1e-4, `max |webgpu - node| = ${worst}`);
+      assert.match(await gpuHarness.page.locator(".run-header .backend").innerText(), /webgpu/i);
+    });
+  });
+
+  describe("errors the person can cause or meet", () => {
+    before(() => harness.open("dark"));
+
+    it("a corrupt model.safetensors: an error in the panel and {type: error} to the host", async () => {
+      const bytes = new Uint8Array(readFileSync(join(MODEL_DIRECTORY, "model.safetensors")));
+      const corrupt = bytes.slice(0, 5000); // the header promises far more bytes than follow
+      const model = descriptor("attention-lens-corrupt", harness.origin, {
+        configUri: `${harness.origin}/models/${MODEL_ID}/config.json`,
+        weightsUri: harness.serveBytes("/blobs/corrupt/model.safetensors", corrupt),
+      });
+      const message = showAttention(model);
+      await harness.send(message);
+      const error = await harness.waitForPosted(isType("error", message.requestId));
+      assert.match(error.message, /attention-lens-corrupt\/model\.safetensors/);
+      assert.match(error.message, /reinstall/i);
+      const shown = await harness.page.locator(".error[role=alert]").innerText();
+      assert.ok(shown.includes(error.message), `the panel shows: ${shown}`);
+      await harness.page.screenshot({ path: join(tmpdir(), "attention-lens-webview-error.png"), fullPage: true });
+    });
+
+    it("a missing file: says which and that it was not found", async () => {
+      const model = descriptor("attention-lens-missing", harness.origin, {
+        weightsUri: `${harness.origin}/models/attention-lens-missing/model.safetensors`,
+        configUri: `${harness.origin}/models/${MODEL_ID}/config.json`,
+      });
+      const message = showAttention(model);
+      await harness.send(message);
+      const error = await harness.waitForPosted(isType("error", message.requestId));
+      assert.match(error.message, /attention-lens-missing\/model\.safetensors was not found \(HTTP 404/);
+    });
+
+    it("a later request supersedes an earlier one: only the later one is answered (two models load at once)", async () => {
+      const first = showAttention(descriptor("attention-lens-mqa", harness.origin));
+      const second = showAttention(descriptor(MODEL_ID, harness.origin));
+      await harness.send(first);
+      await harness.send(second);
+      const computed = await harness.waitForPosted(isType("attentionComputed", second.requestId));
+      assert.equal(computed.modelId, MODEL_ID);
+      await new Promise((resolveWait) => setTimeout(resolveWait, 1500)); // let the first finish loading
+      const late = (await harness.posted()).filter((posted) => posted.type === "attentionComputed" && posted.requestId === first.requestId);
+      assert.deepEqual(late, []);
+      assert.equal(await harness.page.locator(".error[role=alert]").count(), 0);
+    });
+  });
+});

@@ -1,0 +1,26 @@
+/**
+ * The webview's entry point: connects to the extension host, mounts the Svelte app and says
+ * "ready", after which the host sends `showAttention`.
+ */
+
+import { mount } from "svelte";
+import App from "./App.svelte";
+import { HostConnection } from "./host-connection";
+import { LensSession } from "./lens-session.svelte";
+import "./theme.css";
+
+const host = new HostConnection(acquireVsCodeApi());
+const session = new LensSession(host);
+const target = document.getElementById("app") ?? document.body;
+target.replaceChildren(); // the page's "Loading…" line
+
+mount(App, { target, props: { session } });
+host.listen((message) => session.handle(message));
+window.addEventListener("error", (event) => {
+  host.post({ type: "log", level: "error", message: `webview: ${event.message}` });
+});
+window.addEventListener("unhandledrejection", (event) => {
+  const reason = event.reason instanceof Error ? event.reason.message : String(event.reason);
+  host.post({ type: "log", level: "error", message: `webview: unhandled rejection: ${reason}` });
+});
+host.post({ type: "ready" });

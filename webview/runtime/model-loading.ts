@@ -1,0 +1,256 @@
+/**
+ * Loading a bundled model in the webview: fetch config.json and model.safetensors from the webview
+ * URIs the host sends, check and decode them, build the decoder graph and create its onnxruntime-web
+ * session. Each failure becomes a `ModelLoadError` whose message names the file, what is wrong with
+ * it, and what to do.
+ *
+ * A model stays loaded: `DecoderCache` keeps one decoder per model id (and backend choice), so the
+ * next selection only runs the prefill.
+ */
+
+import type { BackendSetting, ModelDescriptor, RunStage } from "../../src/protocol";
+import { ConfigError, parseLlamaConfig, type LlamaConfig } from "../../src/model/config";
+import { readSafetensors, SafetensorsError } from "../../src/model/safetensors";
+import { llamaWeightsFromTensors, WeightsError, type LlamaWeights } from "../../src/model/weights";
+import { OnnxDecoder } from "../../src/runtime/onnx-decoder";
+
+/** A model that cannot be fetched, read or loaded; the message is meant for the user. */
+export class ModelLoadError extends Error {
+  override name = "ModelLoadError";
+}
+
+/** Receives the stages of a load, for the progress line. `fraction` is set while downloading. */
+export type ProgressReporter = (stage: RunStage, message: string, fraction?: number) => void;
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** "2.1 MB", "640 kB". */
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1e6) return `${(bytes / 1e6).toFixed(1)} MB`;
+  if (bytes >= 1e3) return `${Math.round(bytes / 1e3)} kB`;
+  return `${bytes} B`;
+}
+
+const REINSTALL = "The extension's bundled model files may be missing or damaged: reinstall Attention Lens (or restore media/models).";
+
+/**
+ * Fetches `uri` completely. `name` names the file in messages ("attention-lens-gqa/model.safetensors").
+ * Reports (loaded, total) while the body arrives when the server sends a Content-Length.
+ */
+export async function fetchBytes(
+  uri: string,
+  name: string,
+  onBytes?: (loaded: number, total: number | undefined) => void,
+): Promise<Uint8Array> {
+  let response: Response;
+  try {
+    response = await fetch(uri);
+  } catch (error) {
+    throw new ModelLoadError(`Could not fetch ${name} (${uri}): ${messageOf(error)}. ${REINSTALL}`);
+  }
+  if (!response.ok) {
+    const status = `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ""}`;
+    throw new ModelLoadError(
+      response.status === 404
+        ? `${name} was not found (${status} for ${uri}). ${REINSTALL}`
+        : `Could not fetch ${name} (${status} for ${uri}). ${REINSTALL}`,
+    );
+  }
+  const header = Number(response.headers.get("Content-Length"));
+  const total = Number.isFinite(header) && header > 0 ? header : undefined;
+  if (!response.body || !onBytes) return new Uint8Array(await response.arrayBuffer());
+
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let loaded = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      loaded += value.byteLength;
+      onBytes(loaded, total);
+    }
+  } catch (error) {
+    throw new ModelLoadError(`Fetching ${name} broke off after ${formatBytes(loaded)}: ${messageOf(error)}. ${REINSTALL}`);
+  }
+  const bytes = new Uint8Array(loaded);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}
+
+export interface LoadedModelFiles {
+  config: LlamaConfig;
+  weights: LlamaWeights;
+  /** Where the descriptor and config.json disagree (the config wins). */
+  warnings: string[];
+}
+
+/** Fetches and decodes config.json and model.safetensors of `model`. */
+export async function loadModelFiles(model: ModelDescriptor, report: ProgressReporter): Promise<LoadedModelFiles> {
+  const configName = `${model.id}/config.json`;
+  const weightsName = `${model.id}/model.safetensors`;
+
+  report("loading-model", `Fetching ${configName}`);
+  const configBytes = await fetchBytes(model.configUri, configName);
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder().decode(configBytes));
+  } catch (error) {
+    throw new ModelLoadError(`${configName} is not valid JSON (${messageOf(error)}); the file is damaged. ${REINSTALL}`);
+  }
+  let config: LlamaConfig;
+  try {
+    config = parseLlamaConfig(json, configName);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new ModelLoadError(`${error.message}. ${REINSTALL}`);
+    throw error;
+  }
+
+  const weightsBytes = await fetchBytes(model.weightsUri, weightsName, (loaded, total) =>
+    report(
+      "loading-model",
+      `Fetching ${weightsName}: ${formatBytes(loaded)}${total ? ` of ${formatBytes(total)}` : ""}`,
+      total ? loaded / total : undefined,
+    ),
+  );
+
+  report("building-graph", `Reading ${weightsName} (${formatBytes(weightsBytes.byteLength)})`);
+  await nextFrame();
+  let weights: LlamaWeights;
+  try {
+    const file = readSafetensors(weightsBytes, weightsName);
+    weights = llamaWeightsFromTensors(config, file.tensors, weightsName);
+  } catch (error) {
+    if (error instanceof SafetensorsError || error instanceof WeightsError) {
+      throw new ModelLoadError(`${error.message.replace(/\.\s*$/, "")}. ${REINSTALL}`);
+    }
+    throw error;
+  }
+
+  const warnings: string[] = [];
+  const expected: [string, number, number][] = [
+    ["layers", model.numLayers, config.numHiddenLayers],
+    ["query heads", model.numHeads, config.numAttentionHeads],
+    ["key/value heads", model.numKeyValueHeads, config.numKeyValueHeads],
+    ["context tokens", model.maxTokens, config.maxPositionEmbeddings],
+  ];
+  for (const [what, announced, actual] of expected) {
+    if (announced !== actual) warnings.push(`${model.id}: the host says ${announced} ${what}, ${configName} says ${actual}; using ${actual}`);
+  }
+  return { config, weights, warnings };
+}
+
+/** Lets the browser paint (the progress line) before a long synchronous step. */
+export function nextFrame(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+export interface DecoderSettings {
+  backend: BackendSetting;
+  /** Prefix (ending in "/") of onnxruntime-web's .wasm/.mjs files. */
+  wasmPaths: string;
+  /** One line per backend decision and fallback. */
+  log: (message: string) => void;
+}
+
+/**
+ * Runs tasks one at a time, in the order given. onnxruntime-web (wasm, in Chromium) fails two runs
+ * that overlap even when they belong to two different sessions ("Session already started"), and
+ * `ModelRuntime` only queues the runs of its own session; so everything that touches a session in
+ * the webview (creating it, running it, releasing it) goes through one queue.
+ */
+export class RunQueue {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  run<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(task, task);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+}
+
+interface CachedDecoder {
+  backend: BackendSetting;
+  weightsUri: string;
+  decoder: Promise<OnnxDecoder>;
+}
+
+/**
+ * One decoder per model id, created on first use and kept. Asking for the same model with another
+ * backend setting (or other weights) replaces it. A load that fails is forgotten, so the next
+ * request tries again.
+ */
+export class DecoderCache {
+  private readonly entries = new Map<string, CachedDecoder>();
+
+  /** `queue`: the one queue of every session call in the page (see `RunQueue`). */
+  constructor(readonly queue: RunQueue = new RunQueue()) {}
+
+  /** Whether `model` is loaded (or loading) for this backend setting. */
+  has(model: ModelDescriptor, backend: BackendSetting): boolean {
+    const entry = this.entries.get(model.id);
+    return entry !== undefined && entry.backend === backend && entry.weightsUri === model.weightsUri;
+  }
+
+  get(model: ModelDescriptor, settings: DecoderSettings, report: ProgressReporter): Promise<OnnxDecoder> {
+    const entry = this.entries.get(model.id);
+    if (entry && entry.backend === settings.backend && entry.weightsUri === model.weightsUri) return entry.decoder;
+    if (entry) void this.forget(model.id, entry);
+
+    const decoder = (async () => {
+      const { config, weights, warnings } = await loadModelFiles(model, report);
+      for (const warning of warnings) settings.log(warning);
+      report(
+        "creating-session",
+        `Building the ONNX graph (${config.numHiddenLayers} layers, ${config.numAttentionHeads} heads) and creating the session (${settings.backend})`,
+      );
+      await nextFrame();
+      try {
+        return await this.queue.run(async () => {
+          const created = await OnnxDecoder.create(config, weights, {
+            choice: settings.backend,
+            wasmPaths: settings.wasmPaths,
+            log: settings.log,
+          });
+          // The first run of a session pays for one-time set-up (measured: ~500 ms against ~20 ms
+          // after, for 54 tokens on wasm); pay it here, so the time shown is the model's.
+          await created.forward([[config.bosTokenId ?? 0]], { fetchAttentions: false });
+          created.reset();
+          return created;
+        });
+      } catch (error) {
+        throw new ModelLoadError(
+          `Could not start ${model.id} with onnxruntime-web (backend setting "${settings.backend}"): ${messageOf(error)}`,
+        );
+      }
+    })();
+    const cached: CachedDecoder = { backend: settings.backend, weightsUri: model.weightsUri, decoder };
+    this.entries.set(model.id, cached);
+    decoder.catch(() => {
+      if (this.entries.get(model.id) === cached) this.entries.delete(model.id);
+    });
+    return decoder;
+  }
+
+  /** Releases every decoder. */
+  async clear(): Promise<void> {
+    await Promise.all([...this.entries].map(([id, entry]) => this.forget(id, entry)));
+  }
+
+  private async forget(id: string, entry: CachedDecoder): Promise<void> {
+    if (this.entries.get(id) === entry) this.entries.delete(id);
+    try {
+      const decoder = await entry.decoder;
+      await this.queue.run(() => decoder.dispose());
+    } catch {
+      // a failed load has nothing to release
+    }
+  }
+}
