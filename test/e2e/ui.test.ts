@@ -394,7 +394,9 @@ describe("Attention Lens in a real workbench, installed from the .vsix", functio
         const right = entry.endColumn * width;
         const covered = highlights.some((decoration) => {
           const alpha = parseRgba(decoration.background)?.alpha ?? -1;
-          const opacityMatches = near(alpha, entry.opacity, 0.002) || (entry.alternativeOpacity !== undefined && near(alpha, entry.alternativeOpacity, 0.002));
+          // Chromium keeps colour alpha in 8 bits: 0.535 reads back as 136/255 = 0.533.
+          const alphaStep = 1 / 255;
+          const opacityMatches = near(alpha, entry.opacity, alphaStep) || (entry.alternativeOpacity !== undefined && near(alpha, entry.alternativeOpacity, alphaStep));
           return opacityMatches && near(decoration.top, lineTop(entry.line), 1) && decoration.left <= left + 2 && decoration.left + decoration.width >= right - 2;
         });
         if (!covered && !entry.optional) {
