@@ -178,7 +178,8 @@ async function main(): Promise<void> {
   say();
   say("## Goals");
   say();
-  say(`- Cached step at T=${decodeGoalLength} at least 20x cheaper than a recompute (goal stated for T=512): ${at512 === undefined ? "not measured" : `${ratio(at512)} — ${at512 >= 20 ? "met" : "not met"}`}.`);
+  const goalNote = decodeGoalLength === 512 ? "" : " (the goal is stated for T=512)";
+  say(`- Cached step at T=${decodeGoalLength} at least 20x cheaper than a recompute${goalNote}: ${at512 === undefined ? "not measured" : `${ratio(at512)} — ${at512 >= 20 ? "met" : "not met"}`}.`);
   if (at256) {
     const primitiveVsFused = at256.primitive / at256.fused;
     say(`- Primitive graph within 1.2x of the fused Attention graph on wasm (T=256): ${ratio(primitiveVsFused)} — ${primitiveVsFused <= 1.2 ? "met" : "not met"}.`);
