@@ -68,6 +68,9 @@ def parse_arguments():
     parser.add_argument("--evaluate-every", type=int, default=1000)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--output", type=Path, default=MODELS)
+    parser.add_argument("--continue-from", type=int, default=None,
+                        help="a second phase: from this step on, warm up again to --continue-peak and decay over the remaining steps")
+    parser.add_argument("--continue-peak", type=float, default=1.5e-3)
     parser.add_argument("--export-only", action="store_true", help="save the latest checkpoint as a model folder and stop (to try an unfinished run)")
     return parser.parse_args()
 
@@ -95,7 +98,15 @@ def tokenize_corpus(tokenizer: Tokenizer, path: Path, cache: Path) -> np.ndarray
 
 
 def learning_rate_at(step: int, arguments) -> float:
-    """Linear warm-up, then cosine decay to a tenth of the peak."""
+    """Linear warm-up, then cosine decay to a tenth of the peak. With --continue-from, a second
+    phase of the same shape (a shorter warm-up to --continue-peak) over the steps after it."""
+    if arguments.continue_from is not None and step >= arguments.continue_from:
+        local, length, warmup = step - arguments.continue_from, arguments.steps - arguments.continue_from, 200
+        start = arguments.learning_rate * 0.1
+        if local < warmup:
+            return start + (arguments.continue_peak - start) * (local + 1) / warmup
+        progress = (local - warmup) / max(1, length - warmup)
+        return arguments.continue_peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
     if step < arguments.warmup_steps:
         return arguments.learning_rate * (step + 1) / arguments.warmup_steps
     progress = (step - arguments.warmup_steps) / max(1, arguments.steps - arguments.warmup_steps)
