@@ -53,6 +53,11 @@ interface TrainingRecord {
   weight_decay: number;
   seed: number;
   torch_version?: string;
+  /** A second phase: from this step, a new warm-up to `continue_peak` and a cosine decay. */
+  continue_from?: number;
+  continue_peak?: number;
+  /** Wall-clock minutes the three side-by-side runs took (recorded by hand from the logs). */
+  wall_minutes?: number;
   history: {
     step: number;
     tokens_seen: number;
@@ -143,7 +148,12 @@ A small Llama-style decoder with ${kind}: ${config.numAttentionHeads} query head
   \`training/corpus/build-corpus.mjs\`; sources and licences in \`CORPUS.md\`. About 2% of the documents
   of each kind are held out for validation.
 - ${training.steps.toLocaleString("en-US")} steps of ${training.batch_size} x ${training.context} tokens: **${(training.tokens_seen / 1e6).toFixed(1)}M tokens seen**.
-- AdamW (betas 0.9, 0.95, weight decay ${training.weight_decay}), peak learning rate ${training.learning_rate}, ${training.warmup_steps} warm-up steps then cosine decay to a tenth; gradient clipping at 1; seed ${training.seed}; the same windows of the corpus in the same order for all three variants. PyTorch ${training.torch_version ?? ""} on 2 CPU cores, one thread per model.
+- AdamW (betas 0.9, 0.95, weight decay ${training.weight_decay}), peak learning rate ${training.learning_rate}, ${training.warmup_steps} warm-up steps then cosine decay to a tenth; gradient clipping at 1; seed ${training.seed}; the same windows of the corpus in the same order for all three variants. PyTorch ${training.torch_version ?? ""} on 2 CPU cores, one thread per model.${
+    training.continue_from === undefined
+      ? ""
+      : `
+- A second phase from step ${training.continue_from.toLocaleString("en-US")}: 200 warm-up steps back up to ${training.continue_peak}, then cosine decay to a tenth of it at step ${training.steps.toLocaleString("en-US")} (\`--continue-from\`).`
+  }
 - Script: \`training/train.py\` (resumable from \`training/checkpoints/\`). The three runs were started with a
   14,000-step schedule and restarted from their step-500 checkpoints with the final 9,000-step
   schedule (same warm-up; the learning rates of steps 300-500 differed by less than 0.2%), identically
@@ -177,8 +187,8 @@ ${induction.value >= INDUCTION_TARGET ? "" : `## Why no induction head yet
 No head reaches the induction target of ${INDUCTION_TARGET}. Induction heads appear abruptly after a
 number of training tokens that published estimates (Aoyama et al., 2025) put near
 10^5.7 x sqrt(batch x context) tokens, about ${((Math.pow(10, 5.7) * Math.sqrt(training.batch_size * training.context)) / 1e6).toFixed(0)}M tokens for ${training.batch_size} x ${training.context}; this model saw
-${(training.tokens_seen / 1e6).toFixed(1)}M. The three models trained side by side on two CPU cores, one thread each, for about
-75 minutes (about 50 CPU-minutes per model). Continuing the same schedule for about twice as many
+${(training.tokens_seen / 1e6).toFixed(1)}M. The three models trained side by side on two CPU cores, one thread each${training.wall_minutes ? `, for about
+${training.wall_minutes} minutes (about ${Math.round((training.wall_minutes * 2) / 3)} CPU-minutes per model)` : ""}. Training for about twice as many
 tokens is the next step.
 
 `}## Limits
