@@ -13,7 +13,7 @@
 //   workbenchUrl(options)     the address that opens a folder with an extension under development
 //                             (and, for tests, an extensionTestsPath): the `payload` URL parameter.
 //
-// The install follows /work/shared/notes/vscode-e2e.md; every step fixes a failure seen without it:
+// Every step of the install below fixes a failure seen without it:
 //
 //   0. apt packages: ripgrep (VS Code's search), libkrb5-dev (the kerberos module needs
 //      gssapi/gssapi.h), pkg-config, and a compiler for the native modules (build-essential, python3)
