@@ -21,23 +21,16 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { chromium, type BrowserContext, type FrameLocator, type Locator, type Page } from "playwright-core";
+import { CHROMIUM_PATH, chromiumFlags } from "../browser/harness";
 
 export const REPOSITORY_ROOT = resolve(__dirname, "..", "..");
 export const SAMPLE_WORKSPACE = join(REPOSITORY_ROOT, "media", "sample");
 export const DEFAULT_VSIX = join(REPOSITORY_ROOT, "attention-lens.vsix");
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+export { CHROMIUM_PATH };
 export const EXTENSION_ID = "attention-lens.attention-lens";
 
-/** The Chromium flags of test/browser/harness.ts, with the GPU off (the panel then runs on wasm). */
-const CHROMIUM_FLAGS = [
-  "--no-sandbox",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-  "--disable-quic",
-  "--disable-gpu",
-];
+/** The browser harness's flags with the GPU off (the panel then runs on wasm). */
+const CHROMIUM_FLAGS = chromiumFlags(false);
 
 // ---------------------------------------------------------------------------------------------
 // scripts/code-server.mjs (plain JavaScript without type declarations: imported by URL, typed here)
