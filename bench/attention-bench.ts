@@ -7,6 +7,8 @@
  *   2. One cached decoding step against a full recompute, at T = 128 and 512.
  *   3. Bytes of the attention maps and of the KV cache, for MHA, GQA and MQA, read off the real
  *      output tensors.
+ *   4. Tokens per second of cached decoding against recompute with the bundled MHA, GQA and MQA
+ *      models at a context of 128, 256 and 512 (their max), with the KV bytes (decoding-bench.ts).
  *
  * The model has random weights (speed does not depend on them) and the shape of the bundled
  * models' big brother: 4 layers, C = 256, 8 query heads, MLP 1024, vocabulary 4096. Every runtime
@@ -25,6 +27,7 @@ import { prepareGraphStep } from "../src/model/onnx/graph-inputs";
 import { encodeLlamaGraph } from "../src/model/onnx/llama-graph";
 import { randomLlamaWeights } from "../src/model/weights";
 import { OnnxDecoder } from "../src/runtime/onnx-decoder";
+import { benchDecoding } from "./decoding-bench";
 
 const quick = process.argv.includes("--quick"); // a fast smoke run: fewer repetitions, smaller T
 const prefillLengths = quick ? [64, 256] : [64, 256, 1024];
@@ -172,6 +175,8 @@ async function main(): Promise<void> {
     say(`| ${label} | ${numKeyValueHeads} | ${(perToken / 1024).toFixed(1)} KiB | ${mebibytes(kvBytes)} | ${mebibytes(perToken * 1024)} | ${mebibytes(mapBytes)} | ${ratio(kvBytes / mhaBytes)} |`);
   }
 
+  await benchDecoding(say, quick);
+
   const at256 = results.get(256);
   const decodeGoalLength = decodeRatios.has(512) ? 512 : decodeLengths[decodeLengths.length - 1];
   const at512 = decodeRatios.get(decodeGoalLength);
@@ -186,6 +191,12 @@ async function main(): Promise<void> {
     const speedup = at256.reference / at256.primitive;
     say(`- Graph on wasm at least 5x faster than the TS reference at T=256: ${ratio(speedup)} — ${speedup >= 5 ? "met" : "not met"}.`);
   }
+
+  say();
+  say("Notes: the TypeScript reference is the readable teaching implementation (plain loops over");
+  say("`Float32Array`s), not an optimised one. a \"node / wasm\" ratio below 1 means onnxruntime-node is faster than");
+  say("onnxruntime-web's single-threaded wasm. The machine is shared and noisy: compare ratios within one");
+  say("run, and re-run `npm run bench` before quoting a figure.");
 
   await primitive.dispose();
   await fused.dispose();

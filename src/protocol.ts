@@ -10,6 +10,8 @@
  * Token indices count the tokens sent in `showAttention`, the leading <|bos|> included (index 0).
  */
 
+import type { ModelHeadMetrics } from "./model/head-metrics";
+
 /** One bundled model, as the webview needs it to load the weights. */
 export interface ModelDescriptor {
   /** Stable id, e.g. "attention-lens-gqa". */
@@ -20,11 +22,20 @@ export interface ModelDescriptor {
   configUri: string;
   /** Webview URI of model.safetensors. */
   weightsUri: string;
+  /** Webview URI of tokenizer.json (decode mode shows generated ids as text with it). */
+  tokenizerUri?: string;
   numLayers: number;
   numHeads: number;
   numKeyValueHeads: number;
   /** Context length: the most tokens one run may hold. */
   maxTokens: number;
+  /**
+   * What each head does, measured (head-metrics.json, metrics[layer][head]: previous-token,
+   * induction, sink mass, entropy); absent when the model folder has no valid file.
+   */
+  headMetrics?: ModelHeadMetrics;
+  /** Why `headMetrics` is absent (missing or invalid head-metrics.json), for the panel. */
+  headMetricsProblem?: string;
 }
 
 /** One token of the selection. */
@@ -36,6 +47,16 @@ export interface TokenInfo {
   start: number;
   end: number;
 }
+
+/**
+ * What the panel shows, one tab each (webview/modes.ts lists them in order): "attention" the maps
+ * of one model, "compare" two models side by side on the same tokens, "decode" cached decoding
+ * step by step from the text as prompt, with the KV cache.
+ */
+export type LensMode = "attention" | "compare" | "decode" | "stages" | "batch";
+
+/** Decode mode's controls: one token more, one fewer, back to the prompt, generate until paused. */
+export type DecodeAction = "step" | "back" | "reset" | "play" | "pause";
 
 export type BackendSetting = "auto" | "webgpu" | "wasm";
 export type ColorScale = "linear" | "sqrt" | "log";
@@ -79,13 +100,29 @@ export type HostToWebviewMessage =
       settings: ViewSettings;
       /** Prefix (ending in "/") from which onnxruntime-web loads its .wasm/.mjs files. */
       wasmPaths: string;
+      /** Open the panel in this mode; absent: the panel stays in the mode it is in. */
+      mode?: LensMode;
+      /**
+       * Compare mode: the second model (model B) the host chose (Compare Models' argument or the
+       * attentionLens.compareWith setting); absent: the panel picks one.
+       */
+      compareWith?: string;
+      /**
+       * Ids of the models whose tokenizer.json is identical to `model`'s (checked by the host): only
+       * these may run on `tokens` in compare mode. `model` itself is in the list.
+       */
+      comparableModels?: string[];
+      /** Stages and batch modes: a prepared example's choices, and the batch's lines (see LearningRequest). */
+      learning?: LearningRequest;
     }
   /** The editor cursor moved onto a token of the shown text (null: off the text). */
   | { type: "focusToken"; requestId: number; tokenIndex: number | null }
   /** A setting changed in VS Code. */
   | { type: "settingsChanged"; settings: ViewSettings }
   /** The panel is closing or a new request supersedes this one: stop work for it. */
-  | { type: "cancel"; requestId: number };
+  | { type: "cancel"; requestId: number }
+  /** Decode mode: do `action` on the decoding of request `requestId` (a command or a test). */
+  | { type: "decodeControl"; requestId: number; action: DecodeAction };
 
 // ---------------------------------------------------------------------------------------------
 // Webview -> host
@@ -122,12 +159,160 @@ export type WebviewToHostMessage =
       /** Weight from the focused token (query) to every token (key), in token order. */
       weights: number[];
     }
+  /**
+   * Compare mode ran the request's tokens through two models: both models' facts and the per-layer
+   * summary of |A - B|, for the host's log and for tests.
+   */
+  | {
+      type: "comparisonComputed";
+      requestId: number;
+      /** One entry per model, A then B. */
+      models: [ComparedModelSummary, ComparedModelSummary];
+      /** Mean over heads, queries and keys of |A - B| per layer (heads aligned by index). */
+      meanDifferenceByLayer: number[];
+      /** KV cache bytes of B / KV cache bytes of A for this text. */
+      kvBytesRatio: number;
+    }
+  /**
+   * Compare mode could not compare the request's tokens (model B missing or not loadable, shapes
+   * that do not align); `message` says what and what to do. The request's attention mode is not
+   * affected (its own failures come as `error`).
+   */
+  | { type: "comparisonFailed"; requestId: number; message: string }
+  /**
+   * Decode mode's decoding of the request changed (the prefill, a step, back, reset): its tokens,
+   * cache and the newest query row, for the host's log and for tests.
+   */
+  | ({ type: "decodeStepComputed"; requestId: number } & DecodeStepSummary)
+  /** Decode mode stopped or refused an action (the context is full, a failure); `message` says why and what to do. */
+  | { type: "decodeStopped"; requestId: number; message: string }
   /** The person picked another model in the panel: the host re-tokenizes and sends showAttention. */
   | { type: "selectModel"; modelId: string }
   /** Something went wrong; `message` says what and what to do. */
   | { type: "error"; requestId: number | null; message: string }
   /** A line for the output channel. */
-  | { type: "log"; level: "info" | "warn" | "error"; message: string };
+  | { type: "log"; level: "info" | "warn" | "error"; message: string }
+  /** Stages or batch mode computed (or could not compute) what it shows: for the host's log and tests. */
+  | { type: "learningComputed"; requestId: number; report: LearningReport }
+  /** "Show me the code": open src/attention/<file> at the line of this anchor (src/attention/source-anchors.ts). */
+  | { type: "openSource"; anchor: string };
+
+// ---------------------------------------------------------------------------------------------
+// Stages and batch modes (webview/stages, webview/batch; the host side is extension/learning-host.ts)
+
+/** What the stages view selects first; every field optional (a prepared example sets some). */
+export interface StagesChoice {
+  layer?: number;
+  head?: number;
+  /** The query token (index into the request's tokens). */
+  query?: number;
+  /** The key whose cell the formulas substitute. */
+  key?: number;
+  /** Dropout rate shown (training only), in [0, 1); 0: none. */
+  dropoutRate?: number;
+  dropoutSeed?: number;
+  /** Scroll to this part of the view. */
+  section?: "stages" | "scaling";
+}
+
+/** One selected line of a batch, tokenized on its own. */
+export interface BatchLine {
+  /** The line's text. */
+  text: string;
+  /** 1-based line number in its document. */
+  lineNumber: number;
+  /** Its tokens, <|bos|> first; offsets index into `text`. */
+  tokens: TokenInfo[];
+}
+
+export interface LearningRequest {
+  stages?: StagesChoice;
+  /** Batch mode: the lines and the pad token id, or why the selected lines cannot form a batch. */
+  batch?: { lines: BatchLine[]; padTokenId: number } | { error: string };
+}
+
+/** One (layer, head, query) of the stages view, with the numbers it shows (JSON: -Infinity as null). */
+export interface StagesReport {
+  mode: "stages";
+  modelId: string;
+  layer: number;
+  head: number;
+  query: number;
+  key: number;
+  dropoutRate: number;
+  dropoutSeed: number;
+  tokens: number;
+  /** The selected query's row of each stage: rawScores, scaledScores, mask, maskedScores, weights, weightsAfterDropout, context. */
+  rows: Record<string, (number | null)[]>;
+  /** The selected cell's formulas with the numbers substituted, in stage order. */
+  formulas: string[];
+  /** Standard deviation of the allowed scores, and mean softmax entropy, without and with 1 / sqrt(hs). */
+  scaling: { unscaledSpread: number; scaledSpread: number; unscaledEntropy: number; scaledEntropy: number };
+  /** Which implementation computed the numbers. */
+  computedBy: string;
+}
+
+/** The batch view's batch, masks and next-token reads. */
+export interface BatchReport {
+  mode: "batch";
+  modelId: string;
+  lines: number;
+  /** (B, S) ids, pads first. */
+  inputIds: number[][];
+  /** (B, S) 1 real, 0 pad. */
+  tokenMask: number[][];
+  /** (B, S, S) true where the combined causal + padding mask blocks the pair (it adds -inf). */
+  blocked: boolean[][][];
+  /** Per row: the largest weight any layer and head gives a pad key or from a pad query (0 expected). */
+  maxPadWeight: number[];
+  /** Per row: the next token read at the last slot with left padding, with right padding, and alone. */
+  nextTokens: { left: number; right: number; alone: number }[];
+  computedBy: string;
+}
+
+export type LearningReport = StagesReport | BatchReport | { mode: "stages" | "batch"; error: string };
+
+/** One model of a comparison, as reported in `comparisonComputed`. */
+export interface ComparedModelSummary {
+  modelId: string;
+  backend: "webgpu" | "wasm";
+  milliseconds: number;
+  layers: number;
+  heads: number;
+  keyValueHeads: number;
+  tokens: number;
+  /** Bytes of the present keys and values the decoder returned for these tokens (float32). */
+  kvBytes: number;
+  /** kvBytes / tokens. */
+  kvBytesPerToken: number;
+}
+
+/** One state of decode mode, as reported in `decodeStepComputed`. */
+export interface DecodeStepSummary {
+  modelId: string;
+  backend: "webgpu" | "wasm";
+  /** What led to this state. */
+  action: DecodeAction | "prefill";
+  /** 0 after the prefill, n after the n-th generated token. */
+  index: number;
+  /** Ids of the prompt (<|bos|> included). */
+  promptIds: number[];
+  /** Ids generated so far, in order. */
+  generatedIds: number[];
+  /** Cached slots (prompt + generated). */
+  cacheLength: number;
+  /** Bytes of every layer's cached keys and values, read off the tensors. */
+  cacheBytes: number;
+  /** FNV-1a hash (hex) of the bytes of every cached key and value: equal hashes, equal caches. */
+  cacheHash: string;
+  /** attentionRows[layer][head][key]: the newest query row over every cached key. */
+  attentionRows: number[][][];
+  /** Recompute check of this step: max |cached - full recompute| (absent for the prefill). */
+  logitsMaxDifference?: number;
+  attentionMaxDifference?: number;
+  /** Wall-clock time of the step, in milliseconds. */
+  milliseconds: number;
+}
 
 /** The state VS Code keeps for the panel across reloads (WebviewPanelSerializer). */
 export interface PanelState {
@@ -136,6 +321,10 @@ export interface PanelState {
   source: string;
   selection: HeadSelection;
   lockedToken: number | null;
+  /** The panel's mode (absent in states saved before modes existed: "attention"). */
+  mode?: LensMode;
+  /** Compare mode's model B. */
+  compareWith?: string;
 }
 
 /** Exhaustiveness check for switches over message unions. */

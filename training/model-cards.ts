@@ -41,6 +41,15 @@ export function mergeRanges(ranges: Range[]): Range[] {
 const PREVIOUS_TOKEN_TARGET = 0.4;
 const INDUCTION_TARGET = 0.3;
 
+interface TrainingPhase {
+  from_step: number;
+  to_step: number;
+  peak_learning_rate: number;
+  warmup_steps: number;
+  /** Share of training rows holding a span of text twice (`--repeat-fraction`). */
+  repeat_fraction: number;
+}
+
 interface TrainingRecord {
   variant: string;
   num_key_value_heads: number;
@@ -53,9 +62,10 @@ interface TrainingRecord {
   weight_decay: number;
   seed: number;
   torch_version?: string;
-  /** A second phase: from this step, a new warm-up to `continue_peak` and a cosine decay. */
-  continue_from?: number;
-  continue_peak?: number;
+  /** Later phases (`--continue-from`): from `from_step`, a new warm-up to the peak and a cosine decay. */
+  phases?: TrainingPhase[];
+  /** Runs that were tried after these weights and not kept, with what they reached. */
+  experiments?: { description: string; outcome: string }[];
   /** Wall-clock minutes the three side-by-side runs took (recorded by hand from the logs). */
   wall_minutes?: number;
   history: {
@@ -104,6 +114,19 @@ function summarize(id: string): ModelSummary {
   return { id, config, training, metrics, parameters, fileBytes: weightsBytes.byteLength };
 }
 
+/** What the phases with repeated spans did to the best induction score (the training-time metric). */
+function repeatPhaseNote(training: TrainingRecord): string {
+  const phase = (training.phases ?? []).find((candidate) => candidate.repeat_fraction > 0);
+  if (!phase) return "";
+  const before = [...training.history].reverse().find((entry) => entry.step <= phase.from_step)?.best_induction;
+  const after = [...training.history].reverse().find((entry) => entry.step <= phase.to_step)?.best_induction;
+  if (before === undefined || after === undefined) return "";
+  return `
+From step ${phase.from_step.toLocaleString("en-US")}, ${Math.round(phase.repeat_fraction * 100)}% of the training rows held a span of text twice, which rewards
+copying from context, the job of an induction head; over ${(((phase.to_step - phase.from_step) * training.batch_size * training.context) / 1e6).toFixed(1)}M tokens the best induction score
+(measured during training on another random sequence) went from ${fixed(before, 3)} to ${fixed(after, 3)}.`;
+}
+
 function headTable(metrics: ModelHeadMetrics): string {
   const rows = ["| layer | head | previous-token | induction | sink mass | entropy (nats) |", "| --- | --- | --- | --- | --- | --- |"];
   metrics.forEach((heads, layer) =>
@@ -148,12 +171,14 @@ A small Llama-style decoder with ${kind}: ${config.numAttentionHeads} query head
   \`training/corpus/build-corpus.mjs\`; sources and licences in \`CORPUS.md\`. About 2% of the documents
   of each kind are held out for validation.
 - ${training.steps.toLocaleString("en-US")} steps of ${training.batch_size} x ${training.context} tokens: **${(training.tokens_seen / 1e6).toFixed(1)}M tokens seen**.
-- AdamW (betas 0.9, 0.95, weight decay ${training.weight_decay}), peak learning rate ${training.learning_rate}, ${training.warmup_steps} warm-up steps then cosine decay to a tenth; gradient clipping at 1; seed ${training.seed}; the same windows of the corpus in the same order for all three variants. PyTorch ${training.torch_version ?? ""} on 2 CPU cores, one thread per model.${
-    training.continue_from === undefined
-      ? ""
-      : `
-- A second phase from step ${training.continue_from.toLocaleString("en-US")}: 200 warm-up steps back up to ${training.continue_peak}, then cosine decay to a tenth of it at step ${training.steps.toLocaleString("en-US")} (\`--continue-from\`).`
-  }
+- AdamW (betas 0.9, 0.95, weight decay ${training.weight_decay}), peak learning rate ${training.learning_rate}, ${training.warmup_steps} warm-up steps then cosine decay to a tenth; gradient clipping at 1; seed ${training.seed}; the same windows of the corpus in the same order for all three variants. PyTorch ${training.torch_version ?? ""} on 2 CPU cores, one thread per model.${(training.phases ?? [])
+    .map(
+      (phase, index) => `
+- Phase ${index + 2}, from step ${phase.from_step.toLocaleString("en-US")}: ${phase.warmup_steps} warm-up steps back up to ${phase.peak_learning_rate}, then cosine decay to a tenth of it at step ${phase.to_step.toLocaleString("en-US")} (\`--continue-from ${phase.from_step}\`)${
+        phase.repeat_fraction > 0 ? `; ${Math.round(phase.repeat_fraction * 100)}% of the rows hold a span of text twice (\`--repeat-fraction\`)` : ""
+      }.`,
+    )
+    .join("")}
 - Script: \`training/train.py\` (resumable from \`training/checkpoints/\`). The three runs were started with a
   14,000-step schedule and restarted from their step-500 checkpoints with the final 9,000-step
   schedule (same warm-up; the learning rates of steps 300-500 differed by less than 0.2%), identically
@@ -182,14 +207,18 @@ function, after <|bos|>); induction score on 50 random tokens repeated twice aft
 
 ${headTable(metrics)}
 
-${induction.value >= INDUCTION_TARGET ? "" : `## Why no induction head yet
+${induction.value >= INDUCTION_TARGET ? "" : `## Why no induction head
 
-No head reaches the induction target of ${INDUCTION_TARGET}. Induction heads appear abruptly after a
-number of training tokens that published estimates (Aoyama et al., 2025) put near
-10^5.7 x sqrt(batch x context) tokens, about ${((Math.pow(10, 5.7) * Math.sqrt(training.batch_size * training.context)) / 1e6).toFixed(0)}M tokens for ${training.batch_size} x ${training.context}; this model saw
-${(training.tokens_seen / 1e6).toFixed(1)}M. The three models trained side by side on two CPU cores, one thread each${training.wall_minutes ? `, for about
-${training.wall_minutes} minutes (about ${Math.round((training.wall_minutes * 2) / 3)} CPU-minutes per model)` : ""}. Training for about twice as many
-tokens is the next step.
+No head reaches the induction target of ${INDUCTION_TARGET}; the best is ${fixed(induction.value)} (layer ${induction.layer}, head ${induction.head}).
+Induction heads appear abruptly after a number of training tokens that a published estimate
+(Aoyama et al., 2025) puts near 10^5.7 x sqrt(batch x context), about ${((Math.pow(10, 5.7) * Math.sqrt(training.batch_size * training.context)) / 1e6).toFixed(0)}M tokens for ${training.batch_size} x ${training.context}.
+This model saw ${(training.tokens_seen / 1e6).toFixed(1)}M tokens and none formed: the estimate was fitted on much larger models
+and does not carry down to one of ${(summary.parameters / 1e6).toFixed(1)}M parameters with a head size of ${config.headDim}.${repeatPhaseNote(training)}
+The three models trained side by side on two CPU cores, one thread each${training.wall_minutes ? `, for ${training.wall_minutes} minutes in
+all (at most ${Math.round((training.wall_minutes * 2) / 3)} CPU-minutes per model)` : ""}, about the budget of two CPU hours per model that the
+project set. Likely next steps, each several CPU hours here or minutes on a GPU: a wider model
+(head size 32 with 8 query heads means width 256), a larger batch for steadier gradients, and a
+longer phase with repeated spans.
 
 `}## Limits
 

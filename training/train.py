@@ -71,6 +71,8 @@ def parse_arguments():
     parser.add_argument("--continue-from", type=int, default=None,
                         help="a second phase: from this step on, warm up again to --continue-peak and decay over the remaining steps")
     parser.add_argument("--continue-peak", type=float, default=1.5e-3)
+    parser.add_argument("--repeat-fraction", type=float, default=0.0,
+                        help="in the phase that --continue-from starts, the share of training rows whose text is a span followed by the same span again")
     parser.add_argument("--export-only", action="store_true", help="save the latest checkpoint as a model folder and stop (to try an unfinished run)")
     return parser.parse_args()
 
@@ -117,6 +119,30 @@ def window_offsets(token_count: int, arguments) -> np.ndarray:
     """The start of every training window, fixed by the seed: identical for every variant."""
     generator = np.random.default_rng(arguments.seed)
     return generator.integers(0, token_count - arguments.context - 1, size=(arguments.steps, arguments.batch_size))
+
+
+def repeated_span_lengths(arguments) -> np.ndarray:
+    """For every (step, row): 0 for an ordinary window, or the length of a span of corpus text that
+    the row holds twice in a row (span, span, then the text after it). Natural text read a second
+    time rewards copying from context, the job of induction heads; the corpus alone repeats too
+    little within 512 tokens for them to form in a small budget. Fixed by the seed, like the windows."""
+    lengths = np.zeros((arguments.steps, arguments.batch_size), dtype=np.int64)
+    if arguments.repeat_fraction <= 0 or arguments.continue_from is None:
+        return lengths
+    generator = np.random.default_rng(arguments.seed + 1)
+    chosen = generator.random(size=lengths.shape) < arguments.repeat_fraction
+    spans = generator.integers(16, arguments.context // 2, size=lengths.shape)
+    lengths[arguments.continue_from :] = np.where(chosen, spans, 0)[arguments.continue_from :]
+    return lengths
+
+
+def training_row(tokens: np.ndarray, offset: int, span: int, context: int) -> np.ndarray:
+    """context + 1 tokens from `offset`; with a span, the first `span` of them twice, then onwards."""
+    if span == 0:
+        return tokens[offset : offset + context + 1].astype(np.int64)
+    first = tokens[offset : offset + span]
+    rest = tokens[offset + span : offset + span + context + 1 - 2 * span]
+    return np.concatenate([first, first, rest]).astype(np.int64)
 
 
 @torch.no_grad()
@@ -181,28 +207,34 @@ def train_variant(variant: str, arguments, tokenizer: Tokenizer, streams: dict) 
     )
     checkpoint_path = CHECKPOINTS / variant / "latest.pt"
     history = []
+    phases = []
     step = 0
     if checkpoint_path.exists():
         state = torch.load(checkpoint_path, weights_only=False)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         step, history = state["step"], state["history"]
+        phases = state.get("phases") or earlier_phase(state.get("arguments", {}))
         torch.set_rng_state(state["torch_rng"])
         print(f"[{variant}] resumed at step {step}")
 
     if arguments.export_only:
         if not checkpoint_path.exists():
             raise SystemExit(f"no checkpoint to export at {checkpoint_path}")
-        save_final(variant, model, arguments, history, special_ids, steps_done=step)
+        save_final(variant, model, arguments, history, phases, special_ids, steps_done=step)
         return
 
+    if arguments.continue_from is not None and not any(phase["from_step"] == arguments.continue_from for phase in phases):
+        phases.append({"from_step": arguments.continue_from, "to_step": arguments.steps, "peak_learning_rate": arguments.continue_peak,
+                       "warmup_steps": 200, "repeat_fraction": arguments.repeat_fraction})
     offsets = window_offsets(len(streams["train"]), arguments)
+    spans = repeated_span_lengths(arguments)
     train_tokens = streams["train"]
     model.train()
     started = time.time()
     tokens_per_step = arguments.batch_size * arguments.context
     while step < arguments.steps:
-        rows = [train_tokens[o : o + arguments.context + 1].astype(np.int64) for o in offsets[step]]
+        rows = [training_row(train_tokens, offset, span, arguments.context) for offset, span in zip(offsets[step], spans[step])]
         batch = torch.from_numpy(np.stack(rows))
         for group in optimizer.param_groups:
             group["lr"] = learning_rate_at(step, arguments)
@@ -231,13 +263,22 @@ def train_variant(variant: str, arguments, tokenizer: Tokenizer, streams: dict) 
             checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
             temporary = checkpoint_path.with_suffix(".tmp")
             torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
-                        "history": history, "torch_rng": torch.get_rng_state(), "arguments": vars(arguments) | {"tokenizer": str(arguments.tokenizer), "output": str(arguments.output)}}, temporary)
+                        "history": history, "phases": phases, "torch_rng": torch.get_rng_state(), "arguments": vars(arguments) | {"tokenizer": str(arguments.tokenizer), "output": str(arguments.output)}}, temporary)
             os.replace(temporary, checkpoint_path)
 
-    save_final(variant, model, arguments, history, special_ids)
+    save_final(variant, model, arguments, history, phases, special_ids)
 
 
-def save_final(variant: str, model: LlamaForCausalLM, arguments, history: list, special_ids: dict, steps_done: int | None = None) -> None:
+def earlier_phase(saved_arguments: dict) -> list:
+    """The phase record of a checkpoint written before phases were recorded: its own --continue-from."""
+    if saved_arguments.get("continue_from") is None:
+        return []
+    return [{"from_step": saved_arguments["continue_from"], "to_step": saved_arguments["steps"],
+             "peak_learning_rate": saved_arguments["continue_peak"], "warmup_steps": 200,
+             "repeat_fraction": saved_arguments.get("repeat_fraction", 0.0)}]
+
+
+def save_final(variant: str, model: LlamaForCausalLM, arguments, history: list, phases: list, special_ids: dict, steps_done: int | None = None) -> None:
     """A Hugging Face checkpoint folder: config.json, model.safetensors (float16), tokenizer.json,
     generation_config.json, and training.json (the numbers the model card reports)."""
     steps = arguments.steps if steps_done is None else steps_done
@@ -260,6 +301,7 @@ def save_final(variant: str, model: LlamaForCausalLM, arguments, history: list, 
         "weight_decay": arguments.weight_decay,
         "seed": arguments.seed,
         "torch_version": torch.__version__,
+        "phases": phases,
         "history": history,
     }, indent=2) + "\n")
     print(f"[{variant}] saved {folder}")

@@ -25,6 +25,7 @@ const HOST_MESSAGE_TYPES: ReadonlySet<string> = new Set<HostToWebviewMessage["ty
   "focusToken",
   "settingsChanged",
   "cancel",
+  "decodeControl",
 ]);
 
 /** Whether `value` looks like a host message (the host is trusted; this filters other senders). */

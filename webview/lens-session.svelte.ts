@@ -19,6 +19,7 @@ import type {
   ColorScale,
   HeadSelection,
   HostToWebviewMessage,
+  LensMode,
   ModelDescriptor,
   PanelState,
   RunStage,
@@ -28,7 +29,13 @@ import { assertNever } from "../src/protocol";
 import type { Backend } from "../src/runtime/model-runtime";
 import { attentionMapsFromLayers, headMap, mapRows, meanOfHeads, queryRow, type AttentionMaps } from "./attention/attention-maps";
 import type { Cell } from "./heatmap/layout";
+import { CompareSession } from "./compare/compare-session.svelte";
+import { DecodeState } from "./decode/decode-state.svelte";
+import { BatchState } from "./batch/batch-state.svelte";
+import { ReferenceModels } from "./stages/reference-model";
+import { StagesState } from "./stages/stages-state.svelte";
 import type { HostConnection } from "./host-connection";
+import { DEFAULT_MODE, isLensMode } from "./modes";
 import { DecoderCache, nextFrame, type ProgressReporter } from "./runtime/model-loading";
 
 type ShowAttention = Extract<HostToWebviewMessage, { type: "showAttention" }>;
@@ -86,6 +93,8 @@ export class LensSession {
   /** The token at the editor's cursor (focusToken). */
   editorToken = $state.raw<number | null>(null);
   colorScale = $state.raw<ColorScale>("linear");
+  /** Which tab the panel shows (webview/modes.ts). */
+  mode = $state.raw<LensMode>(DEFAULT_MODE);
 
   /** The query token whose attention is shown, or null (the views then show the last token). */
   focusedToken = $derived(this.lockedToken ?? this.pointer?.row ?? this.hoveredToken ?? this.editorToken ?? null);
@@ -95,6 +104,37 @@ export class LensSession {
 
   /** Loaded models; its queue runs every onnxruntime call of the page, one at a time. */
   private readonly decoders = new DecoderCache();
+  /** Compare mode: two models on the request's tokens (compare/compare-session.svelte.ts). */
+  readonly compare = new CompareSession({
+    request: () => this.request,
+    isCurrent: (requestId) => this.isCurrent(requestId),
+    post: (message) => this.host.post(message),
+    decoders: this.decoders,
+    saveState: () => this.saveState(),
+  });
+  /** Decode mode: the request's tokens as a prompt, decoded step by step (decode/decode-state.svelte.ts). */
+  readonly decode = new DecodeState({
+    request: () => this.request,
+    isCurrent: (requestId) => this.isCurrent(requestId),
+    post: (message) => this.host.post(message),
+    decoders: this.decoders,
+  });
+  /** The TypeScript reference models, for the stages and batch modes (every stage traced). */
+  private readonly referenceModels = new ReferenceModels();
+  /** Stages mode: one layer, head and query, stage by stage (stages/stages-state.svelte.ts). */
+  readonly stages = new StagesState({
+    request: () => this.request,
+    isCurrent: (requestId) => this.isCurrent(requestId),
+    post: (message) => this.host.post(message),
+    models: this.referenceModels,
+  });
+  /** Batch mode: the selected lines as a left-padded batch, with its masks (batch/batch-state.svelte.ts). */
+  readonly batch = new BatchState({
+    request: () => this.request,
+    isCurrent: (requestId) => this.isCurrent(requestId),
+    post: (message) => this.host.post(message),
+    models: this.referenceModels,
+  });
   private readonly cancelled = new Set<number>();
   private readonly meanMaps = new WeakMap<AttentionMaps, Map<number, Float32Array>>();
   private savedState: PanelState | undefined;
@@ -105,6 +145,8 @@ export class LensSession {
 
   constructor(private readonly host: HostConnection) {
     this.savedState = host.savedState();
+    if (isLensMode(this.savedState?.mode)) this.mode = this.savedState.mode;
+    this.compare.restore(this.savedState?.compareWith);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -136,6 +178,13 @@ export class LensSession {
       case "cancel":
         this.cancelled.add(message.requestId);
         if (this.status?.requestId === message.requestId) this.status = null;
+        this.compare.cancel(message.requestId);
+        this.decode.cancel(message.requestId);
+        this.stages.cancel(message.requestId);
+        this.batch.cancel(message.requestId);
+        break;
+      case "decodeControl":
+        if (message.requestId === this.request?.requestId) this.decode.control(message.action);
         break;
       default:
         assertNever(message);
@@ -151,7 +200,12 @@ export class LensSession {
     this.pendingEditorToken = null;
     this.cancelled.delete(request.requestId);
     this.status = { requestId: request.requestId, stage: "loading-model", message: `Preparing ${request.model.label}` };
+    if (request.mode) this.mode = request.mode;
     void this.process(request);
+    this.compare.onRequest(request, this.mode === "compare");
+    this.decode.onRequest(request, this.mode === "decode");
+    this.stages.onRequest(request, this.mode === "stages");
+    this.batch.onRequest(request, this.mode === "batch");
   }
 
   private isCurrent(requestId: number): boolean {
@@ -326,6 +380,18 @@ export class LensSession {
     this.saveState();
   }
 
+  /** Shows another mode (tab); a mode with work to do starts it. */
+  setMode(mode: LensMode): void {
+    if (mode === this.mode || !isLensMode(mode)) return;
+    this.mode = mode;
+    if (mode === "compare") this.compare.run();
+    if (mode === "stages") this.stages.run();
+    if (mode === "batch") this.batch.run();
+    if (mode === "decode") this.decode.run();
+    else this.decode.control("pause");
+    this.saveState();
+  }
+
   setColorScale(scale: ColorScale): void {
     this.colorScale = scale;
   }
@@ -383,11 +449,14 @@ export class LensSession {
       source: result.source,
       selection: { layer: this.selection.layer, head: this.selection.head },
       lockedToken: this.lockedToken,
+      mode: this.mode,
+      ...(this.compare.chosenModelB !== null ? { compareWith: this.compare.chosenModelB } : {}),
     });
   }
 
   /** Releases every loaded model. */
   dispose(): Promise<void> {
+    this.decode.dispose();
     return this.decoders.clear();
   }
 }

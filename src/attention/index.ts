@@ -19,3 +19,8 @@ export * from "./self-attention";
 export * from "./multi-head-attention";
 export * from "./grouped-query-attention";
 export * from "./sliding-window-attention";
+export * from "./stage-trace";
+export * from "./stage-formulas";
+export * from "./scaling-demonstration";
+export * from "./padded-batch";
+export * from "./source-anchors";

@@ -16,14 +16,18 @@
 import { posix } from "node:path";
 import * as vscode from "vscode";
 
-import type { ModelDescriptor, PanelState, TokenInfo, WebviewToHostMessage } from "../protocol";
+import type { DecodeAction, DecodeStepSummary, LensMode, ModelDescriptor, PanelState, TokenInfo, WebviewToHostMessage } from "../protocol";
 import { assertNever } from "../protocol";
-import { AttentionPanel, type AttentionComputedMessage, type PanelRunOutcome } from "./attention-panel";
+import { AttentionPanel, type AttentionComputedMessage, type ComparisonComputedMessage, type ComparisonOutcome, type PanelRunOutcome } from "./attention-panel";
 import { COMMANDS } from "./contributions";
 import { EditorHighlights } from "./editor-highlights";
 import { ModelCatalog, ModelCatalogError, toModelDescriptor, type BundledModel } from "./model-catalog";
 import { parsePanelState } from "./panel-state";
 import { formatMilliseconds, RunStatusBar } from "./run-status-bar";
+import { batchOfText } from "./batch-lines";
+import { parseStagesChoice } from "./stages-choice";
+import { LearningHost } from "./learning-host";
+import type { LearningReport, LearningRequest, StagesChoice } from "../protocol";
 import {
   chooseText,
   SELECT_TEXT_ADVICE,
@@ -37,6 +41,31 @@ import { readSettings, SETTINGS_SECTION, tokenBudget, viewSettingsOf, type Exten
 
 /** What Show Attention resolves to: the panel's `attentionComputed` message without its type. */
 export type AttentionSummary = Omit<AttentionComputedMessage, "type">;
+
+/** What Compare Models resolves to: the panel's `comparisonComputed` message without its type. */
+export type ComparisonSummary = Omit<ComparisonComputedMessage, "type">;
+
+/**
+ * What Step Through Decoding and the decode controls resolve to: the decoding's state after the
+ * action (`step`), or why it stopped or refused (`stopped`: the context is full, a failure).
+ */
+export interface DecodeReport {
+  requestId: number;
+  step?: DecodeStepSummary;
+  stopped?: string;
+}
+
+const DECODE_ACTIONS: readonly DecodeAction[] = ["step", "back", "reset", "play", "pause"];
+
+/** How a text is sent to the panel besides its model: the mode to open in, and compare mode's model B. */
+interface SendOptions {
+  mode?: LensMode;
+  compareWith?: string;
+  /** Called with the request id as soon as the request is sent. */
+  onStarted?: (requestId: number) => void;
+  /** Stages and batch modes: the example's choices, the batch's lines. */
+  learning?: LearningRequest;
+}
 
 function summaryOf(outcome: PanelRunOutcome): AttentionSummary | undefined {
   if (outcome.kind !== "computed") return undefined;
@@ -71,6 +100,8 @@ interface Shown extends TextToShow {
 
 export class AttentionController implements vscode.Disposable {
   private readonly catalog: ModelCatalog;
+  /** Stages and batch modes: the batch's lines, "show me the code", waiting for their reports. */
+  private readonly learning: LearningHost;
   private readonly highlights = new EditorHighlights();
   private readonly statusBar = new RunStatusBar(COMMANDS.revealPanel);
   private panel: AttentionPanel | undefined;
@@ -80,6 +111,8 @@ export class AttentionController implements vscode.Disposable {
   /** Counts Show Attention calls, so a slower earlier call never overtakes a later one. */
   private commandGeneration = 0;
   private readonly reportedSettingProblems = new Set<string>();
+  /** Who waits for decode mode's next report, by request id (Step Through Decoding, decode controls). */
+  private decodeWaiters: { requestId: number; settle: (report: DecodeReport | undefined) => void }[] = [];
   private readonly reportedModelProblems = new Set<string>();
 
   constructor(
@@ -87,6 +120,7 @@ export class AttentionController implements vscode.Disposable {
     private readonly log: vscode.LogOutputChannel,
   ) {
     this.catalog = new ModelCatalog(vscode.Uri.joinPath(extensionUri, "media", "models").fsPath);
+    this.learning = new LearningHost(extensionUri, log);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -96,9 +130,9 @@ export class AttentionController implements vscode.Disposable {
    * Attention Lens: Show Attention. For tests and scripts, resolves once the panel answers: to the
    * summary of what was computed, or to undefined when nothing was computed (nothing to show, a
    * broken model, a failed, superseded or cancelled run): the reason was shown and logged. It
-   * never rejects.
+   * never rejects. `mode`: open the panel in that mode (the walkthrough); absent: it stays as it is.
    */
-  async showAttention(): Promise<AttentionSummary | undefined> {
+  async showAttention(mode?: LensMode): Promise<AttentionSummary | undefined> {
     const generation = ++this.commandGeneration;
     const editor = vscode.window.activeTextEditor;
     if (!editor) {
@@ -126,11 +160,240 @@ export class AttentionController implements vscode.Disposable {
       const model = await this.resolveModel(settings);
       const tokenizer = await this.catalog.tokenizer(model);
       if (generation !== this.commandGeneration) return undefined; // a newer Show Attention started meanwhile
-      return summaryOf(await this.sendText(text, model, tokenizer, settings));
+      return summaryOf(await this.sendText(text, model, tokenizer, settings, mode ? { mode } : {}));
     } catch (error) {
       this.reportError(error);
       return undefined;
     }
+  }
+
+  /**
+   * Attention Lens: Compare Models. Shows the selection (or the current line) in the panel's compare
+   * mode: model A is the current model (Select Model, else attentionLens.defaultModel), model B the
+   * attentionLens.compareWith setting (empty: MHA, or GQA when A is MHA). Tests and keybindings may
+   * pass both ids as arguments. Both models must exist, differ, and share a tokenizer; otherwise the
+   * reason is shown. Resolves to the comparison's summary, or undefined when nothing was compared.
+   */
+  async compareModels(modelAId?: unknown, modelBId?: unknown): Promise<ComparisonSummary | undefined> {
+    const generation = ++this.commandGeneration;
+    const editor = vscode.window.activeTextEditor;
+    if (!editor) {
+      this.warnUser(`Compare Models compares two models on the text of an editor, and no editor is active. Open a file, then: ${SELECT_TEXT_ADVICE}`);
+      return undefined;
+    }
+    const document = editor.document;
+    const documentText = document.getText();
+    const chosen = chooseText(documentText, document.offsetAt(editor.selection.start), document.offsetAt(editor.selection.end));
+    if (chosen.kind === "nothing") {
+      this.warnUser(chosen.message);
+      return undefined;
+    }
+    const text: TextToShow = {
+      rawText: documentText.slice(chosen.start, chosen.end),
+      documentStart: chosen.start,
+      document: { uri: document.uri.toString(), version: document.version, name: posix.basename(document.uri.path) || document.uri.toString() },
+      source: "",
+      usedCurrentLine: chosen.usedCurrentLine,
+    };
+    try {
+      const settings = this.readSettings();
+      if (modelAId !== undefined && typeof modelAId !== "string") throw new ModelCatalogError(`Compare Models takes model ids as its arguments, not ${JSON.stringify(modelAId)}.`);
+      if (modelBId !== undefined && typeof modelBId !== "string") throw new ModelCatalogError(`Compare Models takes model ids as its arguments, not ${JSON.stringify(modelBId)}.`);
+      const modelA = typeof modelAId === "string" ? (await this.catalog.refresh(), this.catalog.require(modelAId, "Compare Models")) : await this.resolveModel(settings);
+      const modelB = this.resolveModelB(modelA, modelBId ?? settings.compareWith, modelBId !== undefined ? "Compare Models" : `${SETTINGS_SECTION}.compareWith`);
+      if (!modelB) return undefined;
+      this.catalog.requireSameTokenizer(modelA, modelB);
+      const tokenizer = await this.catalog.tokenizer(modelA);
+      if (generation !== this.commandGeneration) return undefined;
+      let comparison: Promise<ComparisonOutcome> | undefined;
+      this.log.info(`compare: ${modelA.id} (A) with ${modelB.id} (B)`);
+      const run = await this.sendText(text, modelA, tokenizer, settings, {
+        mode: "compare",
+        compareWith: modelB.id,
+        onStarted: (requestId) => (comparison = this.panel?.awaitComparison(requestId)),
+      });
+      if (!comparison || run.kind === "superseded" || run.kind === "cancelled") return undefined;
+      const outcome = await comparison;
+      if (outcome.kind !== "computed") return undefined;
+      const { type: _type, ...summary } = outcome.result;
+      return summary;
+    } catch (error) {
+      this.reportError(error);
+      return undefined;
+    }
+  }
+
+  /**
+   * Attention Lens: Step Through Decoding. Opens the panel in decode mode on the selection (or the
+   * current line) as the prompt, with the current model. Resolves, once the prompt's prefill is
+   * done, to the decoding's first state (index 0), or to undefined when nothing ran (the reason was
+   * shown). Never rejects.
+   */
+  async stepThroughDecoding(): Promise<DecodeReport | undefined> {
+    const generation = ++this.commandGeneration;
+    const editor = vscode.window.activeTextEditor;
+    if (!editor) {
+      this.warnUser(`Step Through Decoding continues the text of an editor, and no editor is active. Open a file, then: ${SELECT_TEXT_ADVICE}`);
+      return undefined;
+    }
+    const document = editor.document;
+    const documentText = document.getText();
+    const chosen = chooseText(documentText, document.offsetAt(editor.selection.start), document.offsetAt(editor.selection.end));
+    if (chosen.kind === "nothing") {
+      this.warnUser(chosen.message);
+      return undefined;
+    }
+    const text: TextToShow = {
+      rawText: documentText.slice(chosen.start, chosen.end),
+      documentStart: chosen.start,
+      document: { uri: document.uri.toString(), version: document.version, name: posix.basename(document.uri.path) || document.uri.toString() },
+      source: "",
+      usedCurrentLine: chosen.usedCurrentLine,
+    };
+    try {
+      const settings = this.readSettings();
+      const model = await this.resolveModel(settings);
+      const tokenizer = await this.catalog.tokenizer(model);
+      if (generation !== this.commandGeneration) return undefined;
+      let prefill: Promise<DecodeReport | undefined> | undefined;
+      this.log.info(`decode: ${model.id}, the selection as prompt`);
+      const run = await this.sendText(text, model, tokenizer, settings, {
+        mode: "decode",
+        onStarted: (requestId) => (prefill = this.awaitDecode(requestId)),
+      });
+      if (!prefill || run.kind === "superseded" || run.kind === "cancelled") return undefined;
+      return await prefill;
+    } catch (error) {
+      this.reportError(error);
+      return undefined;
+    }
+  }
+
+  /**
+   * Attention Lens: Show Attention Stages ("stages") and Show Batch and Masks ("batch"): the
+   * selection (or the current line) in that mode; for "batch" every selected line becomes one
+   * sequence of a left-padded batch. `argument` preselects layer, head, query, key and dropout (the
+   * walkthrough's examples, a keybinding's args; checked by stages-choice.ts). Resolves to the panel's report, or undefined when nothing ran (the
+   * reason was shown; a batch that cannot be built resolves to its error). Never rejects.
+   */
+  async showLearningMode(mode: "stages" | "batch", argument?: unknown): Promise<LearningReport | undefined> {
+    const parsed = parseStagesChoice(argument);
+    if ("error" in parsed) {
+      this.warnUser(parsed.error);
+      return { mode, error: parsed.error };
+    }
+    const choice: StagesChoice | undefined = argument === undefined ? undefined : parsed;
+    const generation = ++this.commandGeneration;
+    const editor = vscode.window.activeTextEditor;
+    const what = mode === "stages" ? "Show Attention Stages" : "Show Batch and Masks";
+    if (!editor) {
+      this.warnUser(`${what} works on the text of an editor, and no editor is active. Open a file, then: ${SELECT_TEXT_ADVICE}`);
+      return undefined;
+    }
+    const document = editor.document;
+    const documentText = document.getText();
+    const chosen = chooseText(documentText, document.offsetAt(editor.selection.start), document.offsetAt(editor.selection.end));
+    if (chosen.kind === "nothing") {
+      this.warnUser(chosen.message);
+      return undefined;
+    }
+    const text: TextToShow = {
+      rawText: documentText.slice(chosen.start, chosen.end),
+      documentStart: chosen.start,
+      document: { uri: document.uri.toString(), version: document.version, name: posix.basename(document.uri.path) || document.uri.toString() },
+      source: "",
+      usedCurrentLine: chosen.usedCurrentLine,
+    };
+    try {
+      const settings = this.readSettings();
+      const model = await this.resolveModel(settings);
+      const tokenizer = await this.catalog.tokenizer(model);
+      if (generation !== this.commandGeneration) return undefined;
+      const learning: LearningRequest = {};
+      if (choice) learning.stages = choice;
+      if (mode === "batch") {
+        const firstLine = document.positionAt(chosen.start).line + 1;
+        const batch = batchOfText(tokenizer, text.rawText, firstLine, tokenBudget(settings.maxTokens, model.config.maxPositionEmbeddings));
+        if ("error" in batch) {
+          this.warnUser(batch.error);
+          return { mode, error: batch.error };
+        }
+        learning.batch = batch;
+      }
+      let report: Promise<LearningReport | undefined> | undefined;
+      this.log.info(`${mode}: ${model.id}`);
+      const run = await this.sendText(text, model, tokenizer, settings, {
+        mode,
+        learning,
+        onStarted: (requestId) => (report = this.learning.awaitReport(requestId)),
+      });
+      if (!report || run.kind === "superseded" || run.kind === "cancelled") return undefined;
+      return await report;
+    } catch (error) {
+      this.reportError(error);
+      return undefined;
+    }
+  }
+
+  /**
+   * Decode mode's controls as a command (for keybindings and tests): "step", "back", "reset",
+   * "play" or "pause" on the decoding the panel shows. Resolves to the decoding's next report (for
+   * "play": its first step), or to undefined when no decoding is open.
+   */
+  async decodeControl(action?: unknown): Promise<DecodeReport | undefined> {
+    if (typeof action !== "string" || !DECODE_ACTIONS.includes(action as DecodeAction)) {
+      this.warnUser(`Attention Lens's decode control takes one of ${DECODE_ACTIONS.join(", ")}, not ${JSON.stringify(action)}.`);
+      return undefined;
+    }
+    const requestId = this.shown?.requestId;
+    if (!this.panel || requestId === undefined) {
+      this.warnUser(`No decoding is open. Select a prompt and run "Attention Lens: Step Through Decoding" first.`);
+      return undefined;
+    }
+    const report = this.awaitDecode(requestId);
+    if (!this.panel.sendDecodeControl(action as DecodeAction)) {
+      this.settleDecode(requestId, undefined);
+      return undefined;
+    }
+    return report;
+  }
+
+  /** The next decode report of request `requestId`; waiters of older requests end with undefined. */
+  private awaitDecode(requestId: number): Promise<DecodeReport | undefined> {
+    for (const waiter of this.decodeWaiters.filter((candidate) => candidate.requestId !== requestId)) waiter.settle(undefined);
+    this.decodeWaiters = this.decodeWaiters.filter((candidate) => candidate.requestId === requestId);
+    return new Promise((settle) => this.decodeWaiters.push({ requestId, settle }));
+  }
+
+  private settleDecode(requestId: number | undefined, report: DecodeReport | undefined): void {
+    const waiters = this.decodeWaiters.filter((candidate) => requestId === undefined || candidate.requestId === requestId);
+    this.decodeWaiters = this.decodeWaiters.filter((candidate) => !waiters.includes(candidate));
+    for (const waiter of waiters) waiter.settle(report);
+  }
+
+  /**
+   * Compare mode's model B for `modelA`: `requested` ("" lets this choose: MHA, or GQA when A is MHA,
+   * or any other model). Undefined (with a warning) when B would be A itself.
+   */
+  private resolveModelB(modelA: BundledModel, requested: string, from: string): BundledModel | undefined {
+    if (requested !== "") {
+      const modelB = this.catalog.require(requested, from);
+      if (modelB.id === modelA.id) {
+        this.warnUser(
+          `Compare Models needs two different models, but model A and model B (from ${from}) are both "${modelA.id}". ` +
+            `Pick another model B in ${SETTINGS_SECTION}.compareWith (or leave it empty), or another model A with "Attention Lens: Select Model".`,
+        );
+        return undefined;
+      }
+      return modelB;
+    }
+    const others = this.catalog.models.filter((model) => model.id !== modelA.id);
+    const isMha = (model: BundledModel) => model.config.numKeyValueHeads === model.config.numAttentionHeads;
+    const modelB = isMha(modelA)
+      ? ([...others].sort((x, y) => y.config.numKeyValueHeads - x.config.numKeyValueHeads).find((model) => !isMha(model)) ?? others[0])
+      : (others.find(isMha) ?? others[0]);
+    if (!modelB) throw new ModelCatalogError(`Compare Models needs a second model, and "${modelA.id}" is the only usable one in ${this.catalog.modelsFolder}.`);
+    return modelB;
   }
 
   /**
@@ -223,8 +486,31 @@ export class AttentionController implements vscode.Disposable {
       case "attentionComputed":
         this.statusBar.finished(message);
         break;
+      case "comparisonComputed": {
+        const [a, b] = message.models;
+        this.log.info(
+          `#${message.requestId} compared ${a.modelId} with ${b.modelId} on ${a.tokens} tokens: KV cache ${a.kvBytes} vs ${b.kvBytes} bytes ` +
+            `(B/A ${message.kvBytesRatio.toFixed(3)}), mean |A - B| per layer ${message.meanDifferenceByLayer.map((value) => value.toFixed(4)).join(", ")}`,
+        );
+        break;
+      }
+      case "comparisonFailed":
+        this.log.error(`#${message.requestId} comparison failed: ${message.message}`);
+        void vscode.window.showErrorMessage(`Attention Lens could not compare the models: ${message.message}`);
+        break;
       case "tokenFocused":
         this.drawFocus(message);
+        break;
+      case "decodeStepComputed": {
+        const { type: _type, requestId, ...step } = message;
+        const check = step.logitsMaxDifference !== undefined ? `, recompute max |difference| logits ${step.logitsMaxDifference.toExponential(2)}, attention ${(step.attentionMaxDifference ?? 0).toExponential(2)}` : "";
+        this.log.info(`#${requestId} decode ${step.action}: step ${step.index}, ${step.cacheLength} cached tokens, KV cache ${step.cacheBytes} bytes${check}`);
+        this.settleDecode(requestId, { requestId, step });
+        break;
+      }
+      case "decodeStopped":
+        this.log.info(`#${message.requestId} decode stopped: ${message.message}`);
+        this.settleDecode(message.requestId, { requestId: message.requestId, stopped: message.message });
         break;
       case "selectModel":
         void this.switchModel(message.modelId, "the panel").catch((error: unknown) => this.reportError(error));
@@ -237,12 +523,20 @@ export class AttentionController implements vscode.Disposable {
       case "log":
         this.log[message.level](`panel: ${message.message}`);
         break;
+      case "learningComputed":
+        this.learning.onReport(message.requestId, message.report);
+        break;
+      case "openSource":
+        void this.learning.openSource(message.anchor);
+        break;
       default:
         assertNever(message, "message from the panel");
     }
   }
 
   private onPanelDisposed(): void {
+    this.learning.cancelAll();
+    this.settleDecode(undefined, undefined);
     this.panel = undefined;
     this.shown = undefined;
     this.highlights.clear();
@@ -309,7 +603,13 @@ export class AttentionController implements vscode.Disposable {
   }
 
   /** Tokenizes `text` for `model` and sends it to the panel (opened if needed); logs the outcome. */
-  private async sendText(text: TextToShow, model: BundledModel, tokenizer: SelectionTokenizer, settings: ExtensionSettings): Promise<PanelRunOutcome> {
+  private async sendText(
+    text: TextToShow,
+    model: BundledModel,
+    tokenizer: SelectionTokenizer,
+    settings: ExtensionSettings,
+    options: SendOptions = {},
+  ): Promise<PanelRunOutcome> {
     const budget = tokenBudget(settings.maxTokens, model.config.maxPositionEmbeddings);
     const tokens = tokensOfText(text.rawText, tokenizer, budget, text.documentStart);
     const document = text.document ? this.openDocument(text.document.uri, text.document.version) : undefined;
@@ -331,7 +631,12 @@ export class AttentionController implements vscode.Disposable {
       ...(tokens.truncation ? { truncation: { keptTokens: tokens.truncation.keptTokens, totalTokens: tokens.truncation.totalTokens, totalIsEstimate: tokens.truncation.totalIsEstimate } } : {}),
       ...(text.usedCurrentLine ? { usedCurrentLine: true } : {}),
       settings: viewSettingsOf(settings),
+      ...(options.mode ? { mode: options.mode } : {}),
+      ...(options.compareWith ? { compareWith: options.compareWith } : {}),
+      comparableModels: this.catalog.modelsSharingTokenizer(model).map((candidate) => candidate.id),
+      ...(options.learning ? { learning: options.learning } : {}),
     });
+    options.onStarted?.(started.requestId);
     this.shown = {
       ...text,
       ...(document ? {} : { document: undefined }),

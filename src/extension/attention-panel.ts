@@ -19,7 +19,7 @@
 import { existsSync } from "node:fs";
 import * as vscode from "vscode";
 
-import { assertNever, type HostToWebviewMessage, type ViewSettings, type WebviewToHostMessage } from "../protocol";
+import { assertNever, type DecodeAction, type HostToWebviewMessage, type ViewSettings, type WebviewToHostMessage } from "../protocol";
 import { PANEL_VIEW_TYPE } from "./contributions";
 import { RequestTracker, type RunOutcome, type StartedRequest } from "./request-tracker";
 import { buildWebviewHtml, createNonce } from "./webview-html";
@@ -27,6 +27,9 @@ import { buildWebviewHtml, createNonce } from "./webview-html";
 export type ShowAttentionMessage = Extract<HostToWebviewMessage, { type: "showAttention" }>;
 export type AttentionComputedMessage = Extract<WebviewToHostMessage, { type: "attentionComputed" }>;
 export type PanelRunOutcome = RunOutcome<AttentionComputedMessage>;
+export type ComparisonComputedMessage = Extract<WebviewToHostMessage, { type: "comparisonComputed" }>;
+/** How a comparison (compare mode) of a request ended; it settles like a run (see request-tracker.ts). */
+export type ComparisonOutcome = RunOutcome<ComparisonComputedMessage>;
 
 /** What `showAttention` needs from the caller: the message without the fields the panel fills in. */
 export type ShowAttentionFields = Omit<ShowAttentionMessage, "type" | "requestId" | "wasmPaths">;
@@ -70,6 +73,8 @@ export class AttentionPanel implements vscode.Disposable {
   /** The webview's page has said `ready` and has not been unloaded since. */
   private ready = false;
   private disposed = false;
+  /** Who waits for the comparison of which request (compare mode): settled like the tracker's runs. */
+  private readonly comparisonWaiters = new Map<number, (outcome: ComparisonOutcome) => void>();
   /** The newest `showAttention`, sent again on every `ready`. */
   private lastShow: ShowAttentionMessage | undefined;
   private readyTimer: ReturnType<typeof setTimeout> | undefined;
@@ -112,6 +117,7 @@ export class AttentionPanel implements vscode.Disposable {
         if (!panel.visible) {
           this.ready = false;
           const cancelled = this.tracker.cancelAll("the panel was hidden; it runs again when shown");
+          this.cancelComparisons("the panel was hidden; it runs again when shown");
           if (cancelled.length > 0) this.log.info(`panel hidden while request #${cancelled.join(", #")} was running; it runs again when the panel is shown`);
         }
         this.armReadyWarning();
@@ -145,6 +151,10 @@ export class AttentionPanel implements vscode.Disposable {
    */
   showAttention(fields: ShowAttentionFields): StartedRequest<AttentionComputedMessage> {
     const started = this.tracker.start();
+    for (const [requestId, settle] of [...this.comparisonWaiters]) {
+      this.comparisonWaiters.delete(requestId);
+      settle({ kind: "superseded", requestId, by: started.requestId });
+    }
     if (started.supersededId !== undefined) {
       this.log.debug(`request #${started.supersededId} superseded by #${started.requestId}`);
       this.post({ type: "cancel", requestId: started.supersededId });
@@ -159,10 +169,34 @@ export class AttentionPanel implements vscode.Disposable {
     return started;
   }
 
+  /**
+   * The comparison of request `requestId` (sent in compare mode): settles when the page answers
+   * `comparisonComputed` or `comparisonFailed`, when a newer request supersedes it, or when the
+   * panel closes or hides. Never rejects.
+   */
+  awaitComparison(requestId: number): Promise<ComparisonOutcome> {
+    if (this.disposed) return Promise.resolve({ kind: "cancelled", requestId, reason: "the panel was closed" });
+    if (!this.tracker.isCurrent(requestId)) {
+      return Promise.resolve({ kind: "superseded", requestId, by: this.tracker.current ?? requestId });
+    }
+    return new Promise((resolve) => {
+      this.comparisonWaiters.get(requestId)?.({ kind: "superseded", requestId, by: requestId });
+      this.comparisonWaiters.set(requestId, resolve);
+    });
+  }
+
   /** The editor cursor is on token `tokenIndex` of the newest request (null: off the text). */
   focusToken(tokenIndex: number | null): void {
     const requestId = this.tracker.current;
     if (requestId !== undefined) this.post({ type: "focusToken", requestId, tokenIndex });
+  }
+
+  /** Decode mode: `action` on the decoding of the newest request; false when there is none to send it to. */
+  sendDecodeControl(action: DecodeAction): boolean {
+    const requestId = this.tracker.current;
+    if (requestId === undefined || this.disposed || !this.ready) return false;
+    this.post({ type: "decodeControl", requestId, action });
+    return true;
   }
 
   /** A view setting changed: tell the page, and send the new settings with any later reload. */
@@ -185,6 +219,7 @@ export class AttentionPanel implements vscode.Disposable {
     this.disposed = true;
     this.clearReadyWarning();
     this.tracker.cancelAll("the extension stopped");
+    this.cancelComparisons("the extension stopped");
     for (const disposable of this.disposables.splice(0)) disposable.dispose();
   }
 
@@ -231,14 +266,40 @@ export class AttentionPanel implements vscode.Disposable {
         if (!this.isCurrent(message.requestId, message.type)) return false;
         this.tracker.fail(message.requestId, message.message);
         return true;
+      case "comparisonComputed":
+        if (!this.isCurrent(message.requestId, message.type)) return false;
+        this.settleComparison({ kind: "computed", requestId: message.requestId, result: message });
+        return true;
+      case "comparisonFailed":
+        if (!this.isCurrent(message.requestId, message.type)) return false;
+        this.settleComparison({ kind: "failed", requestId: message.requestId, message: message.message });
+        return true;
       case "progress":
       case "tokenFocused":
+      case "decodeStepComputed":
+      case "decodeStopped":
+        return this.isCurrent(message.requestId, message.type);
+      case "learningComputed":
         return this.isCurrent(message.requestId, message.type);
       case "selectModel":
       case "log":
+      case "openSource":
         return true;
       default:
         return assertNever(message, "message from the panel");
+    }
+  }
+
+  private settleComparison(outcome: ComparisonOutcome): void {
+    const settle = this.comparisonWaiters.get(outcome.requestId);
+    this.comparisonWaiters.delete(outcome.requestId);
+    settle?.(outcome);
+  }
+
+  private cancelComparisons(reason: string): void {
+    for (const [requestId, settle] of [...this.comparisonWaiters]) {
+      this.comparisonWaiters.delete(requestId);
+      settle({ kind: "cancelled", requestId, reason });
     }
   }
 
@@ -271,6 +332,7 @@ export class AttentionPanel implements vscode.Disposable {
     this.ready = false;
     this.clearReadyWarning();
     const cancelled = this.tracker.cancelAll("the panel was closed");
+    this.cancelComparisons("the panel was closed");
     if (cancelled.length > 0) this.log.info(`panel closed while request #${cancelled.join(", #")} was running; cancelled`);
     for (const disposable of this.disposables.splice(0)) disposable.dispose();
     this.listener.onDidDispose();

@@ -10,6 +10,16 @@ export const COMMANDS = {
   showAttention: "attentionLens.showAttention",
   /** Attention Lens: Select Model. */
   selectModel: "attentionLens.selectModel",
+  /** Attention Lens: Compare Models (palette): the selection through two models, in compare mode. */
+  compareModels: "attentionLens.compareModels",
+  /** Attention Lens: Step Through Decoding (palette): the selection as a prompt, in decode mode. */
+  stepThroughDecoding: "attentionLens.stepThroughDecoding",
+  /** Decode mode's controls ("step", "back", "reset", "play", "pause") for keybindings and tests (not in the palette). */
+  decodeControl: "attentionLens.decodeControl",
+  /** Attention Lens: Show Attention Stages (palette): QK^T, scaled, masked, softmax, dropout, V for one layer, head and query. */
+  showStages: "attentionLens.showStages",
+  /** Attention Lens: Show Batch and Masks (palette): each selected line one sequence of a left-padded batch. */
+  showBatch: "attentionLens.showBatch",
   /** Brings the panel to the front: the status bar item's click (not in the palette). */
   revealPanel: "attentionLens.revealPanel",
 } as const;

@@ -8,6 +8,8 @@
  *   attention-panel.ts        the webview panel, its messages and request ids
  *   editor-highlights.ts      the attention drawn in the editor
  *   run-status-bar.ts         the status bar item
+ *   learning-host.ts          stages and batch modes: the batch's lines, "show me the code"
+ *   walkthrough-commands.ts   the walkthrough's "try it" commands
  *   -- pure, no vscode import, unit-tested in plain Node --
  *   selection-tokens.ts       the selected text -> tokens with document ranges
  *   model-catalog.ts          the bundled models in media/models
@@ -16,6 +18,9 @@
  *   webview-html.ts           the page and its Content-Security-Policy
  *   weight-buckets.ts         attention weights -> a few decoration levels
  *   panel-state.ts            the panel's saved state, checked after a reload
+ *   batch-lines.ts            the selected lines as a batch for batch mode
+ *   stages-choice.ts          Show Attention Stages' argument, checked
+ *   walkthrough.ts            the walkthrough's steps, examples and modes (pure)
  *   contributions.ts          the ids package.json contributes (commands, view type)
  */
 
@@ -24,6 +29,7 @@ import * as vscode from "vscode";
 import { AttentionController } from "./attention-controller";
 import { AttentionPanel } from "./attention-panel";
 import { COMMANDS, OUTPUT_CHANNEL_NAME } from "./contributions";
+import { registerWalkthroughCommands } from "./walkthrough-commands";
 
 export function activate(context: vscode.ExtensionContext): void {
   const log = vscode.window.createOutputChannel(OUTPUT_CHANNEL_NAME, { log: true });
@@ -35,7 +41,13 @@ export function activate(context: vscode.ExtensionContext): void {
     controller,
     vscode.commands.registerCommand(COMMANDS.showAttention, () => controller.showAttention()),
     vscode.commands.registerCommand(COMMANDS.selectModel, (modelId?: unknown) => controller.selectModel(modelId)),
+    vscode.commands.registerCommand(COMMANDS.compareModels, (modelA?: unknown, modelB?: unknown) => controller.compareModels(modelA, modelB)),
+    vscode.commands.registerCommand(COMMANDS.stepThroughDecoding, () => controller.stepThroughDecoding()),
+    vscode.commands.registerCommand(COMMANDS.decodeControl, (action?: unknown) => controller.decodeControl(action)),
     vscode.commands.registerCommand(COMMANDS.revealPanel, () => controller.revealPanel()),
+    vscode.commands.registerCommand(COMMANDS.showStages, (choice?: unknown) => controller.showLearningMode("stages", choice)),
+    vscode.commands.registerCommand(COMMANDS.showBatch, () => controller.showLearningMode("batch")),
+    ...registerWalkthroughCommands(context.extensionUri, controller),
     vscode.window.registerWebviewPanelSerializer(AttentionPanel.viewType, {
       deserializeWebviewPanel: (panel, state: unknown) => controller.revivePanel(panel, state),
     }),

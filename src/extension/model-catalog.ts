@@ -4,7 +4,9 @@
  *   media/models/attention-lens-gqa/
  *     config.json         sizes (parseLlamaConfig): read when the folder is scanned
  *     model.safetensors   weights: only its header is checked here; the webview loads the file
- *     tokenizer.json      read when the model is first used (the host tokenizes, the webview not)
+ *     tokenizer.json      hashed when the folder is scanned (models with identical files can be compared
+ *                         on the same token ids); loaded when the model is first used (the host tokenizes)
+ *     head-metrics.json   optional: what each head does, measured (head-metrics-file.ts)
  *
  * No `vscode` import: webview URIs come from an `asWebviewUri` function the caller passes in, so
  * the unit tests run this in plain Node on the real folders and on broken copies of them.
@@ -13,18 +15,23 @@
  * one, a problem that names the file, what is wrong with it and what to do.
  */
 
+import { createHash } from "node:crypto";
 import { open, readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 
 import { parseLlamaConfig, type LlamaConfig } from "../model/config";
+import type { ModelHeadMetrics } from "../model/head-metrics";
 import { TextTokenizer } from "../model/tokenizer";
 import type { ModelDescriptor } from "../protocol";
+import { HEAD_METRICS_FILE, readHeadMetrics } from "./head-metrics-file";
 
 /** The files of one model folder. */
 export const MODEL_FILES = {
   config: "config.json",
   weights: "model.safetensors",
   tokenizer: "tokenizer.json",
+  /** Optional: what each head does, measured (head-metrics-file.ts). */
+  headMetrics: HEAD_METRICS_FILE,
 } as const;
 
 /** Thrown for a model that is missing or broken; the message says which file and what to do. */
@@ -43,6 +50,11 @@ export interface BundledModel {
   label: string;
   /** "3 layers, width 128, context 512 tokens". */
   description: string;
+  /** head-metrics.json, checked; absent when the file is missing or wrong (then `headMetricsProblem` says why). */
+  headMetrics?: ModelHeadMetrics;
+  headMetricsProblem?: string;
+  /** SHA-256 of tokenizer.json: models with the same digest read the same token ids as the same text. */
+  tokenizerDigest: string;
 }
 
 /** The result of scanning the models folder. */
@@ -91,10 +103,13 @@ export function toModelDescriptor(model: BundledModel, asWebviewUri: AsWebviewUr
     label: model.label,
     configUri: asWebviewUri(join(model.folder, MODEL_FILES.config)),
     weightsUri: asWebviewUri(join(model.folder, MODEL_FILES.weights)),
+    tokenizerUri: asWebviewUri(join(model.folder, MODEL_FILES.tokenizer)),
     numLayers: model.config.numHiddenLayers,
     numHeads: model.config.numAttentionHeads,
     numKeyValueHeads: model.config.numKeyValueHeads,
     maxTokens: model.config.maxPositionEmbeddings,
+    ...(model.headMetrics ? { headMetrics: model.headMetrics } : {}),
+    ...(model.headMetricsProblem ? { headMetricsProblem: model.headMetricsProblem } : {}),
   };
 }
 
@@ -152,11 +167,22 @@ export async function readModelFolder(folder: string, id: string): Promise<Bundl
   await checkSafetensorsHeader(join(folder, MODEL_FILES.weights), id);
 
   const tokenizerPath = join(folder, MODEL_FILES.tokenizer);
-  await stat(tokenizerPath).catch((error: unknown) => {
+  const tokenizerBytes = await readFile(tokenizerPath).catch((error: unknown) => {
     throw new ModelCatalogError(`${tokenizerPath} ${missingOrUnreadable(error)}. ${whatToDo(id)}`);
   });
+  const tokenizerDigest = createHash("sha256").update(tokenizerBytes).digest("hex");
 
-  return { id, folder, config, label: labelOfModel(config), description: describeModel(config) };
+  const { metrics, problem } = await readHeadMetrics(join(folder, MODEL_FILES.headMetrics), id, config);
+  return {
+    id,
+    folder,
+    config,
+    label: labelOfModel(config),
+    description: describeModel(config),
+    tokenizerDigest,
+    ...(metrics ? { headMetrics: metrics } : {}),
+    ...(problem ? { headMetricsProblem: problem } : {}),
+  };
 }
 
 /**
@@ -243,6 +269,23 @@ export class ModelCatalog {
     throw new ModelCatalogError(
       `The model "${id}" (from ${settingName}) is not one of the bundled models: ${available}. ` +
         `Pick one with "Attention Lens: Select Model", or change ${settingName} in Settings.`,
+    );
+  }
+
+  /**
+   * The models whose tokenizer.json has exactly the same contents as `model`'s (`model` included):
+   * the token ids of one mean the same text to the others, so they can run on the same tokens.
+   */
+  modelsSharingTokenizer(model: BundledModel): BundledModel[] {
+    return this.models.filter((candidate) => candidate.id === model.id || candidate.tokenizerDigest === model.tokenizerDigest);
+  }
+
+  /** Throws `ModelCatalogError` unless `a` and `b` have identical tokenizer.json files. */
+  requireSameTokenizer(a: BundledModel, b: BundledModel): void {
+    if (a.tokenizerDigest === b.tokenizerDigest) return;
+    throw new ModelCatalogError(
+      `"${a.id}" and "${b.id}" cannot be compared: their tokenizer.json files differ, so the same token ids would be ` +
+        `different text to each. Compare models that share a tokenizer (the bundled MHA, GQA and MQA models do).`,
     );
   }
 

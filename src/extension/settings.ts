@@ -20,6 +20,8 @@ export interface ExtensionSettings {
   defaultModel: string;
   /** Most tokens per run, <|bos|> included (capped again at each model's context). */
   maxTokens: number;
+  /** Compare Models' model B; "" chooses one (MHA, or GQA when model A is MHA). */
+  compareWith: string;
 }
 
 export const DEFAULT_SETTINGS: Readonly<ExtensionSettings> = {
@@ -27,6 +29,7 @@ export const DEFAULT_SETTINGS: Readonly<ExtensionSettings> = {
   colorScale: "linear",
   defaultModel: "attention-lens-gqa",
   maxTokens: 512,
+  compareWith: "",
 };
 
 export const BACKENDS: readonly BackendSetting[] = ["auto", "webgpu", "wasm"];
@@ -68,8 +71,13 @@ export function readSettings(get: (key: keyof ExtensionSettings) => unknown): Re
   if (typeof maxTokensValue === "number" && Number.isInteger(maxTokensValue) && maxTokensValue >= MIN_TOKENS) maxTokens = maxTokensValue;
   else if (maxTokensValue !== undefined) fallBack("maxTokens", maxTokensValue, `a whole number of at least ${MIN_TOKENS}`);
 
+  const compareWithValue = get("compareWith");
+  let compareWith = DEFAULT_SETTINGS.compareWith;
+  if (typeof compareWithValue === "string") compareWith = compareWithValue.trim();
+  else if (compareWithValue !== undefined) fallBack("compareWith", compareWithValue, 'a model name such as "attention-lens-mha", or "" to let Compare Models choose');
+
   return {
-    settings: { backend: oneOf("backend", BACKENDS), colorScale: oneOf("colorScale", COLOR_SCALES), defaultModel, maxTokens },
+    settings: { backend: oneOf("backend", BACKENDS), colorScale: oneOf("colorScale", COLOR_SCALES), defaultModel, maxTokens, compareWith },
     problems,
   };
 }

@@ -48,6 +48,19 @@ export interface OnnxDecoderCall {
   fetchPresent?: boolean;
 }
 
+/** A cache given from outside: what `compute` starts from and `restore` puts back. */
+export interface OnnxDecoderPast {
+  /** Per layer, keys and values (B, nkv, P, hs). */
+  keyValues: readonly KeyValue[];
+  /** Real (1) / pad (0) for each of the P cached slots, (B, P). */
+  keyMask: TokenMask;
+}
+
+export interface OnnxDecoderComputeCall extends OnnxDecoderCall {
+  /** The past to start from; without it the run starts from an empty cache (a full recompute). */
+  past?: OnnxDecoderPast;
+}
+
 export class OnnxDecoder {
   private readonly past = new TensorSlots();
   private pastTokenMask: number[][] = [];
@@ -115,13 +128,93 @@ export class OnnxDecoder {
     for (const feed of Object.keys(prepared.feeds)) feeds[feed].dispose();
     this.pastTokenMask = prepared.keyMask;
 
+    return this.finishStep(outputs, call, presentKeyValues, prepared.positions, prepared.keyMask, milliseconds);
+  }
+
+  /**
+   * Runs T new tokens WITHOUT touching this decoder's own cache: after `call.past` when given (a
+   * cached step whose cache the caller keeps, as a library Tensor on the CPU), else from an empty
+   * cache (a full recompute). The presents are returned when `fetchPresent` is set, then freed.
+   */
+  async compute(inputIds: readonly (readonly number[])[], call: OnnxDecoderComputeCall = {}): Promise<OnnxDecoderStep> {
+    const layers = this.config.numHiddenLayers;
+    const past = call.past && (call.past.keyMask[0]?.length ?? 0) > 0 ? call.past : undefined;
+    if (past && past.keyValues.length !== layers) {
+      throw new RangeError(`OnnxDecoder.compute: the past holds ${past.keyValues.length} layers but the model has ${layers}`);
+    }
+    const prepared = prepareGraphStep(this.config, {
+      inputIds,
+      attentionMask: call.attentionMask,
+      pastTokenMask: past?.keyMask,
+      pastShapes: past?.keyValues.flatMap(({ key, value }) => [key.shape, value.shape]),
+    });
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const [name, feed] of Object.entries(prepared.feeds)) feeds[name] = toOrtTensor(feed);
+    past?.keyValues.forEach(({ key, value }, layer) => {
+      feeds[GraphNames.pastKey(layer)] = fromTensor(key);
+      feeds[GraphNames.pastValue(layer)] = fromTensor(value);
+    });
+
+    const started = performance.now();
+    const outputs = await this.runtime.run(feeds);
+    const milliseconds = performance.now() - started;
+
+    const presentKeyValues: KeyValue[] = [];
+    for (let layer = 0; layer < layers; layer++) {
+      const key = outputs[GraphNames.presentKey(layer)];
+      const value = outputs[GraphNames.presentValue(layer)];
+      if (call.fetchPresent ?? false) presentKeyValues.push({ key: await toTensor(key), value: await toTensor(value) });
+      key.dispose();
+      value.dispose();
+    }
+    for (const tensor of Object.values(feeds)) tensor.dispose();
+    return this.finishStep(outputs, call, presentKeyValues, prepared.positions, prepared.keyMask, milliseconds);
+  }
+
+  /**
+   * Replaces this decoder's cache with `past` (copied into runtime tensors), so that the next
+   * `forward` continues from it: stepping back in a decoding is `restore` of an earlier cache.
+   */
+  restore(past: OnnxDecoderPast): void {
+    const layers = this.config.numHiddenLayers;
+    const length = past.keyMask[0]?.length ?? 0;
+    if (length === 0) {
+      this.reset();
+      return;
+    }
+    if (past.keyValues.length !== layers) {
+      throw new RangeError(`OnnxDecoder.restore: the past holds ${past.keyValues.length} layers but the model has ${layers}`);
+    }
+    // Checks every shape against the model and the mask (a one-token step that is never run).
+    prepareGraphStep(this.config, {
+      inputIds: past.keyMask.map(() => [0]),
+      pastTokenMask: past.keyMask,
+      pastShapes: past.keyValues.flatMap(({ key, value }) => [key.shape, value.shape]),
+    });
+    past.keyValues.forEach(({ key, value }, layer) => {
+      this.past.replace(GraphNames.pastKey(layer), fromTensor(key));
+      this.past.replace(GraphNames.pastValue(layer), fromTensor(value));
+    });
+    this.pastTokenMask = past.keyMask.map((row) => [...row]);
+  }
+
+  /** Copies the attention maps and logits out of `outputs` and frees every output but the presents. */
+  private async finishStep(
+    outputs: Record<string, ort.Tensor>,
+    call: OnnxDecoderCall,
+    presentKeyValues: KeyValue[],
+    positions: number[][],
+    keyMask: number[][],
+    milliseconds: number,
+  ): Promise<OnnxDecoderStep> {
+    const layers = this.config.numHiddenLayers;
     const attentions: Tensor[] = [];
     if (this.hasAttentionOutputs && (call.fetchAttentions ?? true)) {
       for (let layer = 0; layer < layers; layer++) attentions.push(await toTensor(outputs[GraphNames.attentions(layer)]));
     }
     const logits = await toTensor(outputs[GraphNames.logits]);
     for (const [name, tensor] of Object.entries(outputs)) if (!name.startsWith("present.")) tensor.dispose();
-    return { logits, attentions, presentKeyValues, positions: prepared.positions, keyMask: prepared.keyMask, milliseconds };
+    return { logits, attentions, presentKeyValues, positions, keyMask, milliseconds };
   }
 
   /** Empties the cache (and frees its tensors). */
@@ -138,6 +231,11 @@ export class OnnxDecoder {
 
 function toOrtTensor(feed: FeedTensor): ort.Tensor {
   return new ort.Tensor(feed.type, feed.data, feed.dims);
+}
+
+/** A library Tensor as an onnxruntime tensor over a COPY of its data (a run may not keep or move ours). */
+function fromTensor(tensor: Tensor): ort.Tensor {
+  return new ort.Tensor("float32", tensor.data.slice(), [...tensor.shape]);
 }
 
 /** Copies an onnxruntime tensor (on the CPU or the GPU) into a library Tensor. */

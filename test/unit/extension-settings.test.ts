@@ -43,7 +43,7 @@ describe("extension: settings", () => {
   });
 
   it("reads valid values", () => {
-    const values: ExtensionSettings = { backend: "wasm", colorScale: "log", defaultModel: "attention-lens-mqa", maxTokens: 64 };
+    const values: ExtensionSettings = { backend: "wasm", colorScale: "log", defaultModel: "attention-lens-mqa", maxTokens: 64, compareWith: "attention-lens-mha" };
     const { settings, problems } = readSettings((key) => values[key]);
     assert.deepEqual(settings, values);
     assert.deepEqual(problems, []);
@@ -59,6 +59,13 @@ describe("extension: settings", () => {
     assert.match(problems[1], /attentionLens\.maxTokens is 1\.5, but it must be a whole number of at least 2; using 512/);
     assert.match(problems[2], /attentionLens\.backend is "gpu", but it must be one of "auto", "webgpu", "wasm"; using "auto" until you change it in Settings/);
     assert.match(problems[3], /attentionLens\.colorScale is 3/);
+  });
+
+  it("reads compareWith (trimmed; empty lets Compare Models choose) and says what to write instead of a wrong kind", () => {
+    assert.equal(readSettings((key) => (key === "compareWith" ? " attention-lens-mqa " : undefined)).settings.compareWith, "attention-lens-mqa");
+    const { settings, problems } = readSettings((key) => (key === "compareWith" ? 7 : undefined));
+    assert.equal(settings.compareWith, "");
+    assert.match(problems[0], /attentionLens\.compareWith is 7, but it must be a model name such as "attention-lens-mha", or "" to let Compare Models choose/);
   });
 
   it("caps the token budget at the model's context, and never below 2", () => {

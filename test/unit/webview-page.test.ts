@@ -256,6 +256,7 @@ describe("the webview in Chromium (built bundle, real GQA model)", function () {
         source: "average.js:1-6",
         selection: { layer: 1, head: 1 },
         lockedToken: Math.min(12, tokens.length - 1),
+        mode: "attention",
       });
     });
 

@@ -1,0 +1,284 @@
+/**
+ * Compare mode's state: the request's tokens through model A (the request's model) and model B,
+ * both on this page's onnxruntime-web, and what the compare views draw.
+ *
+ * The host sends the tokens once (tokenized with A's tokenizer) and lists in `comparableModels` the
+ * models whose tokenizer.json is identical to A's: only those may run on the same token ids, so B
+ * is always one of them. Both models load through the page's one `DecoderCache`, whose queue runs
+ * every onnxruntime call of the page one at a time (the attention mode's prefill included).
+ *
+ * A comparison runs when compare mode is shown and the request or model B changes. A newer
+ * comparison supersedes an older one (its results are dropped at the next step), and so does a
+ * newer request or a `cancel` from the host. When done, the host hears `comparisonComputed`.
+ */
+
+import type { ComparedModelSummary, HostToWebviewMessage, ModelDescriptor, WebviewToHostMessage } from "../../src/protocol";
+import type { Backend } from "../../src/runtime/model-runtime";
+import { attentionMapsFromLayers, type AttentionMaps } from "../attention/attention-maps";
+import { DecoderCache, nextFrame } from "../runtime/model-loading";
+import { defaultModelB } from "./default-model-b";
+import { differenceMaps, headEntropies, headMeanDifferences, keyValueMemory, layerSummaries, maxOf, type KeyValueMemory, type LayerSummary } from "./comparison";
+
+type ShowAttention = Extract<HostToWebviewMessage, { type: "showAttention" }>;
+
+/** What the compare session needs from the panel's session. */
+export interface CompareContext {
+  /** The latest showAttention. */
+  request(): ShowAttention | null;
+  /** Whether `requestId` is the newest request and not cancelled. */
+  isCurrent(requestId: number): boolean;
+  post(message: WebviewToHostMessage): void;
+  /** The page's decoders and their one run queue. */
+  readonly decoders: DecoderCache;
+  /** Compare mode's model B changed: save the panel state. */
+  saveState(): void;
+}
+
+/** One model's side of a comparison. */
+export interface ComparedModel {
+  model: ModelDescriptor;
+  backend: Backend;
+  milliseconds: number;
+  maps: AttentionMaps;
+  memory: KeyValueMemory;
+  /** entropies[layer][head], nats. */
+  entropies: number[][];
+}
+
+export interface ComparisonResult {
+  requestId: number;
+  tokens: ShowAttention["tokens"];
+  a: ComparedModel;
+  b: ComparedModel;
+  /** |A - B|, aligned by layer and head. */
+  difference: AttentionMaps;
+  /** Largest |A - B| anywhere: the top of the difference colour scale. */
+  maxDifference: number;
+  /** Mean |A - B| per head: headDifferences[layer][head]. */
+  headDifferences: number[][];
+  layers: LayerSummary[];
+}
+
+export interface CompareStatus {
+  requestId: number;
+  message: string;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export class CompareSession {
+  /** The model B the person (or the host) chose; null: the default for the request's model. */
+  chosenModelB = $state.raw<string | null>(null);
+  status = $state.raw<CompareStatus | null>(null);
+  error = $state.raw<string | null>(null);
+  /** The last finished comparison (kept on screen while a newer one runs). */
+  result = $state.raw<ComparisonResult | null>(null);
+  /** The pair of heads shown large, or the mean of the layer's heads. */
+  selection = $state.raw<{ layer: number; head: number | "mean" }>({ layer: 0, head: 0 });
+
+  /** Counts comparisons: only the newest one's results are kept. */
+  private generation = 0;
+  /** Request id and model B of the comparison running or on screen, so the same one is not run twice. */
+  private lastKey = "";
+
+  constructor(private readonly context: CompareContext) {}
+
+  /** The models B may be: the comparable models other than A. */
+  candidates(request: ShowAttention | null = this.context.request()): ModelDescriptor[] {
+    if (!request) return [];
+    const comparable = new Set(request.comparableModels ?? [request.model.id]);
+    return request.models.filter((model) => model.id !== request.model.id && comparable.has(model.id));
+  }
+
+  /** Model B of the request: the chosen one if it may run on its tokens, else the default. */
+  modelB(request: ShowAttention | null = this.context.request()): ModelDescriptor | undefined {
+    if (!request) return undefined;
+    const candidates = this.candidates(request);
+    const chosen = this.chosenModelB ?? request.compareWith ?? null;
+    return candidates.find((model) => model.id === chosen) ?? defaultModelB(request.model, candidates);
+  }
+
+  /** Restores model B from a saved panel state. */
+  restore(modelB: string | undefined): void {
+    if (modelB) this.chosenModelB = modelB;
+  }
+
+  /** A new request arrived: its `compareWith`, if any, chooses B. Runs when `active`. */
+  onRequest(request: ShowAttention, active: boolean): void {
+    if (request.compareWith) this.chosenModelB = request.compareWith;
+    if (active) this.run();
+  }
+
+  /** The person picked model B in the panel. */
+  chooseModelB(modelId: string): void {
+    if (modelId === this.chosenModelB) return;
+    this.chosenModelB = modelId;
+    this.context.saveState();
+    this.run();
+  }
+
+  /** Shows another pair of heads (or a layer's mean). */
+  select(selection: { layer: number; head: number | "mean" }): void {
+    const result = this.result;
+    if (!result) return;
+    if (!(selection.layer >= 0 && selection.layer < result.difference.layers)) return;
+    if (selection.head !== "mean" && !(selection.head >= 0 && selection.head < result.difference.heads)) return;
+    this.selection = { layer: selection.layer, head: selection.head };
+  }
+
+  /** The host cancelled a request: stop showing progress for it (the run drops its results). */
+  cancel(requestId: number): void {
+    if (this.status?.requestId === requestId) this.status = null;
+    if (this.lastKey.startsWith(`${requestId}|`)) this.lastKey = "";
+  }
+
+  /** Runs the comparison of the current request with model B, unless it is running or shown. */
+  run(): void {
+    const request = this.context.request();
+    if (!request) return;
+    const b = this.modelB(request);
+    const key = `${request.requestId}|${b?.id ?? ""}|${request.settings.backend}`;
+    if (key === this.lastKey && (this.status !== null || this.result?.requestId === request.requestId)) return;
+    this.lastKey = key;
+    const generation = ++this.generation;
+    this.error = null;
+    this.status = { requestId: request.requestId, message: `Comparing ${request.model.id} with ${b?.id ?? "…"}` };
+    void this.compare(request, b, generation);
+  }
+
+  private isLive(generation: number, requestId: number): boolean {
+    return generation === this.generation && this.context.isCurrent(requestId);
+  }
+
+  private async compare(request: ShowAttention, b: ModelDescriptor | undefined, generation: number): Promise<void> {
+    const { requestId, model: a, tokens } = request;
+    try {
+      if (!b) throw new Error(this.noModelBMessage(request));
+      if (tokens.length === 0) throw new Error("There are no tokens to compare: select some text and run Attention Lens again.");
+      for (const model of [a, b]) {
+        if (tokens.length > model.maxTokens) {
+          throw new Error(`${tokens.length} tokens do not fit ${model.label}'s context of ${model.maxTokens}; select less text.`);
+        }
+      }
+      if (a.numLayers !== b.numLayers || a.numHeads !== b.numHeads) {
+        throw new Error(
+          `${a.id} has ${a.numLayers} layers × ${a.numHeads} query heads and ${b.id} ${b.numLayers} × ${b.numHeads}: ` +
+            "heads are compared by layer and index, so pick a model B with the same numbers.",
+        );
+      }
+      const sideA = await this.runModel(request, a, generation);
+      if (!sideA) return;
+      const sideB = await this.runModel(request, b, generation);
+      if (!sideB || !this.isLive(generation, requestId)) return;
+
+      const difference = differenceMaps(sideA.maps, sideB.maps);
+      const result: ComparisonResult = {
+        requestId,
+        tokens,
+        a: sideA,
+        b: sideB,
+        difference,
+        maxDifference: maxOf(new Float32Array(difference.data.map(maxOf))),
+        headDifferences: headMeanDifferences(difference),
+        layers: layerSummaries(sideA.maps, sideB.maps, difference),
+      };
+      const validLayer = this.selection.layer < difference.layers;
+      const validHead = this.selection.head === "mean" || this.selection.head < difference.heads;
+      if (!validLayer || !validHead) this.selection = { layer: 0, head: 0 };
+      this.result = result;
+      this.status = null;
+      this.context.post({
+        type: "comparisonComputed",
+        requestId,
+        models: [summaryOf(sideA), summaryOf(sideB)],
+        meanDifferenceByLayer: result.layers.map((layer) => layer.meanDifference),
+        kvBytesRatio: sideB.memory.bytes / sideA.memory.bytes,
+      });
+      this.context.post({
+        type: "log",
+        level: "info",
+        message:
+          `compared ${a.id} with ${b.id} on ${tokens.length} tokens: mean |A - B| per layer ` +
+          result.layers.map((layer) => layer.meanDifference.toFixed(4)).join(", "),
+      });
+    } catch (error) {
+      if (!this.isLive(generation, requestId)) return;
+      const message = messageOf(error);
+      this.status = null;
+      this.error = message;
+      this.result = null; // a comparison of other tokens or models would read as this one
+      this.lastKey = ""; // the same pair may be tried again
+      this.context.post({ type: "comparisonFailed", requestId, message });
+      this.context.post({ type: "log", level: "error", message: `compare: ${message}` });
+    }
+  }
+
+  /** Loads `model` (or takes it from the cache) and runs the prefill with its present keys and values. */
+  private async runModel(request: ShowAttention, model: ModelDescriptor, generation: number): Promise<ComparedModel | undefined> {
+    const { requestId, tokens } = request;
+    const setStatus = (message: string) => {
+      if (this.isLive(generation, requestId)) this.status = { requestId, message };
+    };
+    setStatus(`Loading ${model.label}`);
+    let decoder;
+    try {
+      decoder = await this.context.decoders.get(
+        model,
+        {
+          backend: request.settings.backend,
+          wasmPaths: request.wasmPaths,
+          log: (line) => this.context.post({ type: "log", level: "info", message: `${model.id}: ${line}` }),
+        },
+        (_stage, message) => setStatus(`${model.id}: ${message}`),
+      );
+    } catch (error) {
+      throw new Error(`${model.id} could not be loaded: ${messageOf(error)}`);
+    }
+    if (!this.isLive(generation, requestId)) return undefined;
+
+    const output = await this.context.decoders.queue.run(async () => {
+      if (!this.isLive(generation, requestId)) return undefined;
+      setStatus(`Running ${model.id} on ${tokens.length} tokens (${decoder.backend})`);
+      await nextFrame();
+      decoder.reset(); // a prefill: nothing cached before these tokens
+      const started = performance.now();
+      const step = await decoder.forward([tokens.map((token) => token.id)], { fetchPresent: true });
+      return { step, milliseconds: performance.now() - started };
+    });
+    if (!output || !this.isLive(generation, requestId)) return undefined;
+    const maps = attentionMapsFromLayers(output.step.attentions, decoder.config.numKeyValueHeads);
+    return {
+      model,
+      backend: decoder.backend,
+      milliseconds: output.milliseconds,
+      maps,
+      memory: keyValueMemory(output.step.presentKeyValues),
+      entropies: headEntropies(maps),
+    };
+  }
+
+  private noModelBMessage(request: ShowAttention): string {
+    const others = request.models.filter((model) => model.id !== request.model.id);
+    if (others.length === 0) return `Only ${request.model.id} is bundled: there is no second model to compare it with.`;
+    return (
+      `None of the other models (${others.map((model) => model.id).join(", ")}) shares ${request.model.id}'s tokenizer, ` +
+      "so none can run on the same tokens; a comparison needs models with identical tokenizer.json files."
+    );
+  }
+}
+
+function summaryOf(side: ComparedModel): ComparedModelSummary {
+  return {
+    modelId: side.model.id,
+    backend: side.backend,
+    milliseconds: side.milliseconds,
+    layers: side.maps.layers,
+    heads: side.maps.heads,
+    keyValueHeads: side.maps.keyValueHeads,
+    tokens: side.maps.tokens,
+    kvBytes: side.memory.bytes,
+    kvBytesPerToken: side.memory.bytesPerToken,
+  };
+}
