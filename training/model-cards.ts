@@ -114,17 +114,35 @@ function summarize(id: string): ModelSummary {
   return { id, config, training, metrics, parameters, fileBytes: weightsBytes.byteLength };
 }
 
-/** What the phases with repeated spans did to the best induction score (the training-time metric). */
+/** What each phase with repeated spans did to the best induction score (the training-time metric). */
 function repeatPhaseNote(training: TrainingRecord): string {
-  const phase = (training.phases ?? []).find((candidate) => candidate.repeat_fraction > 0);
-  if (!phase) return "";
-  const before = [...training.history].reverse().find((entry) => entry.step <= phase.from_step)?.best_induction;
-  const after = [...training.history].reverse().find((entry) => entry.step <= phase.to_step)?.best_induction;
-  if (before === undefined || after === undefined) return "";
-  return `
-From step ${phase.from_step.toLocaleString("en-US")}, ${Math.round(phase.repeat_fraction * 100)}% of the training rows held a span of text twice, which rewards
-copying from context, the job of an induction head; over ${(((phase.to_step - phase.from_step) * training.batch_size * training.context) / 1e6).toFixed(1)}M tokens the best induction score
-(measured during training on another random sequence) went from ${fixed(before, 3)} to ${fixed(after, 3)}.`;
+  const scoreAt = (step: number) => [...training.history].reverse().find((entry) => entry.step <= step)?.best_induction;
+  const lines = (training.phases ?? [])
+    .filter((phase) => phase.repeat_fraction > 0)
+    .map((phase) => {
+      const before = scoreAt(phase.from_step);
+      const after = scoreAt(phase.to_step);
+      const tokens = (((phase.to_step - phase.from_step) * training.batch_size * training.context) / 1e6).toFixed(1);
+      const change = before === undefined || after === undefined ? "" : `: the best induction score went from ${fixed(before)} to ${fixed(after)}`;
+      return `- steps ${phase.from_step.toLocaleString("en-US")}-${phase.to_step.toLocaleString("en-US")} (${tokens}M tokens), ${Math.round(phase.repeat_fraction * 100)}% of the rows holding a span of text twice${change}`;
+    });
+  if (lines.length === 0) return "";
+  return `Training phases in which rows hold a span of text twice reward copying from context, the job of an
+induction head (scores from \`train.py\` during training):
+
+${lines.join("\n")}
+`;
+}
+
+/** For a model that has an induction head: when it formed. */
+function inductionFormed(training: TrainingRecord): string {
+  const first = training.history.find((entry) => (entry.best_induction ?? 0) >= INDUCTION_TARGET * 0.5);
+  const note = repeatPhaseNote(training);
+  if (!first && !note) return "";
+  return `## When the induction head formed
+
+${first ? `The best induction score first passed ${INDUCTION_TARGET * 0.5} at step ${first.step.toLocaleString("en-US")} (${(first.tokens_seen / 1e6).toFixed(1)}M tokens).\n\n` : ""}${note}
+`;
 }
 
 function headTable(metrics: ModelHeadMetrics): string {
@@ -137,7 +155,7 @@ function headTable(metrics: ModelHeadMetrics): string {
   return rows.join("\n");
 }
 
-function modelCard(summary: ModelSummary): string {
+function modelCard(summary: ModelSummary, reference: ModelSummary | undefined): string {
   const { config, training, metrics } = summary;
   const last = training.history[training.history.length - 1];
   const previous = best(metrics, "previousToken");
@@ -193,11 +211,12 @@ A small Llama-style decoder with ${kind}: ${config.numAttentionHeads} query head
 | best previous-token head | layer ${previous.layer} head ${previous.head}: ${fixed(previous.value)} (${verdict(previous.value, PREVIOUS_TOKEN_TARGET)}) |
 | best induction head | layer ${induction.layer} head ${induction.head}: ${fixed(induction.value)} (${verdict(induction.value, INDUCTION_TARGET)}) |
 
-Loss during training (every evaluation):
+Loss and the best head scores during training (every evaluation; the head scores here come from
+\`train.py\` on another random sequence than the table below):
 
-| step | tokens | train loss | validation prose | validation code |
-| --- | --- | --- | --- | --- |
-${training.history.map((entry) => `| ${entry.step} | ${(entry.tokens_seen / 1e6).toFixed(2)}M | ${fixed(entry.train_loss)} | ${fixed(entry.validation_loss_prose)} | ${fixed(entry.validation_loss_code)} |`).join("\n")}
+| step | tokens | train loss | validation prose | validation code | best previous-token | best induction |
+| --- | --- | --- | --- | --- | --- | --- |
+${training.history.map((entry) => `| ${entry.step} | ${(entry.tokens_seen / 1e6).toFixed(2)}M | ${fixed(entry.train_loss)} | ${fixed(entry.validation_loss_prose)} | ${fixed(entry.validation_loss_code)} | ${entry.best_previous_token === undefined ? "" : fixed(entry.best_previous_token)} | ${entry.best_induction === undefined ? "" : fixed(entry.best_induction)} |`).join("\n")}
 
 ## Heads
 
@@ -207,18 +226,25 @@ function, after <|bos|>); induction score on 50 random tokens repeated twice aft
 
 ${headTable(metrics)}
 
-${induction.value >= INDUCTION_TARGET ? "" : `## Why no induction head
+${induction.value >= INDUCTION_TARGET ? inductionFormed(training) : `## Why no induction head
 
 No head reaches the induction target of ${INDUCTION_TARGET}; the best is ${fixed(induction.value)} (layer ${induction.layer}, head ${induction.head}).
-Induction heads appear abruptly after a number of training tokens that a published estimate
-(Aoyama et al., 2025) puts near 10^5.7 x sqrt(batch x context), about ${((Math.pow(10, 5.7) * Math.sqrt(training.batch_size * training.context)) / 1e6).toFixed(0)}M tokens for ${training.batch_size} x ${training.context}.
-This model saw ${(training.tokens_seen / 1e6).toFixed(1)}M tokens and none formed: the estimate was fitted on much larger models
-and does not carry down to one of ${(summary.parameters / 1e6).toFixed(1)}M parameters with a head size of ${config.headDim}.${repeatPhaseNote(training)}
+${repeatPhaseNote(training)}${
+    reference && reference.id !== summary.id && best(reference.metrics, "induction").value >= INDUCTION_TARGET
+      ? `
+${reference.id}, trained identically, did form one (${fixed(best(reference.metrics, "induction").value)}, layer ${best(reference.metrics, "induction").layer} head ${best(reference.metrics, "induction").head}), so the data
+and schedule can teach it: what differs is that here ${config.numAttentionHeads / config.numKeyValueHeads} query heads share each key/value head. A
+likely reason: an induction head needs keys that carry the token *before* each position (written
+there by a previous-token head of an earlier layer), and with shared key/value heads those keys
+must also serve the other query heads of their group; in this budget it did not form.`
+      : ""
+  }
+A published estimate (Aoyama et al., 2025) puts the appearance of induction heads near
+10^5.7 x sqrt(batch x context) tokens, about ${((Math.pow(10, 5.7) * Math.sqrt(training.batch_size * training.context)) / 1e6).toFixed(0)}M for ${training.batch_size} x ${training.context}; this model saw ${(training.tokens_seen / 1e6).toFixed(1)}M.
 The three models trained side by side on two CPU cores, one thread each${training.wall_minutes ? `, for ${training.wall_minutes} minutes in
 all (at most ${Math.round((training.wall_minutes * 2) / 3)} CPU-minutes per model)` : ""}, about the budget of two CPU hours per model that the
-project set. Likely next steps, each several CPU hours here or minutes on a GPU: a wider model
-(head size 32 with 8 query heads means width 256), a larger batch for steadier gradients, and a
-longer phase with repeated spans.
+project set. Likely next steps, each several CPU hours here or minutes on a GPU: a longer phase with
+repeated spans, a wider model (head size 32 with 8 query heads means width 256), and a larger batch.
 
 `}## Limits
 
@@ -227,8 +253,13 @@ knows little; it is here to show what attention does, not to answer questions.
 `;
 }
 
+/** The multi-head model, the reference the others are compared with. */
+function multiHead(summaries: ModelSummary[]): ModelSummary | undefined {
+  return summaries.find((summary) => summary.config.numKeyValueHeads === summary.config.numAttentionHeads);
+}
+
 function comparison(summaries: ModelSummary[]): string {
-  const mha = summaries.find((summary) => summary.config.numKeyValueHeads === summary.config.numAttentionHeads);
+  const mha = multiHead(summaries);
   const rows = summaries.map((summary) => {
     const last = summary.training.history[summary.training.history.length - 1];
     const relative = (value: number, reference: number | undefined) =>
@@ -256,7 +287,7 @@ function main(): void {
     .sort();
   const summaries = ids.map(summarize);
   for (const summary of summaries) {
-    writeFileSync(join(MODELS, summary.id, "README.md"), modelCard(summary));
+    writeFileSync(join(MODELS, summary.id, "README.md"), modelCard(summary, multiHead(summaries)));
     writeFileSync(join(MODELS, summary.id, "head-metrics.json"), JSON.stringify({ text: METRICS_TEXT, repeatLength: 50, seed: 0, layers: summary.metrics }, null, 1) + "\n");
     console.log(`${summary.id}: previous-token ${fixed(best(summary.metrics, "previousToken").value)}, induction ${fixed(best(summary.metrics, "induction").value)}`);
   }
