@@ -1,6 +1,6 @@
 /**
  * The webview's entry point: connects to the extension host, mounts the Svelte app and says
- * "ready", after which the host sends `showAttention`.
+ * "ready", after which the host sends `showAttention`; releases the session when the page goes away.
  */
 
 import { mount } from "svelte";
@@ -22,5 +22,10 @@ window.addEventListener("error", (event) => {
 window.addEventListener("unhandledrejection", (event) => {
   const reason = event.reason instanceof Error ? event.reason.message : String(event.reason);
   host.post({ type: "log", level: "error", message: `webview: unhandled rejection: ${reason}` });
+});
+// The page goes away (the panel closed, or hidden and not kept): stop a playing decode and release
+// the loaded models' onnxruntime sessions and weights.
+window.addEventListener("pagehide", () => {
+  void session.dispose();
 });
 host.post({ type: "ready" });

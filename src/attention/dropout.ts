@@ -7,19 +7,8 @@
  * and a test can reproduce it. At inference (training = false) dropout is the identity.
  */
 
+import { seededRandom } from "./seeded-random";
 import { Tensor } from "./tensor";
-
-/** A small seeded generator of uniform numbers in [0, 1) (mulberry32). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let mixed = state;
-    mixed = Math.imul(mixed ^ (mixed >>> 15), mixed | 1);
-    mixed ^= mixed + Math.imul(mixed ^ (mixed >>> 7), mixed | 61);
-    return ((mixed ^ (mixed >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export class DropoutRateError extends RangeError {
   override name = "DropoutRateError";

@@ -1,7 +1,7 @@
 /**
  * The attention library: pure TypeScript, no VS Code, no DOM. Read it in this order:
  *
- *   tensor.ts -> tensor-operations.ts -> masks.ts, left-padding.ts, dropout.ts
+ *   tensor.ts -> tensor-operations.ts -> masks.ts, left-padding.ts, seeded-random.ts -> dropout.ts
  *   -> scaled-dot-product-attention.ts -> self-attention.ts -> multi-head-attention.ts
  *   -> grouped-query-attention.ts -> kv-cache.ts, rotary-embedding.ts -> sliding-window-attention.ts
  */
@@ -10,6 +10,7 @@ export * from "./tensor";
 export * from "./tensor-operations";
 export * from "./masks";
 export * from "./left-padding";
+export * from "./seeded-random";
 export * from "./dropout";
 export * from "./heads";
 export * from "./rotary-embedding";

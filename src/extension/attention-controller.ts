@@ -16,9 +16,10 @@
 import { posix } from "node:path";
 import * as vscode from "vscode";
 
+import type { TextTokenizer } from "../model/tokenizer";
 import type { DecodeAction, DecodeStepSummary, LensMode, ModelDescriptor, PanelState, TokenInfo, WebviewToHostMessage } from "../protocol";
 import { assertNever } from "../protocol";
-import { AttentionPanel, type AttentionComputedMessage, type ComparisonComputedMessage, type ComparisonOutcome, type PanelRunOutcome } from "./attention-panel";
+import { AttentionPanel, type AttentionComputedMessage, type ComparisonComputedMessage, type PanelRunOutcome, type ShowAttentionFields } from "./attention-panel";
 import { COMMANDS } from "./contributions";
 import { EditorHighlights } from "./editor-highlights";
 import { ModelCatalog, ModelCatalogError, toModelDescriptor, type BundledModel } from "./model-catalog";
@@ -39,8 +40,13 @@ import {
 } from "./selection-tokens";
 import { readSettings, SETTINGS_SECTION, tokenBudget, viewSettingsOf, type ExtensionSettings } from "./settings";
 
-/** What Show Attention resolves to: the panel's `attentionComputed` message without its type. */
-export type AttentionSummary = Omit<AttentionComputedMessage, "type">;
+/**
+ * What Show Attention resolves to: the panel's `attentionComputed` message without its type, and
+ * what the host did to the text before sending it: `truncation` when the selection was cut to the
+ * token limit (the tokens kept and the selection's whole count), `usedCurrentLine` when nothing was
+ * selected and the line under the cursor was shown instead.
+ */
+export type AttentionSummary = Omit<AttentionComputedMessage, "type"> & Pick<ShowAttentionFields, "truncation" | "usedCurrentLine">;
 
 /** What Compare Models resolves to: the panel's `comparisonComputed` message without its type. */
 export type ComparisonSummary = Omit<ComparisonComputedMessage, "type">;
@@ -67,10 +73,19 @@ interface SendOptions {
   learning?: LearningRequest;
 }
 
-function summaryOf(outcome: PanelRunOutcome): AttentionSummary | undefined {
-  if (outcome.kind !== "computed") return undefined;
-  const { type: _type, ...summary } = outcome.result;
-  return summary;
+/** A run sent to the panel: how it ended, and what of the text was sent (see AttentionSummary). */
+interface SentRun extends Pick<ShowAttentionFields, "truncation" | "usedCurrentLine"> {
+  outcome: PanelRunOutcome;
+}
+
+function summaryOf(run: SentRun): AttentionSummary | undefined {
+  if (run.outcome.kind !== "computed") return undefined;
+  const { type: _type, ...summary } = run.outcome.result;
+  return {
+    ...summary,
+    ...(run.truncation ? { truncation: run.truncation } : {}),
+    ...(run.usedCurrentLine ? { usedCurrentLine: true } : {}),
+  };
 }
 
 /** A text to run the model on, and where it came from. */
@@ -134,32 +149,12 @@ export class AttentionController implements vscode.Disposable {
    */
   async showAttention(mode?: LensMode): Promise<AttentionSummary | undefined> {
     const generation = ++this.commandGeneration;
-    const editor = vscode.window.activeTextEditor;
-    if (!editor) {
-      this.warnUser(`Attention Lens shows the text of an editor, and no editor is active. Open a file, then: ${SELECT_TEXT_ADVICE}`);
-      return undefined;
-    }
-    // The text selected now, when the command runs.
-    const document = editor.document;
-    if (editor.selections.length > 1) this.log.info(`${editor.selections.length} selections; showing the primary one`);
-    const documentText = document.getText();
-    const chosen = chooseText(documentText, document.offsetAt(editor.selection.start), document.offsetAt(editor.selection.end));
-    if (chosen.kind === "nothing") {
-      this.warnUser(chosen.message);
-      return undefined;
-    }
-    const text: TextToShow = {
-      rawText: documentText.slice(chosen.start, chosen.end),
-      documentStart: chosen.start,
-      document: { uri: document.uri.toString(), version: document.version, name: posix.basename(document.uri.path) || document.uri.toString() },
-      source: "",
-      usedCurrentLine: chosen.usedCurrentLine,
-    };
+    const text = this.textOfActiveEditor("Attention Lens shows the text of an editor");
+    if (!text) return undefined;
     try {
-      const settings = this.readSettings();
-      const model = await this.resolveModel(settings);
-      const tokenizer = await this.catalog.tokenizer(model);
-      if (generation !== this.commandGeneration) return undefined; // a newer Show Attention started meanwhile
+      const prepared = await this.currentModel(generation);
+      if (!prepared) return undefined;
+      const { settings, model, tokenizer } = prepared;
       return summaryOf(await this.sendText(text, model, tokenizer, settings, mode ? { mode } : {}));
     } catch (error) {
       this.reportError(error);
@@ -176,25 +171,8 @@ export class AttentionController implements vscode.Disposable {
    */
   async compareModels(modelAId?: unknown, modelBId?: unknown): Promise<ComparisonSummary | undefined> {
     const generation = ++this.commandGeneration;
-    const editor = vscode.window.activeTextEditor;
-    if (!editor) {
-      this.warnUser(`Compare Models compares two models on the text of an editor, and no editor is active. Open a file, then: ${SELECT_TEXT_ADVICE}`);
-      return undefined;
-    }
-    const document = editor.document;
-    const documentText = document.getText();
-    const chosen = chooseText(documentText, document.offsetAt(editor.selection.start), document.offsetAt(editor.selection.end));
-    if (chosen.kind === "nothing") {
-      this.warnUser(chosen.message);
-      return undefined;
-    }
-    const text: TextToShow = {
-      rawText: documentText.slice(chosen.start, chosen.end),
-      documentStart: chosen.start,
-      document: { uri: document.uri.toString(), version: document.version, name: posix.basename(document.uri.path) || document.uri.toString() },
-      source: "",
-      usedCurrentLine: chosen.usedCurrentLine,
-    };
+    const text = this.textOfActiveEditor("Compare Models compares two models on the text of an editor");
+    if (!text) return undefined;
     try {
       const settings = this.readSettings();
       if (modelAId !== undefined && typeof modelAId !== "string") throw new ModelCatalogError(`Compare Models takes model ids as its arguments, not ${JSON.stringify(modelAId)}.`);
@@ -205,16 +183,11 @@ export class AttentionController implements vscode.Disposable {
       this.catalog.requireSameTokenizer(modelA, modelB);
       const tokenizer = await this.catalog.tokenizer(modelA);
       if (generation !== this.commandGeneration) return undefined;
-      let comparison: Promise<ComparisonOutcome> | undefined;
       this.log.info(`compare: ${modelA.id} (A) with ${modelB.id} (B)`);
-      const run = await this.sendText(text, modelA, tokenizer, settings, {
-        mode: "compare",
-        compareWith: modelB.id,
-        onStarted: (requestId) => (comparison = this.panel?.awaitComparison(requestId)),
-      });
-      if (!comparison || run.kind === "superseded" || run.kind === "cancelled") return undefined;
-      const outcome = await comparison;
-      if (outcome.kind !== "computed") return undefined;
+      const outcome = await this.sendAndAwait(text, modelA, tokenizer, settings, { mode: "compare", compareWith: modelB.id }, (requestId) =>
+        this.panel?.awaitComparison(requestId),
+      );
+      if (outcome?.kind !== "computed") return undefined;
       const { type: _type, ...summary } = outcome.result;
       return summary;
     } catch (error) {
@@ -231,38 +204,14 @@ export class AttentionController implements vscode.Disposable {
    */
   async stepThroughDecoding(): Promise<DecodeReport | undefined> {
     const generation = ++this.commandGeneration;
-    const editor = vscode.window.activeTextEditor;
-    if (!editor) {
-      this.warnUser(`Step Through Decoding continues the text of an editor, and no editor is active. Open a file, then: ${SELECT_TEXT_ADVICE}`);
-      return undefined;
-    }
-    const document = editor.document;
-    const documentText = document.getText();
-    const chosen = chooseText(documentText, document.offsetAt(editor.selection.start), document.offsetAt(editor.selection.end));
-    if (chosen.kind === "nothing") {
-      this.warnUser(chosen.message);
-      return undefined;
-    }
-    const text: TextToShow = {
-      rawText: documentText.slice(chosen.start, chosen.end),
-      documentStart: chosen.start,
-      document: { uri: document.uri.toString(), version: document.version, name: posix.basename(document.uri.path) || document.uri.toString() },
-      source: "",
-      usedCurrentLine: chosen.usedCurrentLine,
-    };
+    const text = this.textOfActiveEditor("Step Through Decoding continues the text of an editor");
+    if (!text) return undefined;
     try {
-      const settings = this.readSettings();
-      const model = await this.resolveModel(settings);
-      const tokenizer = await this.catalog.tokenizer(model);
-      if (generation !== this.commandGeneration) return undefined;
-      let prefill: Promise<DecodeReport | undefined> | undefined;
+      const prepared = await this.currentModel(generation);
+      if (!prepared) return undefined;
+      const { settings, model, tokenizer } = prepared;
       this.log.info(`decode: ${model.id}, the selection as prompt`);
-      const run = await this.sendText(text, model, tokenizer, settings, {
-        mode: "decode",
-        onStarted: (requestId) => (prefill = this.awaitDecode(requestId)),
-      });
-      if (!prefill || run.kind === "superseded" || run.kind === "cancelled") return undefined;
-      return await prefill;
+      return await this.sendAndAwait(text, model, tokenizer, settings, { mode: "decode" }, (requestId) => this.awaitDecode(requestId));
     } catch (error) {
       this.reportError(error);
       return undefined;
@@ -284,35 +233,17 @@ export class AttentionController implements vscode.Disposable {
     }
     const choice: StagesChoice | undefined = argument === undefined ? undefined : parsed;
     const generation = ++this.commandGeneration;
-    const editor = vscode.window.activeTextEditor;
     const what = mode === "stages" ? "Show Attention Stages" : "Show Batch and Masks";
-    if (!editor) {
-      this.warnUser(`${what} works on the text of an editor, and no editor is active. Open a file, then: ${SELECT_TEXT_ADVICE}`);
-      return undefined;
-    }
-    const document = editor.document;
-    const documentText = document.getText();
-    const chosen = chooseText(documentText, document.offsetAt(editor.selection.start), document.offsetAt(editor.selection.end));
-    if (chosen.kind === "nothing") {
-      this.warnUser(chosen.message);
-      return undefined;
-    }
-    const text: TextToShow = {
-      rawText: documentText.slice(chosen.start, chosen.end),
-      documentStart: chosen.start,
-      document: { uri: document.uri.toString(), version: document.version, name: posix.basename(document.uri.path) || document.uri.toString() },
-      source: "",
-      usedCurrentLine: chosen.usedCurrentLine,
-    };
+    const text = this.textOfActiveEditor(`${what} works on the text of an editor`);
+    if (!text) return undefined;
     try {
-      const settings = this.readSettings();
-      const model = await this.resolveModel(settings);
-      const tokenizer = await this.catalog.tokenizer(model);
-      if (generation !== this.commandGeneration) return undefined;
+      const prepared = await this.currentModel(generation);
+      if (!prepared) return undefined;
+      const { settings, model, tokenizer } = prepared;
       const learning: LearningRequest = {};
       if (choice) learning.stages = choice;
       if (mode === "batch") {
-        const firstLine = document.positionAt(chosen.start).line + 1;
+        const firstLine = text.firstLine;
         const batch = batchOfText(tokenizer, text.rawText, firstLine, tokenBudget(settings.maxTokens, model.config.maxPositionEmbeddings));
         if ("error" in batch) {
           this.warnUser(batch.error);
@@ -320,15 +251,8 @@ export class AttentionController implements vscode.Disposable {
         }
         learning.batch = batch;
       }
-      let report: Promise<LearningReport | undefined> | undefined;
       this.log.info(`${mode}: ${model.id}`);
-      const run = await this.sendText(text, model, tokenizer, settings, {
-        mode,
-        learning,
-        onStarted: (requestId) => (report = this.learning.awaitReport(requestId)),
-      });
-      if (!report || run.kind === "superseded" || run.kind === "cancelled") return undefined;
-      return await report;
+      return await this.sendAndAwait(text, model, tokenizer, settings, { mode, learning }, (requestId) => this.learning.awaitReport(requestId));
     } catch (error) {
       this.reportError(error);
       return undefined;
@@ -597,8 +521,67 @@ export class AttentionController implements vscode.Disposable {
   // -------------------------------------------------------------------------------------------
   // Running
 
+  /**
+   * The text a command works on, read when it runs: the active editor's primary selection, or the
+   * line under the cursor when nothing is selected. Undefined, with a warning, when there is no
+   * editor (`noEditor` says what needs one) or nothing to show.
+   */
+  private textOfActiveEditor(noEditor: string): (TextToShow & { firstLine: number }) | undefined {
+    const editor = vscode.window.activeTextEditor;
+    if (!editor) {
+      this.warnUser(`${noEditor}, and no editor is active. Open a file, then: ${SELECT_TEXT_ADVICE}`);
+      return undefined;
+    }
+    const document = editor.document;
+    if (editor.selections.length > 1) this.log.info(`${editor.selections.length} selections; showing the primary one`);
+    const documentText = document.getText();
+    const chosen = chooseText(documentText, document.offsetAt(editor.selection.start), document.offsetAt(editor.selection.end));
+    if (chosen.kind === "nothing") {
+      this.warnUser(chosen.message);
+      return undefined;
+    }
+    return {
+      rawText: documentText.slice(chosen.start, chosen.end),
+      documentStart: chosen.start,
+      document: { uri: document.uri.toString(), version: document.version, name: posix.basename(document.uri.path) || document.uri.toString() },
+      source: "",
+      usedCurrentLine: chosen.usedCurrentLine,
+      firstLine: document.positionAt(chosen.start).line + 1,
+    };
+  }
+
+  /**
+   * The settings, the current model and its tokenizer for a command started as `generation`;
+   * undefined when a newer command started meanwhile (it wins).
+   */
+  private async currentModel(generation: number): Promise<{ settings: ExtensionSettings; model: BundledModel; tokenizer: TextTokenizer } | undefined> {
+    const settings = this.readSettings();
+    const model = await this.resolveModel(settings);
+    const tokenizer = await this.catalog.tokenizer(model);
+    return generation === this.commandGeneration ? { settings, model, tokenizer } : undefined;
+  }
+
+  /**
+   * `sendText` for the modes whose command resolves to a later report of the panel (the comparison,
+   * the decoding's prefill, the stages or batch report): `awaitReport` starts waiting for it as soon
+   * as the request is sent. Undefined when the run was superseded or cancelled.
+   */
+  private async sendAndAwait<Report>(
+    text: TextToShow,
+    model: BundledModel,
+    tokenizer: SelectionTokenizer,
+    settings: ExtensionSettings,
+    options: SendOptions,
+    awaitReport: (requestId: number) => Promise<Report> | undefined,
+  ): Promise<Report | undefined> {
+    let report: Promise<Report> | undefined;
+    const { outcome } = await this.sendText(text, model, tokenizer, settings, { ...options, onStarted: (requestId) => (report = awaitReport(requestId)) });
+    if (!report || outcome.kind === "superseded" || outcome.kind === "cancelled") return undefined;
+    return await report;
+  }
+
   /** `sendText` with the model's tokenizer. */
-  private async showText(text: TextToShow, model: BundledModel, settings: ExtensionSettings): Promise<PanelRunOutcome> {
+  private async showText(text: TextToShow, model: BundledModel, settings: ExtensionSettings): Promise<SentRun> {
     return this.sendText(text, model, await this.catalog.tokenizer(model), settings);
   }
 
@@ -609,7 +592,7 @@ export class AttentionController implements vscode.Disposable {
     tokenizer: SelectionTokenizer,
     settings: ExtensionSettings,
     options: SendOptions = {},
-  ): Promise<PanelRunOutcome> {
+  ): Promise<SentRun> {
     const budget = tokenBudget(settings.maxTokens, model.config.maxPositionEmbeddings);
     const tokens = tokensOfText(text.rawText, tokenizer, budget, text.documentStart);
     const document = text.document ? this.openDocument(text.document.uri, text.document.version) : undefined;
@@ -622,14 +605,17 @@ export class AttentionController implements vscode.Disposable {
 
     const descriptors = this.catalog.models.map((candidate) => toModelDescriptor(candidate, (path) => panel.asWebviewUri(path)));
     const descriptor = descriptors.find((candidate) => candidate.id === model.id) as ModelDescriptor;
+    const sent: Omit<SentRun, "outcome"> = {
+      ...(tokens.truncation ? { truncation: { keptTokens: tokens.truncation.keptTokens, totalTokens: tokens.truncation.totalTokens, totalIsEstimate: tokens.truncation.totalIsEstimate } } : {}),
+      ...(text.usedCurrentLine ? { usedCurrentLine: true } : {}),
+    };
     const started = panel.showAttention({
       model: descriptor,
       models: descriptors,
       text: tokens.text,
       source,
       tokens: tokens.tokens,
-      ...(tokens.truncation ? { truncation: { keptTokens: tokens.truncation.keptTokens, totalTokens: tokens.truncation.totalTokens, totalIsEstimate: tokens.truncation.totalIsEstimate } } : {}),
-      ...(text.usedCurrentLine ? { usedCurrentLine: true } : {}),
+      ...sent,
       settings: viewSettingsOf(settings),
       ...(options.mode ? { mode: options.mode } : {}),
       ...(options.compareWith ? { compareWith: options.compareWith } : {}),
@@ -654,7 +640,7 @@ export class AttentionController implements vscode.Disposable {
     this.statusBar.running(model.label, tokens.tokens.length);
     const outcome = await started.outcome;
     this.logOutcome(outcome, Date.now() - startedAt);
-    return outcome;
+    return { ...sent, outcome };
   }
 
   private logOutcome(outcome: PanelRunOutcome, hostMilliseconds: number): void {

@@ -6,6 +6,7 @@
  * back to the default, with a problem message that says which setting and what to write instead.
  */
 
+import { COLOR_SCALES } from "../color-scale";
 import type { BackendSetting, ColorScale, ViewSettings } from "../protocol";
 
 /** The configuration section: settings are "attentionLens.<key>". */
@@ -33,7 +34,8 @@ export const DEFAULT_SETTINGS: Readonly<ExtensionSettings> = {
 };
 
 export const BACKENDS: readonly BackendSetting[] = ["auto", "webgpu", "wasm"];
-export const COLOR_SCALES: readonly ColorScale[] = ["linear", "sqrt", "log"];
+/** The colour scales, the same list the panel offers (src/color-scale.ts). */
+export { COLOR_SCALES };
 
 /** The smallest token budget that means anything: <|bos|> and one token of text. */
 export const MIN_TOKENS = 2;

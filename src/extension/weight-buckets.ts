@@ -3,41 +3,19 @@
  *
  * VS Code draws decorations by type, and each type has one fixed style; creating a type per token
  * would be slow. So the weights are put into `ATTENTION_BUCKETS` buckets, one decoration type each,
- * from faint to strong. Weights map to [0, 1] exactly as in the panel's heatmap (the same colour
- * scales, on the fixed domain [0, 1], never "relative to the largest weight"), so a colour means
- * the same in the editor and in the panel:
- *
- *   linear   t = w
- *   sqrt     t = sqrt(w)
- *   log      t = (log10(w) + 4) / 4, so 1e-4 -> 0, 1e-2 -> 0.5, 1 -> 1
+ * from faint to strong. Weights map to [0, 1] with the panel's own colour scales
+ * (src/color-scale.ts: linear, sqrt, log on the fixed domain [0, 1]), so a colour means the same in
+ * the editor and in the panel.
  *
  * Pure: no `vscode` import.
  */
 
+import { scaleWeight } from "../color-scale";
 import type { ColorScale } from "../protocol";
 import type { OffsetRange } from "./selection-tokens";
 
 /** How many decoration types carry the attention. */
 export const ATTENTION_BUCKETS = 8;
-
-/** The smallest weight the log scale tells apart from 0 (the panel uses the same). */
-export const LOG_FLOOR = 1e-4;
-
-/** Position in [0, 1] of weight `weight` on `scale`; weights outside [0, 1] are clamped, NaN -> 0. */
-export function scaledWeight(weight: number, scale: ColorScale): number {
-  if (!(weight > 0)) return 0;
-  const clamped = Math.min(weight, 1);
-  switch (scale) {
-    case "linear":
-      return clamped;
-    case "sqrt":
-      return Math.sqrt(clamped);
-    case "log": {
-      const decades = -Math.log10(LOG_FLOOR);
-      return clamped <= LOG_FLOOR ? 0 : (Math.log10(clamped) + decades) / decades;
-    }
-  }
-}
 
 /**
  * The bucket, 1..bucketCount, of a position t in [0, 1]; 0 (draw nothing) for t below half of the
@@ -89,7 +67,7 @@ export function weightedRanges(
       if (Number.isFinite(tokenWeight)) weight += tokenWeight;
       tokenCount++;
     }
-    const bucket = range[0] < range[1] ? bucketOfPosition(scaledWeight(weight, scale), bucketCount) : 0;
+    const bucket = range[0] < range[1] ? bucketOfPosition(scaleWeight(weight, scale), bucketCount) : 0;
     if (bucket > 0) result.push({ tokenIndex: index, tokenCount, range, weight, bucket });
     index += tokenCount;
   }

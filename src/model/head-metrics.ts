@@ -17,7 +17,7 @@
  * Shape legend: L layers, nh heads, T tokens; attention maps are (1, nh, T, T) per layer.
  */
 
-import { seededRandom } from "../attention/dropout";
+import { seededRandom } from "../attention/seeded-random";
 import type { Tensor } from "../attention/tensor";
 import type { LlamaModel } from "./llama-model";
 

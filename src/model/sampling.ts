@@ -16,6 +16,8 @@
  * Shape legend: V vocabulary.
  */
 
+import { seededRandom } from "../attention/seeded-random";
+
 /** Greedy decoding, or sampling with a temperature, a top-k cut and a seed. */
 export type SamplingSettings =
   | { kind: "greedy" }
@@ -71,18 +73,6 @@ export function checkSamplingSettings(settings: SamplingSettings, vocabularySize
   return { kind: "sample", temperature, topK: vocabularySize === undefined ? topK : Math.min(topK, vocabularySize), seed };
 }
 
-/** mulberry32: a small, fast 32-bit generator; returns a function giving uniform numbers in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let mixed = state;
-    mixed = Math.imul(mixed ^ (mixed >>> 15), mixed | 1);
-    mixed ^= mixed + Math.imul(mixed ^ (mixed >>> 7), mixed | 61);
-    return ((mixed ^ (mixed >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * The uniform draw in [0, 1) for generated token `step` (1, 2, ...) under `seed`: a function of
  * (seed, step) only. The step is mixed into the seed (golden-ratio multiply, then a first draw
@@ -91,7 +81,7 @@ export function mulberry32(seed: number): () => number {
 export function drawForStep(seed: number, step: number): number {
   if (!Number.isInteger(step) || step < 0) throw new RangeError(`drawForStep: the step must be a whole number >= 0, got ${step}`);
   const mixedSeed = (seed ^ Math.imul(step + 1, 0x9e3779b9)) >>> 0;
-  const generator = mulberry32(mixedSeed);
+  const generator = seededRandom(mixedSeed);
   generator();
   return generator();
 }

@@ -16,7 +16,7 @@
  */
 
 import type { MultiHeadAttentionWeights } from "../attention/multi-head-attention";
-import { seededRandom } from "../attention/dropout";
+import { seededRandom } from "../attention/seeded-random";
 import { formatShape, Tensor } from "../attention/tensor";
 import type { LlamaConfig } from "./config";
 

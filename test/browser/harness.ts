@@ -19,15 +19,14 @@
  * Nothing is downloaded: the browser is the one apt installed (`apt-get install -y chromium`).
  */
 
-import { existsSync, mkdtempSync, rmSync, createReadStream } from "node:fs";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import * as esbuild from "esbuild";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 
 import type { AttentionLensHarness, PageRunResult, PageRunSettings, PageTensor } from "./page/page";
+import { startStaticServer } from "./static-server";
 
 /** Debian's Chromium; override with CHROMIUM_PATH. */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -102,19 +101,6 @@ const PAGE_HTML = `<!doctype html>
 </html>
 `;
 
-const CONTENT_TYPES: Record<string, string> = {
-  ".html": "text/html; charset=utf-8",
-  ".js": "text/javascript; charset=utf-8",
-  ".mjs": "text/javascript; charset=utf-8",
-  ".map": "application/json; charset=utf-8",
-  ".wasm": "application/wasm",
-};
-
-function contentType(path: string): string {
-  const extension = /\.[a-z0-9]+$/i.exec(path)?.[0].toLowerCase() ?? "";
-  return CONTENT_TYPES[extension] ?? "application/octet-stream";
-}
-
 /** Bundles page/page.ts in memory: { "/page.js": bytes, "/page.js.map": bytes }. */
 async function bundlePage(): Promise<Map<string, Uint8Array>> {
   const result = await esbuild.build({
@@ -130,13 +116,6 @@ async function bundlePage(): Promise<Map<string, Uint8Array>> {
   });
   for (const warning of result.warnings) console.error(`[esbuild warning] ${warning.text}`);
   return new Map(result.outputFiles.map((file) => [file.path, file.contents]));
-}
-
-function listen(server: Server): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolvePort((server.address() as AddressInfo).port));
-  });
 }
 
 /**
@@ -156,32 +135,19 @@ export async function startBrowserHarness(options: BrowserHarnessOptions): Promi
   const blobs = new Map<string, Uint8Array>();
   const problems: string[] = [];
 
-  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
-    const path = decodeURIComponent(new URL(request.url ?? "/", "http://127.0.0.1").pathname);
-    const headers = { "Cache-Control": "no-store", "Content-Type": contentType(path === "/" ? "/index.html" : path) };
-    const body = files.get(path) ?? blobs.get(path);
-    if (body) {
-      response.writeHead(200, { ...headers, "Content-Length": body.byteLength });
-      response.end(body);
-      return;
-    }
+  const server = await startStaticServer((path) => {
+    const bytes = files.get(path) ?? blobs.get(path);
+    if (bytes) return { bytes };
     const ortFile = /^\/ort\/([\w.-]+\.(?:wasm|mjs))$/.exec(path)?.[1];
-    if (ortFile && existsSync(join(ONNXRUNTIME_DIST, ortFile))) {
-      response.writeHead(200, headers);
-      createReadStream(join(ONNXRUNTIME_DIST, ortFile)).pipe(response);
-      return;
-    }
-    response.writeHead(404, { "Content-Type": "text/plain" });
-    response.end(`not found: ${path}`);
+    if (ortFile && existsSync(join(ONNXRUNTIME_DIST, ortFile))) return { file: join(ONNXRUNTIME_DIST, ortFile) };
+    return undefined;
   });
-  const port = await listen(server);
-  const url = `http://127.0.0.1:${port}/`;
+  const url = `${server.origin}/`;
 
   const userDataDirectory = mkdtempSync(join(tmpdir(), "attention-lens-chromium-"));
   const cleanUp = async (context?: BrowserContext) => {
     await context?.close().catch(() => undefined);
-    server.closeAllConnections();
-    await new Promise<void>((resolveClose) => server.close(() => resolveClose()));
+    await server.close();
     rmSync(userDataDirectory, { recursive: true, force: true });
   };
 

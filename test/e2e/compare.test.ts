@@ -10,29 +10,12 @@
  */
 
 import * as assert from "node:assert/strict";
-import { readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
 import type { FrameLocator } from "playwright-core";
 
 import { referenceRun } from "./reference";
-import {
-  createProfile,
-  DEFAULT_VSIX,
-  installVsix,
-  loadCodeServerScript,
-  REPOSITORY_ROOT,
-  SAMPLE_WORKSPACE,
-  startWorkbench,
-  userSettings,
-  writeUserSettings,
-  type Profile,
-  type Workbench,
-} from "./workbench";
+import { closeInstalledWorkbench, reportFailure, sampleSelection, saveScreenshot, startInstalledWorkbench, until, type InstalledWorkbench } from "./steps";
+import type { Workbench } from "./workbench";
 
-const VSIX = process.env.ATTENTION_LENS_VSIX ?? DEFAULT_VSIX;
-const VERBOSE = process.env.ATTENTION_LENS_VERBOSE === "1";
-const SCREENSHOTS = process.env.ATTENTION_LENS_SCREENSHOTS ?? join(REPOSITORY_ROOT, "media", "screenshots");
-const MAX_SCREENSHOT_BYTES = 300 * 1024;
 const SAMPLE_FILE = "attention.ts";
 /** Lines 4 to 12 (1-based): the cursor on line 4, then Shift+Down nine times. */
 const FIRST_LINE = 4;
@@ -40,21 +23,10 @@ const LINES_SELECTED = 9;
 const LAYERS = 3;
 const HEAD_DIM = 16;
 
-/** Polls `probe` until it returns something other than undefined/false; fails naming `what`. */
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMilliseconds = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMilliseconds;
-  while (Date.now() < deadline) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined && value !== false) return value;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`timed out after ${timeoutMilliseconds / 1000} s waiting for ${what}`);
-}
-
 describe("Compare Models in a real workbench, installed from the .vsix", function () {
   this.timeout(240_000);
 
-  let profile: Profile | undefined;
+  let installed: InstalledWorkbench | undefined;
   let workbench: Workbench | undefined;
   let tokens = 0;
   let broken: string | undefined;
@@ -66,16 +38,10 @@ describe("Compare Models in a real workbench, installed from the .vsix", functio
 
   before(async function () {
     this.timeout(300_000);
-    profile = createProfile();
-    await installVsix(VSIX, profile);
-    const codeServer = await loadCodeServerScript();
-    writeUserSettings(profile, userSettings(codeServer.DEFAULT_USER_SETTINGS, "dark", { "attentionLens.defaultModel": "attention-lens-mha" }));
-    workbench = await startWorkbench({ profile, print: VERBOSE ? (line) => console.log(line) : undefined });
-
-    const lines = readFileSync(join(SAMPLE_WORKSPACE, SAMPLE_FILE), "utf8").split("\n");
-    const start = lines.slice(0, FIRST_LINE - 1).join("\n").length + 1;
-    const selected = lines.slice(FIRST_LINE - 1, FIRST_LINE - 1 + LINES_SELECTED).join("\n") + "\n";
-    tokens = referenceRun("attention-lens-mha", selected, start).tokens.tokens.length;
+    installed = await startInstalledWorkbench({ settings: { "attentionLens.defaultModel": "attention-lens-mha" }, width: 1600, height: 900 });
+    workbench = installed.workbench;
+    const selection = sampleSelection(SAMPLE_FILE, FIRST_LINE, LINES_SELECTED);
+    tokens = referenceRun("attention-lens-mha", selection.text, selection.start).tokens.tokens.length;
   });
 
   beforeEach(function () {
@@ -85,28 +51,18 @@ describe("Compare Models in a real workbench, installed from the .vsix", functio
   afterEach(async function () {
     if (this.currentTest?.state !== "failed") return;
     broken = this.currentTest.title;
-    if (workbench) {
-      await workbench.screenshot("/tmp/attention-lens-e2e-compare-failure.png").catch(() => undefined);
-      console.error(`      last lines of code-server and the page:\n${workbench.log.slice(-25).map((line) => `        ${line}`).join("\n")}`);
-    }
+    await reportFailure(workbench, "/tmp/attention-lens-e2e-compare-failure.png");
   });
 
   after(async function () {
     this.timeout(60_000);
-    await workbench?.close();
-    profile?.remove();
+    await closeInstalledWorkbench(installed);
   });
 
   it('selects code and runs "Attention Lens: Compare Models"; the panel compares MHA with GQA', async () => {
     assert.ok(workbench);
-    const page = workbench.page;
-    await workbench.openFile(SAMPLE_FILE);
-    await workbench.editor(SAMPLE_FILE).locator(".view-lines").click();
-    await page.keyboard.press("Control+Home");
-    for (let line = 1; line < FIRST_LINE; line++) await page.keyboard.press("ArrowDown");
-    for (let line = 0; line < LINES_SELECTED; line++) await page.keyboard.press("Shift+ArrowDown");
-    await page.keyboard.press("Control+B");
-    await page.locator(".part.sidebar").waitFor({ state: "hidden", timeout: 10_000 });
+    await workbench.selectLines(SAMPLE_FILE, FIRST_LINE, LINES_SELECTED);
+    await workbench.hideSideBar();
 
     await workbench.runCommand("Attention Lens: Compare Models");
     const outcome = await until(
@@ -158,11 +114,18 @@ describe("Compare Models in a real workbench, installed from the .vsix", functio
     await view().locator(".compare .overview select").selectOption("previousToken");
     await view().locator(".compare .rankings .ranking").first().locator("button.ranked").first().click();
     await view().locator(".compare .overview select").selectOption("layer");
+    // A panel wide enough for the two-column layout: the overview beside the large pair (A, B,
+    // |A - B|), the per-layer summary and the KV cache under them; the view scrolled to its top.
+    await workbench.narrowFirstGroup(420);
+    await until("the compare view's two columns", async () => {
+      const [pair, overview] = await Promise.all([view().locator(".compare .pair").boundingBox(), view().locator(".compare .overview").boundingBox()]);
+      return pair !== null && overview !== null && pair.x > overview.x + overview.width - 1;
+    });
+    await view().locator(".compare .pair").evaluate((element) => element.scrollIntoView({ block: "start" }));
     await workbench.page.mouse.move(0, 0);
     await new Promise((resolve) => setTimeout(resolve, 500));
-    const path = join(SCREENSHOTS, "compare-dark.png");
-    await workbench.screenshot(path);
-    const bytes = statSync(path).size;
-    assert.ok(bytes < MAX_SCREENSHOT_BYTES, `${path} has ${bytes} bytes; keep it under ${MAX_SCREENSHOT_BYTES}`);
+    const layers = await view().locator(".compare .layers").boundingBox();
+    assert.ok(layers && layers.y + layers.height <= 900, `the per-layer summary is in the window (${JSON.stringify(layers)})`);
+    await saveScreenshot(workbench, "compare-dark.png");
   });
 });

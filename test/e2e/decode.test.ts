@@ -16,29 +16,15 @@
  */
 
 import * as assert from "node:assert/strict";
-import { readFileSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { FrameLocator } from "playwright-core";
 import { LlamaModel } from "../../src/model/llama-model";
 import { readSafetensors } from "../../src/model/safetensors";
 import { referenceRun } from "./reference";
-import {
-  createProfile,
-  DEFAULT_VSIX,
-  installVsix,
-  loadCodeServerScript,
-  REPOSITORY_ROOT,
-  SAMPLE_WORKSPACE,
-  startWorkbench,
-  userSettings,
-  writeUserSettings,
-  type Profile,
-  type Workbench,
-} from "./workbench";
+import { closeInstalledWorkbench, reportFailure, sampleSelection, saveScreenshot, startInstalledWorkbench, until, type InstalledWorkbench } from "./steps";
+import { REPOSITORY_ROOT, type Workbench } from "./workbench";
 
-const VSIX = process.env.ATTENTION_LENS_VSIX ?? DEFAULT_VSIX;
-const SCREENSHOTS = process.env.ATTENTION_LENS_SCREENSHOTS ?? join(REPOSITORY_ROOT, "media", "screenshots");
-const MAX_SCREENSHOT_BYTES = 300 * 1024;
 const MODEL_ID = "attention-lens-gqa";
 const SAMPLE_FILE = "attention.ts";
 const FIRST_LINE = 4;
@@ -63,38 +49,26 @@ function referenceTokens(prompt: number[], steps: number): number[] {
   return generated;
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMilliseconds = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMilliseconds;
-  while (Date.now() < deadline) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined && value !== false) return value;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`timed out after ${timeoutMilliseconds / 1000} s waiting for ${what}`);
-}
-
 describe("Step Through Decoding in a real workbench, installed from the .vsix", function () {
   this.timeout(300_000);
-  let profile: Profile | undefined;
+  let installed: InstalledWorkbench | undefined;
   let workbench: Workbench | undefined;
   let prompt: number[] = [];
 
   before(async function () {
-    profile = createProfile();
-    await installVsix(VSIX, profile);
-    const codeServer = await loadCodeServerScript();
-    writeUserSettings(profile, userSettings(codeServer.DEFAULT_USER_SETTINGS, "dark"));
-    workbench = await startWorkbench({ profile });
-    const lines = readFileSync(join(SAMPLE_WORKSPACE, SAMPLE_FILE), "utf8").split("\n");
-    const start = lines.slice(0, FIRST_LINE - 1).join("\n").length + 1;
-    const selected = lines.slice(FIRST_LINE - 1, FIRST_LINE - 1 + LINES_SELECTED).join("\n") + "\n";
-    prompt = referenceRun(MODEL_ID, selected, start).tokens.tokens.map((token) => token.id);
+    installed = await startInstalledWorkbench();
+    workbench = installed.workbench;
+    const selection = sampleSelection(SAMPLE_FILE, FIRST_LINE, LINES_SELECTED);
+    prompt = referenceRun(MODEL_ID, selection.text, selection.start).tokens.tokens.map((token) => token.id);
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === "failed") await reportFailure(workbench, "/tmp/attention-lens-e2e-decode-failure.png");
   });
 
   after(async function () {
     this.timeout(60_000);
-    await workbench?.close();
-    profile?.remove();
+    await closeInstalledWorkbench(installed);
   });
 
   const webview = (): FrameLocator => {
@@ -104,13 +78,8 @@ describe("Step Through Decoding in a real workbench, installed from the .vsix", 
 
   it("opens the decode view on the selection, steps five tokens equal to the reference, and saves the screenshots", async () => {
     assert.ok(workbench);
-    const page = workbench.page;
-    await workbench.openFile(SAMPLE_FILE);
-    await workbench.editor(SAMPLE_FILE).locator(".view-lines").click();
-    await page.keyboard.press("Control+Home");
-    for (let line = 1; line < FIRST_LINE; line++) await page.keyboard.press("ArrowDown");
-    for (let line = 0; line < LINES_SELECTED; line++) await page.keyboard.press("Shift+ArrowDown");
-    await page.keyboard.press("Control+B");
+    await workbench.selectLines(SAMPLE_FILE, FIRST_LINE, LINES_SELECTED);
+    await workbench.hideSideBar();
 
     await workbench.runCommand("Attention Lens: Step Through Decoding");
     const view = webview();
@@ -136,15 +105,9 @@ describe("Step Through Decoding in a real workbench, installed from the .vsix", 
     const again = await view.locator(".generated .token").evaluateAll((spans) => spans.map((span) => Number(span.getAttribute("data-id"))));
     assert.deepEqual(again, shownIds);
 
-    const decodePath = join(SCREENSHOTS, "decode-dark.png");
-    await workbench.screenshot(decodePath);
-    const cachePath = join(SCREENSHOTS, "cache-dark.png");
+    await saveScreenshot(workbench, "decode-dark.png");
     const cacheView = view.locator('[data-testid="cache-view"]');
     await cacheView.scrollIntoViewIfNeeded();
-    await cacheView.screenshot({ path: cachePath });
-    for (const path of [decodePath, cachePath]) {
-      const size = statSync(path).size;
-      assert.ok(size < MAX_SCREENSHOT_BYTES, `${path} has ${size} bytes; keep it under ${MAX_SCREENSHOT_BYTES}`);
-    }
+    await saveScreenshot(workbench, "cache-dark.png", cacheView);
   });
 });

@@ -25,22 +25,9 @@ import { compareNextTokenReads } from "../../src/model/padding-comparison";
 import { readSafetensors } from "../../src/model/safetensors";
 import { inspectStages, traceModelStages } from "../../src/model/stage-inspection";
 import { TextTokenizer } from "../../src/model/tokenizer";
-import {
-  createProfile,
-  DEFAULT_VSIX,
-  installVsix,
-  loadCodeServerScript,
-  REPOSITORY_ROOT,
-  startWorkbench,
-  userSettings,
-  writeUserSettings,
-  type Profile,
-  type Workbench,
-} from "./workbench";
+import { closeInstalledWorkbench, reportFailure, saveScreenshot, startInstalledWorkbench, type InstalledWorkbench } from "./steps";
+import { REPOSITORY_ROOT, type Workbench } from "./workbench";
 
-const VSIX = process.env.ATTENTION_LENS_VSIX ?? DEFAULT_VSIX;
-const SCREENSHOTS = process.env.ATTENTION_LENS_SCREENSHOTS ?? join(REPOSITORY_ROOT, "media", "screenshots");
-const VERBOSE = process.env.ATTENTION_LENS_VERBOSE === "1";
 const MODEL = join(REPOSITORY_ROOT, "media", "models", "attention-lens-gqa");
 const WALKTHROUGH = join(REPOSITORY_ROOT, "media", "walkthrough");
 
@@ -56,30 +43,22 @@ function step(id: string) {
 
 describe("learning modes in the workbench (stages and batch, from the walkthrough's commands)", function () {
   this.timeout(240_000);
-  let profile: Profile | undefined;
+  let installed: InstalledWorkbench | undefined;
   let workbench: Workbench | undefined;
 
   before(async function () {
     this.timeout(300_000);
-    profile = createProfile();
-    await installVsix(VSIX, profile);
-    const codeServer = await loadCodeServerScript();
-    writeUserSettings(profile, userSettings(codeServer.DEFAULT_USER_SETTINGS, "dark", { "attentionLens.backend": "wasm" }));
-    workbench = await startWorkbench({ profile, width: 1500, height: 1000, print: VERBOSE ? (line) => console.log(line) : undefined });
+    installed = await startInstalledWorkbench({ settings: { "attentionLens.backend": "wasm" }, width: 1500, height: 1000 });
+    workbench = installed.workbench;
   });
 
   after(async function () {
     this.timeout(60_000);
-    await workbench?.close();
-    profile?.remove();
+    await closeInstalledWorkbench(installed);
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state === "failed" && workbench) {
-      const path = `/tmp/attention-lens-e2e-learning-failure.png`;
-      await workbench.screenshot(path).catch(() => undefined);
-      console.error(`      screenshot at the failure: ${path}\n${workbench.log.slice(-25).map((line) => `        ${line}`).join("\n")}`);
-    }
+    if (this.currentTest?.state === "failed") await reportFailure(workbench, "/tmp/attention-lens-e2e-learning-failure.png");
   });
 
   it("the formula step opens the Stages tab; its formulas are the library's on the same tokens", async () => {
@@ -87,8 +66,7 @@ describe("learning modes in the workbench (stages and batch, from the walkthroug
     const formula = step("formula");
     await workbench.runCommand(`Attention Lens: Walkthrough: ${formula.title}`);
     // More room for the panel: hide the side bar.
-    await workbench.page.keyboard.press("Control+B");
-    await workbench.page.locator(".part.sidebar").waitFor({ state: "hidden", timeout: 10_000 });
+    await workbench.hideSideBar();
     const view = workbench.webview();
     await view.locator('[data-stage="context"] .substituted').waitFor({ state: "visible", timeout: 120_000 });
     assert.equal(await view.locator('[role="tab"][aria-selected="true"]').getAttribute("data-mode"), "stages");
@@ -102,7 +80,7 @@ describe("learning modes in the workbench (stages and batch, from the walkthroug
       const shown = (await view.locator(`[data-stage="${stage}"] .substituted`).innerText()).trim();
       assert.equal(shown, expected.find((candidate) => candidate.stage === stage)!.substituted, stage);
     }
-    await workbench.screenshot(join(SCREENSHOTS, "stages-dark.png"));
+    await saveScreenshot(workbench, "stages-dark.png");
   });
 
   it("the padding step opens the Batch tab; its masks and next-token reads are the library's", async () => {
@@ -123,8 +101,20 @@ describe("learning modes in the workbench (stages and batch, from the walkthroug
     const wrongOnTheRight = await view.locator(".side[data-side=right] td.next.wrong").count();
     assert.equal(wrongOnTheRight, comparison.right.reads.filter((read) => read.readsPad || read.predictedTokenId !== read.expectedTokenId).length);
     assert.equal(await view.locator(".side[data-side=left] td.next.wrong").count(), 0, "left padding reads every row right");
-    // The combined mask and the weights with their pad rows and columns at zero.
-    await view.locator(".grids table").nth(2).scrollIntoViewIfNeeded();
-    await workbench.screenshot(join(SCREENSHOTS, "batch-dark.png"));
+    // The screenshot: the row with the fewest pads (but some), whose masks show real keys and pad
+    // keys side by side; a wider panel; the view from its top (the lines, the left vs right
+    // contrast with the read slot, the masks).
+    const sequence = view.locator("label", { hasText: "Sequence" }).locator("select");
+    const pads = (await sequence.locator("option").allInnerTexts()).map((text) => Number(/(\d+) pads\)/.exec(text)?.[1] ?? 0));
+    const padded = pads.map((count, index) => ({ count, index })).filter((row) => row.count > 0);
+    assert.ok(padded.length > 0, "some line is padded");
+    const telling = padded.reduce((best, row) => (row.count < best.count ? row : best));
+    await sequence.selectOption({ index: telling.index });
+    await workbench.hideSideBar();
+    await workbench.narrowFirstGroup(330);
+    await view.locator(".batch").evaluate((element) => element.scrollIntoView({ block: "start" }));
+    await workbench.page.mouse.move(0, 0);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await saveScreenshot(workbench, "batch-dark.png");
   });
 });

@@ -23,33 +23,20 @@
  */
 
 import * as assert from "node:assert/strict";
-import { readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
 import type { FrameLocator, Locator, Page } from "playwright-core";
 
 import { expectedHighlights, positionAt, referenceRun, type ReferenceRun } from "./reference";
 import {
-  createProfile,
-  DEFAULT_VSIX,
-  EXTENSION_ID,
-  installVsix,
-  loadCodeServerScript,
-  packageVersion,
-  REPOSITORY_ROOT,
-  SAMPLE_WORKSPACE,
-  startWorkbench,
-  userSettings,
-  writeUserSettings,
-  type Profile,
-  type ThemeKind,
-  type Workbench,
-} from "./workbench";
+  closeInstalledWorkbench,
+  reportFailure,
+  sampleSelection,
+  saveScreenshot,
+  startInstalledWorkbench,
+  until,
+  type InstalledWorkbench,
+} from "./steps";
+import { EXTENSION_ID, packageVersion, type ThemeKind, type Workbench } from "./workbench";
 
-const VSIX = process.env.ATTENTION_LENS_VSIX ?? DEFAULT_VSIX;
-const VERBOSE = process.env.ATTENTION_LENS_VERBOSE === "1";
-/** Where the two screenshots go (ATTENTION_LENS_SCREENSHOTS elsewhere, e.g. in CI, so the committed ones stay put). */
-const SCREENSHOTS = process.env.ATTENTION_LENS_SCREENSHOTS ?? join(REPOSITORY_ROOT, "media", "screenshots");
-const MAX_SCREENSHOT_BYTES = 300 * 1024;
 const MODEL_ID = "attention-lens-gqa";
 const SAMPLE_FILE = "attention.ts";
 /** Lines 4 to 9 (1-based), the softmax function: the cursor on line 4, then Shift+Down six times. */
@@ -60,24 +47,6 @@ const WEIGHT_TOLERANCE = 1e-3;
 
 /** The amber of the key highlights (src/extension/editor-highlights.ts), per theme kind. */
 const HIGHLIGHT_RGB: Record<ThemeKind, [number, number, number]> = { dark: [255, 176, 46], light: [214, 120, 0] };
-
-/** Polls `probe` until it returns something other than undefined/false; fails naming `what`. */
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMilliseconds = 30_000, intervalMilliseconds = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMilliseconds;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined && value !== false) return value;
-      lastError = undefined;
-    } catch (error) {
-      lastError = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, intervalMilliseconds));
-  }
-  const detail = lastError instanceof Error ? ` (last error: ${lastError.message.split("\n")[0]})` : "";
-  throw new Error(`timed out after ${timeoutMilliseconds / 1000} s waiting for ${what}${detail}`);
-}
 
 function parseRgba(color: string): { rgb: [number, number, number]; alpha: number } | undefined {
   const match = /^rgba?\((\d+),\s*(\d+),\s*(\d+)(?:,\s*([\d.]+))?\)$/.exec(color.trim());
@@ -133,7 +102,7 @@ function isHighlight(background: string, theme: ThemeKind): boolean {
 describe("Attention Lens in a real workbench, installed from the .vsix", function () {
   this.timeout(180_000);
 
-  let profile: Profile | undefined;
+  let installed: InstalledWorkbench | undefined;
   let workbench: Workbench | undefined;
   let installedAs = "";
   let documentText = "";
@@ -161,16 +130,11 @@ describe("Attention Lens in a real workbench, installed from the .vsix", functio
   before(async function () {
     this.timeout(300_000);
     const started = Date.now();
-    profile = createProfile();
-    installedAs = await installVsix(VSIX, profile);
-    const codeServer = await loadCodeServerScript();
-    writeUserSettings(profile, userSettings(codeServer.DEFAULT_USER_SETTINGS, "dark"));
-    workbench = await startWorkbench({ profile, print: VERBOSE ? (line) => console.log(line) : undefined });
+    installed = await startInstalledWorkbench();
+    workbench = installed.workbench;
+    installedAs = installed.installedAs;
 
-    documentText = readFileSync(join(SAMPLE_WORKSPACE, SAMPLE_FILE), "utf8");
-    const lines = documentText.split("\n");
-    selectionStart = lines.slice(0, FIRST_LINE - 1).join("\n").length + 1;
-    selectedText = lines.slice(FIRST_LINE - 1, FIRST_LINE - 1 + LINES_SELECTED).join("\n") + "\n";
+    ({ documentText, start: selectionStart, text: selectedText } = sampleSelection(SAMPLE_FILE, FIRST_LINE, LINES_SELECTED));
     assert.equal(documentText.slice(selectionStart, selectionStart + selectedText.length), selectedText);
     reference = referenceRun(MODEL_ID, selectedText, selectionStart);
     console.log(`      (installed ${installedAs}; workbench and Node reference ready in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
@@ -188,20 +152,12 @@ describe("Attention Lens in a real workbench, installed from the .vsix", functio
     if (test?.state !== "failed") return;
     broken = test.title;
     failureCount++;
-    const path = `/tmp/attention-lens-e2e-failure-${failureCount}.png`;
-    if (workbench) {
-      await workbench.screenshot(path).then(
-        () => console.error(`      screenshot of the workbench at the failure: ${path}`),
-        (error: unknown) => console.error(`      (no screenshot: ${String(error)})`),
-      );
-      console.error(`      last lines of code-server and the page:\n${workbench.log.slice(-25).map((line) => `        ${line}`).join("\n")}`);
-    }
+    await reportFailure(workbench, `/tmp/attention-lens-e2e-failure-${failureCount}.png`);
   });
 
   after(async function () {
     this.timeout(60_000);
-    await workbench?.close();
-    profile?.remove();
+    await closeInstalledWorkbench(installed);
   });
 
   it("installs the packaged extension with code-server --install-extension", () => {
@@ -210,18 +166,13 @@ describe("Attention Lens in a real workbench, installed from the .vsix", functio
 
   it("opens attention.ts with Quick Open and selects lines 4-9 with the keyboard", async () => {
     assert.ok(workbench);
-    await workbench.openFile(SAMPLE_FILE);
-    await editor().locator(".view-lines").click();
-    await page().keyboard.press("Control+Home");
-    for (let line = 1; line < FIRST_LINE; line++) await page().keyboard.press("ArrowDown");
-    for (let line = 0; line < LINES_SELECTED; line++) await page().keyboard.press("Shift+ArrowDown");
+    await workbench.selectLines(SAMPLE_FILE, FIRST_LINE, LINES_SELECTED);
     // The status bar says where the selection ends and how many characters it holds.
     const status = page().locator('[id="status.editor.selection"]');
     const expected = `Ln ${FIRST_LINE + LINES_SELECTED}, Col 1 (${selectedText.length} selected)`;
     await until(`the status bar to read "${expected}"`, async () => (await status.innerText()).includes(expected), 10_000);
     // More room for the editor and the panel side by side.
-    await page().keyboard.press("Control+B");
-    await page().locator(".part.sidebar").waitFor({ state: "hidden", timeout: 10_000 });
+    await workbench.hideSideBar();
   });
 
   it('runs "Attention Lens: Show Attention" from the command palette; the panel draws the heatmaps', async () => {
@@ -489,21 +440,17 @@ describe("Attention Lens in a real workbench, installed from the .vsix", functio
     return { focused, layer, head };
   }
 
-  async function saveScreenshot(theme: ThemeKind): Promise<void> {
+  async function saveThemeScreenshot(theme: ThemeKind): Promise<void> {
     assert.ok(workbench);
-    const path = join(SCREENSHOTS, `show-attention-${theme}.png`);
     await page().waitForTimeout(300); // let the last hover repaint
-    await workbench.screenshot(path);
-    const bytes = statSync(path).size;
-    console.log(`      (${path}: ${(bytes / 1024).toFixed(0)} KB)`);
-    assert.ok(bytes < MAX_SCREENSHOT_BYTES, `${path} has ${bytes} bytes; keep it under ${MAX_SCREENSHOT_BYTES}`);
+    await saveScreenshot(workbench, `show-attention-${theme}.png`);
   }
 
   it("saves a screenshot in the dark theme (Default Dark Modern)", async () => {
     assert.ok(await page().locator(".monaco-workbench.vs-dark").isVisible(), "the workbench is in a dark theme");
     const { focused, layer, head } = await composeScreenshot();
     await assertEditorHighlights("dark", focused, reference.row(layer, head, focused));
-    await saveScreenshot("dark");
+    await saveThemeScreenshot("dark");
   });
 
   it("follows a switch to the light theme (Default Light Modern) and saves a screenshot", async () => {
@@ -518,6 +465,6 @@ describe("Attention Lens in a real workbench, installed from the .vsix", functio
     );
     const { focused, layer, head } = await composeScreenshot();
     await assertEditorHighlights("light", focused, reference.row(layer, head, focused));
-    await saveScreenshot("light");
+    await saveThemeScreenshot("light");
   });
 });

@@ -7,6 +7,9 @@
  *   installVsix(vsix, profile)       code-server --install-extension into a fresh extensions folder
  *   startWorkbench(options)          code-server on the sample folder + Chromium on its workbench
  *   workbench.openFile(name)         Ctrl+P, the name, Enter
+ *   workbench.selectLines(...)       that file opened, lines selected with the keyboard
+ *   workbench.hideSideBar()          Ctrl+B: more room for the editor and the panel
+ *   workbench.narrowFirstGroup(px)   drags the sash between the editor and the panel: a wider panel
  *   workbench.runCommand(title)      F1, the title, Enter
  *   workbench.webview()              the panel's page (a FrameLocator two iframes deep)
  *   workbench.screenshot(path)       the whole window
@@ -170,6 +173,12 @@ export interface Workbench {
   /** The last lines of code-server's output and the page's console problems, for failure reports. */
   log: string[];
   openFile(name: string): Promise<void>;
+  /** Opens `name` and selects `count` whole lines from `firstLine` (1-based) with the keyboard: the cursor ends at the start of the next line. */
+  selectLines(name: string, firstLine: number, count: number): Promise<void>;
+  /** Ctrl+B, and waits until the side bar is gone. */
+  hideSideBar(): Promise<void>;
+  /** Drags the sash between the first two editor groups (the editor, the panel) so the first is about `width` pixels wide. */
+  narrowFirstGroup(width: number): Promise<void>;
   runCommand(title: string): Promise<void>;
   /** "Preferences: Color Theme" from the command palette, then the theme labelled `label` ("Light Modern"). */
   pickColorTheme(label: string): Promise<void>;
@@ -267,11 +276,51 @@ export async function startWorkbench(options: WorkbenchOptions): Promise<Workben
         await page.locator(`.tab.active[data-resource-name="${name}"]`).waitFor({ state: "visible" });
         await this.editor(name).locator(".view-lines").waitFor({ state: "visible" });
       },
+      async selectLines(name, firstLine, count) {
+        await this.openFile(name);
+        await this.editor(name).locator(".view-lines").click();
+        await page.keyboard.press("Control+Home");
+        for (let line = 1; line < firstLine; line++) await page.keyboard.press("ArrowDown");
+        for (let line = 0; line < count; line++) await page.keyboard.press("Shift+ArrowDown");
+      },
+      async hideSideBar() {
+        if (!(await page.locator(".part.sidebar").isVisible())) return;
+        await page.keyboard.press("Control+B");
+        await page.locator(".part.sidebar").waitFor({ state: "hidden", timeout: 10_000 });
+      },
+      async narrowFirstGroup(width) {
+        const groups = page.locator(".part.editor .editor-group-container");
+        const box = await groups.nth(1).boundingBox();
+        const first = await groups.nth(0).boundingBox();
+        if (!box || !first) throw new Error("narrowFirstGroup: there are not two editor groups side by side");
+        const y = box.y + box.height / 2;
+        await page.mouse.move(box.x - 1, y);
+        await page.mouse.down();
+        await page.mouse.move(first.x + width, y, { steps: 12 });
+        await page.mouse.up();
+        const after = await groups.nth(0).boundingBox();
+        if (!after || Math.abs(after.width - width) > 40) {
+          throw new Error(`narrowFirstGroup: the first group is ${after?.width ?? "?"} pixels wide after the drag, not about ${width}`);
+        }
+        await page.mouse.move(0, 0);
+      },
       async runCommand(title) {
-        await page.keyboard.press("F1");
         const input = page.locator(".quick-input-widget input.input");
-        await input.waitFor({ state: "visible" });
-        await input.fill(`>${title}`);
+        // The palette lists the commands known when it opens: right after start-up the extension's
+        // may come later, so a palette without the title is closed and opened again.
+        for (let attempt = 1; ; attempt++) {
+          await page.keyboard.press("F1");
+          await input.waitFor({ state: "visible" });
+          await input.fill(`>${title}`);
+          const listed = await page
+            .locator(".quick-input-list .monaco-list-row", { hasText: title })
+            .first()
+            .waitFor({ state: "visible", timeout: 15_000 })
+            .then(() => true, () => false);
+          if (listed || attempt === 4) break;
+          await page.keyboard.press("Escape");
+          await input.waitFor({ state: "hidden" });
+        }
         await focusListRow(page, title);
         await page.keyboard.press("Enter");
         await input.waitFor({ state: "hidden" });

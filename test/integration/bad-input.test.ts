@@ -27,7 +27,8 @@ import * as vscode from "vscode";
 import { tokensOfText } from "../../src/extension/selection-tokens";
 import { tokenBudget } from "../../src/extension/settings";
 import { TextTokenizer } from "../../src/model/tokenizer";
-import type { WebviewToHostMessage } from "../../src/protocol";
+import type { AttentionSummary } from "../../src/extension/attention-controller";
+import { within } from "./within";
 
 const EXTENSION_ID = "attention-lens.attention-lens";
 const SHOW_ATTENTION = "attentionLens.showAttention";
@@ -36,7 +37,7 @@ const MODEL_ID = "attention-lens-gqa";
 /** How long one Show Attention may take before the test calls it hung (the first run loads the model). */
 const SETTLE_MS = 90_000;
 
-type Summary = Omit<Extract<WebviewToHostMessage, { type: "attentionComputed" }>, "type">;
+type Summary = AttentionSummary;
 
 interface ShownMessage {
   kind: "error" | "warning" | "information";
@@ -104,31 +105,8 @@ function watchOutputChannel(): void {
 }
 
 /** Runs Show Attention; fails (instead of hanging the suite) when it does not settle in time. */
-async function showAttention(timeoutMilliseconds = SETTLE_MS): Promise<Summary | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${SHOW_ATTENTION} did not settle within ${timeoutMilliseconds / 1000} s`)), timeoutMilliseconds);
-  });
-  try {
-    return await Promise.race([Promise.resolve(vscode.commands.executeCommand<Summary | undefined>(SHOW_ATTENTION)), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Settles with `promise`'s value, or rejects naming `what` after `milliseconds`. */
-async function within<T>(promise: Thenable<T>, milliseconds: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      Promise.resolve(promise),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what} did not settle within ${milliseconds / 1000} s`)), milliseconds);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+function showAttention(timeoutMilliseconds = SETTLE_MS): Promise<Summary | undefined> {
+  return within(vscode.commands.executeCommand<Summary | undefined>(SHOW_ATTENTION), timeoutMilliseconds, SHOW_ATTENTION);
 }
 
 function messagesOf(kind: ShownMessage["kind"]): string[] {
@@ -277,6 +255,17 @@ describe("Attention Lens given bad input", function () {
     assert.match(messagesOf("warning")[1] ?? "", /line under the cursor is empty/);
   });
 
+  it("nothing selected: the line under the cursor runs, and the summary says so", async () => {
+    const editor = await openFile("lines.ts", "const first = 1;\nconst second = first + 1;\n");
+    editor.selection = new vscode.Selection(1, 3, 1, 3);
+    const summary = await showAttention();
+    assertCausalSoftmax(summary, "the current line");
+    assert.equal(summary.usedCurrentLine, true);
+    assert.equal(summary.truncation, undefined, "a short line is not cut");
+    assert.equal(summary.tokens, expectedTokens("const second = first + 1;").tokens.length);
+    assertNoErrorShown();
+  });
+
   describe("100,000 selected characters", () => {
     const sample = () => readFileSync(join(extension().extensionPath, "media", "sample", "attention.ts"), "utf8");
     const longText = () => {
@@ -329,6 +318,14 @@ describe("Attention Lens given bad input", function () {
       assert.equal(summary.tokens, 64);
       const expected = expectedTokens(text, 64);
       assert.equal(expected.tokens.length, 64);
+      // The summary says so too, for scripts: the tokens kept and the selection's whole count.
+      assert.ok(expected.truncation);
+      assert.deepEqual(summary.truncation, {
+        keptTokens: 64,
+        totalTokens: expected.truncation.totalTokens,
+        totalIsEstimate: expected.truncation.totalIsEstimate,
+      });
+      assert.equal(summary.usedCurrentLine, undefined, "a selection, not the current line");
       assert.ok(logLines.some((line) => line.includes("64 of about")), `no output line reports the cut to 64 tokens: ${JSON.stringify(logLines)}`);
       assertNoErrorShown();
     });

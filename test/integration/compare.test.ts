@@ -11,27 +11,13 @@ import { join } from "node:path";
 import * as vscode from "vscode";
 
 import type { WebviewToHostMessage } from "../../src/protocol";
+import { within } from "./within";
 
 const EXTENSION_ID = "attention-lens.attention-lens";
 const COMPARE_MODELS = "attentionLens.compareModels";
 const SETTLE_MS = 120_000;
 
 type ComparisonSummary = Omit<Extract<WebviewToHostMessage, { type: "comparisonComputed" }>, "type">;
-
-/** Settles with `promise`'s value, or rejects naming `what` after `milliseconds`. */
-async function within<T>(promise: Thenable<T>, milliseconds: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      Promise.resolve(promise),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what} did not settle within ${milliseconds / 1000} s`)), milliseconds);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 function compare(...modelIds: string[]): Promise<ComparisonSummary | undefined> {
   return within(vscode.commands.executeCommand<ComparisonSummary | undefined>(COMPARE_MODELS, ...modelIds), SETTLE_MS, `${COMPARE_MODELS}(${modelIds.join(", ")})`);

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { dropoutMask, seededRandom } from "../../src/attention/dropout";
+import { dropoutMask } from "../../src/attention/dropout";
+import { seededRandom } from "../../src/attention/seeded-random";
 
 describe("dropout", () => {
   it("is reproducible for a seed and differs between seeds", () => {

@@ -1,17 +1,19 @@
 import assert from "node:assert/strict";
 
-import { ATTENTION_BUCKETS, bucketOfPosition, bucketOpacity, scaledWeight, weightedRanges } from "../../src/extension/weight-buckets";
+import { scaleWeight } from "../../src/color-scale";
+import { ATTENTION_BUCKETS, bucketOfPosition, bucketOpacity, weightedRanges } from "../../src/extension/weight-buckets";
 
 describe("extension: attention weights as editor highlight levels", () => {
-  it("scales weights on the fixed domain [0, 1], as the panel does", () => {
-    assert.equal(scaledWeight(0.25, "linear"), 0.25);
-    assert.equal(scaledWeight(0.25, "sqrt"), 0.5);
-    assert.equal(scaledWeight(1e-2, "log"), 0.5);
-    assert.equal(scaledWeight(1e-4, "log"), 0);
-    assert.equal(scaledWeight(1, "log"), 1);
-    assert.equal(scaledWeight(1.0000001, "linear"), 1, "clamped");
-    assert.equal(scaledWeight(-1e-9, "sqrt"), 0);
-    assert.equal(scaledWeight(Number.NaN, "linear"), 0);
+  it("scales weights on the fixed domain [0, 1] with the panel's scale (src/color-scale.ts)", () => {
+    assert.equal(scaleWeight(0.25, "linear"), 0.25);
+    assert.equal(scaleWeight(0.25, "sqrt"), 0.5);
+    assert.equal(scaleWeight(1e-2, "log"), 0.5);
+    assert.equal(scaleWeight(1e-4, "log"), 0);
+    assert.equal(scaleWeight(1, "log"), 1);
+    assert.equal(scaleWeight(1.0000001, "linear"), 1, "clamped");
+    assert.equal(scaleWeight(-1e-9, "sqrt"), 0);
+    assert.ok(Number.isNaN(scaleWeight(Number.NaN, "linear")), "NaN (masked) stays NaN");
+    assert.equal(bucketOfPosition(scaleWeight(Number.NaN, "linear")), 0, "and is never drawn");
   });
 
   it("puts positions into buckets 1..N, leaving noise-level weights undrawn", () => {

@@ -9,10 +9,10 @@ import {
   checkSamplingSettings,
   chooseToken,
   drawForStep,
-  mulberry32,
   SamplingSettingsError,
   type SamplingSettings,
 } from "../../src/model/sampling";
+import { seededRandom } from "../../src/attention/seeded-random";
 
 const sample = (temperature: number, topK: number, seed: number): SamplingSettings => ({ kind: "sample", temperature, topK, seed });
 
@@ -88,8 +88,8 @@ describe("sampling: seeded draws", () => {
     assert.equal(new Set(forward).size, forward.length);
   });
 
-  it("mulberry32 draws lie in [0, 1) and fill ten bins evenly (100000 draws, within 5%)", () => {
-    const next = mulberry32(2024);
+  it("the seeded generator's draws lie in [0, 1) and fill ten bins evenly (100000 draws, within 5%)", () => {
+    const next = seededRandom(2024);
     const bins = new Array<number>(10).fill(0);
     for (let index = 0; index < 100000; index++) {
       const value = next();

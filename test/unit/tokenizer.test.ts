@@ -17,6 +17,7 @@ import {
   toTokenizerJson,
   trainByteLevelBpe,
 } from "../../training/tokenizer/train-bpe";
+import { seededRandom } from "../../src/attention/seeded-random";
 import { FIXTURES } from "./helpers/fixtures";
 
 const TOKENIZER_FIXTURES = join(FIXTURES, "tokenizer");
@@ -42,18 +43,6 @@ function byteId(character: string): number {
 /** Replaces each lone surrogate by U+FFFD, as UTF-8 encoding does. */
 function withLoneSurrogatesReplaced(text: string): string {
   return text.replace(/\p{Cs}/gu, "\uFFFD");
-}
-
-/** A small seeded random generator (mulberry32), so a failing property case can be replayed. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Pieces the random strings are built from: every hard case for bytes versus UTF-16. */

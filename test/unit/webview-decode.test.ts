@@ -220,4 +220,16 @@ describe("decode mode in the webview (Chromium, built bundle, real models)", fun
     assert.equal(await harness.page.locator('[data-testid="cache-view"] canvas').count(), 2 * 8, "K and V of 8 K/V heads");
     assert.deepEqual(harness.problems.filter((line) => !/404|favicon/.test(line)), []);
   });
+
+  it("the page going away (pagehide) stops a playing decode and releases the models without an error", async () => {
+    const playing = await openDecode("attention-lens-gqa", prompt);
+    await harness.send({ type: "decodeControl", requestId: playing.requestId, action: "play" });
+    await harness.waitForPosted(isStep(playing.requestId, 2));
+    await harness.page.evaluate(() => window.dispatchEvent(new PageTransitionEvent("pagehide", { persisted: false })));
+    await new Promise((resolve) => setTimeout(resolve, 300)); // a step in flight may still land
+    const countAfterHide = (await harness.posted()).filter(isStep(playing.requestId)).length;
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    assert.equal((await harness.posted()).filter(isStep(playing.requestId)).length, countAfterHide, "no step after pagehide");
+    assert.deepEqual(harness.problems.filter((line) => !/404|favicon/.test(line)), []);
+  });
 });

@@ -7,21 +7,16 @@
 
 import type { PaddedBatch } from "../../src/attention/padded-batch";
 import type { LlamaConfig } from "../../src/model/config";
+import type { LlamaModel } from "../../src/model/llama-model";
 import { compareNextTokenReads, type PaddingComparison } from "../../src/model/padding-comparison";
 import { TextTokenizer } from "../../src/model/tokenizer";
-import type { BatchLine, HostToWebviewMessage, WebviewToHostMessage } from "../../src/protocol";
-import { fetchBytes, nextFrame } from "../runtime/model-loading";
-import { REFERENCE_MODEL_NAME, type ReferenceModels } from "../stages/reference-model";
+import type { BatchLine } from "../../src/protocol";
+import { fetchBytes } from "../runtime/model-loading";
+import { REFERENCE_MODEL_NAME } from "../stages/reference-model";
+import { ReferenceModelRun, type ReferenceModelRunHost, type ShowAttention } from "../stages/reference-model-run.svelte";
 import { batchReport, maxPadWeights } from "./batch-report";
 
-type ShowAttention = Extract<HostToWebviewMessage, { type: "showAttention" }>;
-
-export interface BatchStateHost {
-  request: () => ShowAttention | null;
-  isCurrent: (requestId: number) => boolean;
-  post: (message: WebviewToHostMessage) => void;
-  models: ReferenceModels;
-}
+export type BatchStateHost = ReferenceModelRunHost;
 
 export interface BatchRun {
   requestId: number;
@@ -37,13 +32,7 @@ export interface BatchRun {
   tokenText: (id: number) => string;
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-export class BatchState {
-  status = $state.raw<string | null>(null);
-  error = $state.raw<string | null>(null);
+export class BatchState extends ReferenceModelRun<BatchRun> {
   /** The last finished batch. */
   result = $state.raw<BatchRun | null>(null);
   /** Which sequence, layer and head the weights grid shows. */
@@ -51,25 +40,61 @@ export class BatchState {
   layer = $state(0);
   head = $state(0);
 
-  private runningFor: number | null = null;
+  private readonly tokenizers = new Map<string, Promise<TextTokenizer>>();
 
-  constructor(private readonly host: BatchStateHost) {}
+  constructor(host: BatchStateHost) {
+    super(host, "batch");
+  }
 
   onRequest(_request: ShowAttention, active: boolean): void {
     if (active) this.run();
   }
 
-  cancel(requestId: number): void {
-    if (this.runningFor === requestId) {
-      this.runningFor = null;
-      this.status = null;
-    }
+  protected shownRequestId(): number | undefined {
+    return this.result?.requestId;
   }
 
-  run(): void {
-    const request = this.host.request();
-    if (!request || this.result?.requestId === request.requestId || this.runningFor === request.requestId) return;
-    void this.compute(request);
+  protected check(request: ShowAttention): void {
+    const batch = request.learning?.batch;
+    if (!batch) {
+      throw new Error("This text was not sent as a batch: select two or more lines and run \"Attention Lens: Show Batch and Masks\".");
+    }
+    if ("error" in batch) throw new Error(batch.error);
+  }
+
+  protected runningMessage(request: ShowAttention): string {
+    return `Running ${this.batchOf(request).lines.length} lines padded on the left, then on the right`;
+  }
+
+  protected async compute(request: ShowAttention, model: LlamaModel): Promise<BatchRun> {
+    const batch = this.batchOf(request);
+    const sequences = batch.lines.map((line) => line.tokens.map((token) => token.id));
+    const comparison = compareNextTokenReads(model, sequences, batch.padTokenId);
+    return {
+      requestId: request.requestId,
+      modelId: request.model.id,
+      config: model.config,
+      lines: batch.lines,
+      comparison,
+      left: comparison.left.batch,
+      right: comparison.right.batch,
+      maxPadWeight: maxPadWeights(comparison.left.batch, comparison.left.forward.attentions),
+      tokenText: await this.tokenTexts(request, batch.lines, batch.padTokenId),
+    };
+  }
+
+  protected show(request: ShowAttention, result: BatchRun): void {
+    this.result = result;
+    const lengths = result.left.lengths;
+    this.row = lengths.indexOf(Math.min(...lengths)); // the shortest line has the most pads
+    this.host.post({ type: "learningComputed", requestId: request.requestId, report: batchReport(request.model.id, result.comparison, REFERENCE_MODEL_NAME) });
+  }
+
+  /** The request's batch (`check` made sure there is one). */
+  private batchOf(request: ShowAttention): { lines: BatchLine[]; padTokenId: number } {
+    const batch = request.learning?.batch;
+    if (!batch || "error" in batch) throw new Error("no batch in the request");
+    return batch;
   }
 
   /**
@@ -89,53 +114,5 @@ export class BatchState {
       tokenizer = await cached.catch(() => undefined);
     }
     return (id) => (id === padTokenId ? "PAD" : (known.get(id) ?? tokenizer?.tokenText(id) ?? `#${id}`));
-  }
-
-  private readonly tokenizers = new Map<string, Promise<TextTokenizer>>();
-
-  private async compute(request: ShowAttention): Promise<void> {
-    const { requestId, model } = request;
-    const batch = request.learning?.batch;
-    this.runningFor = requestId;
-    this.error = null;
-    try {
-      if (!batch) {
-        throw new Error("This text was not sent as a batch: select two or more lines and run \"Attention Lens: Show Batch and Masks\".");
-      }
-      if ("error" in batch) throw new Error(batch.error);
-      this.status = `Loading ${model.label} (TypeScript reference model)`;
-      const llama = await this.host.models.get(model, (_stage, message) => {
-        if (this.runningFor === requestId) this.status = message;
-      });
-      if (!this.host.isCurrent(requestId) || this.runningFor !== requestId) return;
-      this.status = `Running ${batch.lines.length} lines padded on the left, then on the right`;
-      await nextFrame();
-      const sequences = batch.lines.map((line) => line.tokens.map((token) => token.id));
-      const comparison = compareNextTokenReads(llama, sequences, batch.padTokenId);
-      const tokenText = await this.tokenTexts(request, batch.lines, batch.padTokenId);
-      if (!this.host.isCurrent(requestId) || this.runningFor !== requestId) return;
-      this.result = {
-        requestId,
-        modelId: model.id,
-        config: llama.config,
-        lines: batch.lines,
-        comparison,
-        left: comparison.left.batch,
-        right: comparison.right.batch,
-        maxPadWeight: maxPadWeights(comparison.left.batch, comparison.left.forward.attentions),
-        tokenText,
-      };
-      const lengths = comparison.left.batch.lengths;
-      this.row = lengths.indexOf(Math.min(...lengths)); // the shortest line has the most pads
-      this.status = null;
-      this.host.post({ type: "learningComputed", requestId, report: batchReport(model.id, comparison, REFERENCE_MODEL_NAME) });
-    } catch (error) {
-      if (this.runningFor !== requestId) return;
-      this.status = null;
-      this.error = messageOf(error);
-      this.host.post({ type: "learningComputed", requestId, report: { mode: "batch", error: this.error } });
-    } finally {
-      if (this.runningFor === requestId) this.runningFor = null;
-    }
   }
 }

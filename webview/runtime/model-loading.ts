@@ -161,10 +161,12 @@ export interface DecoderSettings {
 }
 
 /**
- * Runs tasks one at a time, in the order given. onnxruntime-web (wasm, in Chromium) fails two runs
- * that overlap even when they belong to two different sessions ("Session already started"), and
- * `ModelRuntime` only queues the runs of its own session; so everything that touches a session in
- * the webview (creating it, running it, releasing it) goes through one queue.
+ * Runs tasks one at a time, in the order given. ModelRuntime's page-wide queue already keeps two
+ * onnxruntime calls from overlapping; this queue keeps a whole task together, which that one cannot:
+ * the attention, compare and decode modes share one decoder (and its KV cache) per model, so
+ * `decoder.reset()` then `forward(...)`, a decode step, or a new session and its warm-up run must not
+ * interleave with another mode's (a reset between another task's reset and forward would feed it a
+ * stale cache), and the time a task measures must not include the waits of the others.
  */
 export class RunQueue {
   private tail: Promise<unknown> = Promise.resolve();

@@ -10,20 +10,14 @@
 import type { AttentionStages } from "../../src/attention/scaled-dot-product-attention";
 import { stageFormulas, type StageFormula } from "../../src/attention/stage-formulas";
 import type { LlamaConfig } from "../../src/model/config";
+import type { LlamaModel } from "../../src/model/llama-model";
 import { inspectStages, traceModelStages, type StageInspection } from "../../src/model/stage-inspection";
-import type { HostToWebviewMessage, StagesChoice, TokenInfo, WebviewToHostMessage } from "../../src/protocol";
-import { nextFrame } from "../runtime/model-loading";
-import { REFERENCE_MODEL_NAME, type ReferenceModels } from "./reference-model";
+import type { StagesChoice, TokenInfo } from "../../src/protocol";
+import { REFERENCE_MODEL_NAME } from "./reference-model";
+import { ReferenceModelRun, type ReferenceModelRunHost, type ShowAttention } from "./reference-model-run.svelte";
 import { clampSelection, parseDropout, stagesReport, type StagesSelection } from "./stages-report";
 
-type ShowAttention = Extract<HostToWebviewMessage, { type: "showAttention" }>;
-
-export interface StagesStateHost {
-  request: () => ShowAttention | null;
-  isCurrent: (requestId: number) => boolean;
-  post: (message: WebviewToHostMessage) => void;
-  models: ReferenceModels;
-}
+export type StagesStateHost = ReferenceModelRunHost;
 
 /** A finished trace of one request. */
 interface StagesTrace {
@@ -34,14 +28,7 @@ interface StagesTrace {
   layerStages: AttentionStages[];
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-export class StagesState {
-  /** What is loading or running; null when idle. */
-  status = $state.raw<string | null>(null);
-  error = $state.raw<string | null>(null);
+export class StagesState extends ReferenceModelRun<StagesTrace> {
   trace = $state.raw<StagesTrace | null>(null);
   selection = $state.raw<StagesSelection>({ layer: 0, head: 0, query: 0, key: 0 });
   /** The dropout controls as typed. */
@@ -69,11 +56,12 @@ export class StagesState {
     return stageFormulas(inspection.trace, { key: this.selection.key, dropoutRate: inspection.dropout?.rate ?? 0, keyIsPad });
   });
 
-  private runningFor: number | null = null;
   private reportedFor: number | null = null;
   private choice: StagesChoice | undefined;
 
-  constructor(private readonly host: StagesStateHost) {}
+  constructor(host: StagesStateHost) {
+    super(host, "stages");
+  }
 
   /** A new request: trace it now when the panel shows this mode, else when it is opened. */
   onRequest(request: ShowAttention, active: boolean): void {
@@ -84,20 +72,6 @@ export class StagesState {
       this.section = this.choice.section ?? "stages";
     }
     if (active) this.run();
-  }
-
-  cancel(requestId: number): void {
-    if (this.runningFor === requestId) {
-      this.runningFor = null;
-      this.status = null;
-    }
-  }
-
-  /** Traces the current request unless it is already traced or tracing. */
-  run(): void {
-    const request = this.host.request();
-    if (!request || this.trace?.requestId === request.requestId || this.runningFor === request.requestId) return;
-    void this.traceRequest(request);
   }
 
   select(change: Partial<StagesSelection>): void {
@@ -111,33 +85,28 @@ export class StagesState {
     this.host.post({ type: "openSource", anchor });
   }
 
-  private async traceRequest(request: ShowAttention): Promise<void> {
-    const { requestId, model, tokens } = request;
-    this.runningFor = requestId;
-    this.error = null;
-    try {
-      if (tokens.length === 0) throw new Error("There are no tokens: select some text and run Show Attention Stages again.");
-      this.status = `Loading ${model.label} (TypeScript reference model)`;
-      const llama = await this.host.models.get(model, (_stage, message) => {
-        if (this.runningFor === requestId) this.status = message;
-      });
-      if (!this.host.isCurrent(requestId) || this.runningFor !== requestId) return;
-      this.status = `Tracing every stage of ${tokens.length} tokens`;
-      await nextFrame();
-      const layerStages = traceModelStages(llama, [tokens.map((token) => token.id)]);
-      if (!this.host.isCurrent(requestId) || this.runningFor !== requestId) return;
-      this.trace = { requestId, modelId: model.id, config: llama.config, tokens, layerStages };
-      this.selection = clampSelection(this.choice, llama.config.numHiddenLayers, llama.config.numAttentionHeads, tokens.length);
-      this.status = null;
-      this.report(requestId);
-    } catch (error) {
-      if (this.runningFor !== requestId) return;
-      this.status = null;
-      this.error = messageOf(error);
-      this.host.post({ type: "learningComputed", requestId, report: { mode: "stages", error: this.error } });
-    } finally {
-      if (this.runningFor === requestId) this.runningFor = null;
-    }
+  protected shownRequestId(): number | undefined {
+    return this.trace?.requestId;
+  }
+
+  protected check(request: ShowAttention): void {
+    if (request.tokens.length === 0) throw new Error("There are no tokens: select some text and run Show Attention Stages again.");
+  }
+
+  protected runningMessage(request: ShowAttention): string {
+    return `Tracing every stage of ${request.tokens.length} tokens`;
+  }
+
+  protected compute(request: ShowAttention, model: LlamaModel): StagesTrace {
+    const { requestId, tokens } = request;
+    const layerStages = traceModelStages(model, [tokens.map((token) => token.id)]);
+    return { requestId, modelId: request.model.id, config: model.config, tokens, layerStages };
+  }
+
+  protected show(request: ShowAttention, trace: StagesTrace): void {
+    this.trace = trace;
+    this.selection = clampSelection(this.choice, trace.config.numHiddenLayers, trace.config.numAttentionHeads, trace.tokens.length);
+    this.report(request.requestId);
   }
 
   /** Sends the first result of a request to the host. */

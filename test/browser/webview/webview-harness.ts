@@ -20,9 +20,7 @@
  * The page is not cross-origin isolated, like a webview, so onnxruntime-web runs single-threaded.
  */
 
-import { createReadStream, existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -32,6 +30,7 @@ import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { contentSecurityPolicy } from "../../../src/extension/webview-html";
 import type { HostToWebviewMessage, WebviewToHostMessage } from "../../../src/protocol";
 import { CHROMIUM_PATH, chromiumFlags, chromiumIsInstalled } from "../harness";
+import { startStaticServer } from "../static-server";
 import { themeStyle, type ThemeName } from "./themes";
 import type { VsCodeStub } from "./vscode-api-stub";
 
@@ -40,21 +39,6 @@ export { CHROMIUM_PATH, chromiumIsInstalled };
 const REPOSITORY_ROOT = resolve(__dirname, "..", "..", "..");
 export const MODELS_DIRECTORY = join(REPOSITORY_ROOT, "media", "models");
 const NONCE = "dGVzdC1ub25jZS0xMjM0NQ==";
-
-const CONTENT_TYPES: Record<string, string> = {
-  ".html": "text/html; charset=utf-8",
-  ".js": "text/javascript; charset=utf-8",
-  ".mjs": "text/javascript; charset=utf-8",
-  ".css": "text/css; charset=utf-8",
-  ".map": "application/json; charset=utf-8",
-  ".json": "application/json; charset=utf-8",
-  ".wasm": "application/wasm",
-};
-
-function contentType(path: string): string {
-  const extension = /\.[a-z0-9]+$/i.exec(path)?.[0].toLowerCase() ?? "";
-  return CONTENT_TYPES[extension] ?? "application/octet-stream";
-}
 
 interface BuildModule {
   buildWebview(options: { outdir: string; production?: boolean; quiet?: boolean }): Promise<unknown>;
@@ -152,42 +136,27 @@ export async function startWebviewHarness(options: WebviewHarnessOptions = {}): 
   let theme: ThemeName = options.theme ?? "dark";
   let origin = "";
 
-  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
-    const path = decodeURIComponent(new URL(request.url ?? "/", "http://127.0.0.1").pathname);
-    requests.push(path);
-    const headers = { "Cache-Control": "no-store" };
-    const send = (body: Uint8Array | string, type: string) => {
-      const bytes = typeof body === "string" ? new TextEncoder().encode(body) : body;
-      response.writeHead(200, { ...headers, "Content-Type": type, "Content-Length": bytes.byteLength });
-      response.end(bytes);
-    };
-    const sendFile = (file: string) => {
-      response.writeHead(200, { ...headers, "Content-Type": contentType(file), "Content-Length": statSync(file).size });
-      createReadStream(file).pipe(response);
-    };
-    if (path === "/") return send(pageHtml(origin, theme), CONTENT_TYPES[".html"]);
-    if (path === "/vscode-api-stub.js") return send(stub, CONTENT_TYPES[".js"]);
-    if (path === "/favicon.ico") return void response.writeHead(204).end(); // a webview asks for none
-    const blob = blobs.get(path);
-    if (blob) return send(blob, contentType(path));
-    const built = /^\/dist\/((?:ort\/)?[\w.-]+)$/.exec(path)?.[1];
-    if (built && existsSync(join(outdir, built))) return sendFile(join(outdir, built));
-    const model = /^\/models\/([\w.-]+)\/([\w.-]+)$/.exec(path);
-    if (model && existsSync(join(MODELS_DIRECTORY, model[1], model[2]))) return sendFile(join(MODELS_DIRECTORY, model[1], model[2]));
-    response.writeHead(404, { "Content-Type": "text/plain" });
-    response.end(`not found: ${path}`);
-  });
-  await new Promise<void>((resolveListen, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolveListen());
-  });
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const server = await startStaticServer(
+    (path) => {
+      if (path === "/") return { bytes: pageHtml(origin, theme) };
+      if (path === "/vscode-api-stub.js") return { bytes: stub };
+      if (path === "/favicon.ico") return { empty: true }; // a webview asks for none
+      const blob = blobs.get(path);
+      if (blob) return { bytes: blob };
+      const built = /^\/dist\/((?:ort\/)?[\w.-]+)$/.exec(path)?.[1];
+      if (built && existsSync(join(outdir, built))) return { file: join(outdir, built) };
+      const model = /^\/models\/([\w.-]+)\/([\w.-]+)$/.exec(path);
+      if (model && existsSync(join(MODELS_DIRECTORY, model[1], model[2]))) return { file: join(MODELS_DIRECTORY, model[1], model[2]) };
+      return undefined;
+    },
+    (path) => requests.push(path),
+  );
+  origin = server.origin;
 
   const userDataDirectory = mkdtempSync(join(tmpdir(), "attention-lens-chromium-"));
   const cleanUp = async (context?: BrowserContext) => {
     await context?.close().catch(() => undefined);
-    server.closeAllConnections();
-    await new Promise<void>((resolveClose) => server.close(() => resolveClose()));
+    await server.close();
     rmSync(userDataDirectory, { recursive: true, force: true });
     rmSync(outdir, { recursive: true, force: true });
   };
