@@ -114,6 +114,14 @@ export type HostToWebviewMessage =
       comparableModels?: string[];
       /** Stages and batch modes: a prepared example's choices, and the batch's lines (see LearningRequest). */
       learning?: LearningRequest;
+      /**
+       * The document the text was taken from (its URI as `Uri.toString()` writes it) and the text's
+       * start in it (a UTF-16 offset in the document's own line endings). The panel saves both with
+       * its state, so that after a reload the editor can follow the panel again. Absent for a text
+       * that is in no open document.
+       */
+      documentUri?: string;
+      documentStart?: number;
     }
   /** The editor cursor moved onto a token of the shown text (null: off the text). */
   | { type: "focusToken"; requestId: number; tokenIndex: number | null }
@@ -325,6 +333,9 @@ export interface PanelState {
   mode?: LensMode;
   /** Compare mode's model B. */
   compareWith?: string;
+  /** Where `text` came from, as in `showAttention` (absent in older states and for a text of no document). */
+  documentUri?: string;
+  documentStart?: number;
 }
 
 /** Exhaustiveness check for switches over message unions. */

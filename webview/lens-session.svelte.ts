@@ -54,6 +54,9 @@ export interface RunResult {
   tokens: TokenInfo[];
   truncation?: ShowAttention["truncation"];
   usedCurrentLine: boolean;
+  /** The document the text came from and its offset there (saved with the state; see PanelState). */
+  documentUri?: string;
+  documentStart?: number;
   maps: AttentionMaps;
 }
 
@@ -277,6 +280,9 @@ export class LensSession {
         tokens,
         ...(request.truncation ? { truncation: request.truncation } : {}),
         usedCurrentLine: request.usedCurrentLine ?? false,
+        ...(request.documentUri !== undefined && request.documentStart !== undefined
+          ? { documentUri: request.documentUri, documentStart: request.documentStart }
+          : {}),
         maps,
       };
       this.showResult(result);
@@ -451,6 +457,9 @@ export class LensSession {
       lockedToken: this.lockedToken,
       mode: this.mode,
       ...(this.compare.chosenModelB !== null ? { compareWith: this.compare.chosenModelB } : {}),
+      ...(result.documentUri !== undefined && result.documentStart !== undefined
+        ? { documentUri: result.documentUri, documentStart: result.documentStart }
+        : {}),
     });
   }
 

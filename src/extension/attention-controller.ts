@@ -10,7 +10,8 @@
  *
  * The link between the panel and the editor (document ranges of the tokens) holds only while the
  * document is unchanged: an edit, or closing it, drops the highlights and the cursor tracking until
- * the next Show Attention.
+ * the next Show Attention. After a window reload the restored panel links to its document again
+ * when the document still holds the saved text at the saved offset (revivePanel).
  */
 
 import { posix } from "node:path";
@@ -23,7 +24,7 @@ import { AttentionPanel, type AttentionComputedMessage, type ComparisonComputedM
 import { COMMANDS } from "./contributions";
 import { EditorHighlights } from "./editor-highlights";
 import { ModelCatalog, ModelCatalogError, toModelDescriptor, type BundledModel } from "./model-catalog";
-import { parsePanelState } from "./panel-state";
+import { parsePanelState, savedTextInDocument } from "./panel-state";
 import { formatMilliseconds, RunStatusBar } from "./run-status-bar";
 import { batchOfText } from "./batch-lines";
 import { parseStagesChoice } from "./stages-choice";
@@ -94,7 +95,7 @@ interface TextToShow {
   rawText: string;
   /** Its document offset (0 without a document). */
   documentStart: number;
-  /** The document it is part of, at the version the offsets belong to; absent after a reload. */
+  /** The document it is part of, at the version the offsets belong to; absent when there is none (a restored panel whose document changed). */
   document?: { uri: string; version: number; name: string };
   /** The title line, when there is no document to compute it from. */
   source: string;
@@ -382,14 +383,73 @@ export class AttentionController implements vscode.Disposable {
     void this.showSavedText(saved).catch((error: unknown) => this.reportError(error));
   }
 
+  /**
+   * Runs the saved text again, in the saved mode (and model B), linked to its document as after a
+   * Show Attention when the document still holds that text at the saved offset; otherwise unlinked,
+   * and the log says why. A command started meanwhile wins.
+   */
   private async showSavedText(saved: PanelState): Promise<void> {
+    const generation = ++this.commandGeneration;
     const settings = this.readSettings();
     await this.catalog.refresh();
     this.logModelProblems();
     const model = this.catalog.find(saved.modelId) ?? this.catalog.require(this.currentModelId(settings));
-    const text: TextToShow = { rawText: saved.text, documentStart: 0, source: saved.source, usedCurrentLine: false };
-    this.log.info(`restored the panel: ${saved.source} with ${model.id} (the editor follows it again after the next Show Attention)`);
-    await this.showText(text, model, settings);
+    const tokenizer = await this.catalog.tokenizer(model);
+    const found = await this.savedDocument(saved);
+    if (generation !== this.commandGeneration) return;
+    const text: TextToShow & { firstLine: number } =
+      "document" in found
+        ? {
+            rawText: found.rawText,
+            documentStart: found.start,
+            document: { uri: found.document.uri.toString(), version: found.document.version, name: found.name },
+            source: saved.source,
+            usedCurrentLine: false,
+            firstLine: found.document.positionAt(found.start).line + 1,
+          }
+        : { rawText: saved.text, documentStart: 0, source: saved.source, usedCurrentLine: false, firstLine: 1 };
+    const mode = saved.mode ?? "attention";
+    const link = "document" in found ? "the editor follows it again" : `the editor does not follow it until the next Show Attention: ${found.why}`;
+    this.log.info(`restored the panel: ${saved.source} with ${model.id} in ${mode} mode; ${link}`);
+
+    const options: SendOptions = { mode };
+    const modelB = saved.compareWith;
+    if (modelB !== undefined && modelB !== model.id && this.catalog.modelsSharingTokenizer(model).some((candidate) => candidate.id === modelB)) {
+      options.compareWith = modelB;
+    }
+    if (mode === "batch") {
+      // Batch mode draws the lines the host sends; a restored panel needs them as much as a new one.
+      options.learning = { batch: batchOfText(tokenizer, text.rawText, text.firstLine, tokenBudget(settings.maxTokens, model.config.maxPositionEmbeddings)) };
+    }
+    await this.sendText(text, model, tokenizer, settings, options);
+  }
+
+  /**
+   * The saved text's document, opened, with the text as it is there (its own line endings), when it
+   * still holds the saved text at the saved offset; otherwise why not, in words for the log.
+   */
+  private async savedDocument(saved: PanelState): Promise<{ document: vscode.TextDocument; name: string; start: number; rawText: string } | { why: string }> {
+    if (saved.documentUri === undefined || saved.documentStart === undefined) {
+      return { why: "the saved panel names no document (its text was in no open document, or an older version saved it)" };
+    }
+    let uri: vscode.Uri;
+    try {
+      uri = vscode.Uri.parse(saved.documentUri, true);
+    } catch (error) {
+      return { why: `the saved document ${saved.documentUri} is not a valid URI (${error instanceof Error ? error.message : String(error)})` };
+    }
+    const name = posix.basename(uri.path) || saved.documentUri;
+    let document: vscode.TextDocument;
+    try {
+      document = await vscode.workspace.openTextDocument(uri);
+    } catch (error) {
+      return { why: `${name} cannot be opened (${error instanceof Error ? error.message : String(error)}); it was moved or deleted perhaps` };
+    }
+    const rawText = savedTextInDocument(document.getText(), saved.documentStart, saved.text);
+    if (rawText === undefined) {
+      return { why: `${name} no longer holds the shown text at offset ${saved.documentStart}; it was changed since the panel was saved` };
+    }
+    return { document, name, start: saved.documentStart, rawText };
   }
 
   private panelListener() {
@@ -621,6 +681,7 @@ export class AttentionController implements vscode.Disposable {
       ...(options.compareWith ? { compareWith: options.compareWith } : {}),
       comparableModels: this.catalog.modelsSharingTokenizer(model).map((candidate) => candidate.id),
       ...(options.learning ? { learning: options.learning } : {}),
+      ...(document && text.document ? { documentUri: text.document.uri, documentStart: tokens.documentStart } : {}),
     });
     options.onStarted?.(started.requestId);
     this.shown = {

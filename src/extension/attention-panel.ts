@@ -9,7 +9,8 @@
  *     panel comes back from being hidden, because `retainContextWhenHidden` is false: a hidden
  *     panel keeps no page, no model and no onnxruntime session in memory, and the small models
  *     load again in well under a second when it is shown;
- *   - request ids (request-tracker.ts): each `showAttention` supersedes the one before (`cancel` is
+ *   - request ids (request-tracker.ts, one counter for every panel of the extension host, so a new
+ *     panel never reuses an id): each `showAttention` supersedes the one before (`cancel` is
  *     sent for it); messages for any request but the newest are dropped here; when the panel
  *     closes, every request still waiting ends as cancelled, so no caller is left hanging.
  *

@@ -12,6 +12,10 @@
  * so whoever awaits a run is never left hanging. Answers for ids that are not pending (already
  * ended, superseded, unknown) are refused: `complete`/`fail` return false and change nothing.
  *
+ * Ids come from one counter for the whole extension host (`nextRequestId`), not one per tracker: a
+ * new panel (each has its tracker) goes on counting, so the log and scripts never see two requests
+ * with one id.
+ *
  * Pure: no `vscode` import.
  */
 
@@ -29,10 +33,19 @@ export interface StartedRequest<Result> {
   supersededId?: number;
 }
 
+let lastRequestId = 0;
+
+/** The next request id of this extension host: 1, 2, 3, ... shared by every tracker. */
+export function nextRequestId(): number {
+  return ++lastRequestId;
+}
+
 export class RequestTracker<Result> {
-  private nextRequestId = 1;
   private currentId: number | undefined;
   private readonly pending = new Map<number, (outcome: RunOutcome<Result>) => void>();
+
+  /** `newId`: where ids come from; the host-wide counter unless a test gives its own. */
+  constructor(private readonly newId: () => number = nextRequestId) {}
 
   /** The newest request's id (pending or not), undefined before the first. */
   get current(): number | undefined {
@@ -56,7 +69,7 @@ export class RequestTracker<Result> {
 
   /** Starts a request: a new id, and the end of the one before it. */
   start(): StartedRequest<Result> {
-    const requestId = this.nextRequestId++;
+    const requestId = this.newId();
     let supersededId: number | undefined;
     for (const oldId of [...this.pending.keys()]) {
       this.settle({ kind: "superseded", requestId: oldId, by: requestId });

@@ -19,6 +19,22 @@ describe("extension: request ids and their outcomes", () => {
     assert.ok(!tracker.isCurrent(first.requestId));
   });
 
+  it("keeps counting across trackers (one per panel), so no two requests of the extension host share an id", () => {
+    const firstPanel = new RequestTracker<string>();
+    const ids = [firstPanel.start().requestId, firstPanel.start().requestId];
+    const secondPanel = new RequestTracker<string>(); // the panel was closed and a new one opened
+    ids.push(secondPanel.start().requestId, secondPanel.start().requestId);
+    assert.ok(ids[0] >= 1, `ids start at 1 or later, got ${ids[0]}`);
+    for (let index = 1; index < ids.length; index++) assert.equal(ids[index], ids[index - 1] + 1, `ids ${ids.join(", ")} do not go on counting`);
+  });
+
+  it("takes its ids from the source it is given", () => {
+    let next = 100;
+    const tracker = new RequestTracker<string>(() => next++);
+    assert.equal(tracker.start().requestId, 100);
+    assert.equal(tracker.start().requestId, 101);
+  });
+
   it("completes the current request with the webview's result", async () => {
     const tracker = new RequestTracker<string>();
     const run = tracker.start();
