@@ -33,25 +33,14 @@ import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 
 import { runCodeServerCli, startCodeServer, workbenchUrl } from "./code-server.mjs";
+import { CHROMIUM_PATH, chromiumFlags } from "./chromium.mjs";
 
 const REPOSITORY_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const TIMEOUT_SECONDS = Number(process.env.ATTENTION_LENS_TEST_TIMEOUT ?? 600);
 const VERBOSE = process.env.ATTENTION_LENS_VERBOSE === "1";
 const WEBGPU = process.env.ATTENTION_LENS_TEST_WEBGPU === "1";
 
-/** The same launch flags as test/browser/harness.ts (no network chatter, no first-run UI). */
-const CHROMIUM_FLAGS = [
-  "--no-sandbox",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-  "--disable-quic",
-  ...(WEBGPU
-    ? ["--enable-unsafe-webgpu", "--enable-features=Vulkan", "--use-angle=swiftshader", "--use-webgpu-adapter=swiftshader"]
-    : ["--disable-gpu"]),
-];
+const CHROMIUM_FLAGS = chromiumFlags(WEBGPU);
 
 /**
  * The workbench's own log lines that say nothing about the tests (printed with ATTENTION_LENS_VERBOSE=1):

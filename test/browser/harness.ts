@@ -26,37 +26,14 @@ import * as esbuild from "esbuild";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 
 import type { AttentionLensHarness, PageRunResult, PageRunSettings, PageTensor } from "./page/page";
+import { CHROMIUM_PATH, chromiumFlags } from "../../scripts/chromium.mjs";
 import { startStaticServer } from "./static-server";
 
-/** Debian's Chromium; override with CHROMIUM_PATH. */
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+export { CHROMIUM_PATH, chromiumFlags };
 
 const REPOSITORY_ROOT = resolve(__dirname, "..", "..");
 const PAGE_ENTRY = join(__dirname, "page", "page.ts");
 const ONNXRUNTIME_DIST = join(REPOSITORY_ROOT, "node_modules", "onnxruntime-web", "dist");
-
-/** Flags for every launch: no network chatter, no first-run UI. */
-const COMMON_FLAGS = [
-  "--no-sandbox",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-  "--disable-quic",
-];
-
-/** WebGPU on SwiftShader's Vulkan, measured to work with Debian's Chromium without a GPU. */
-const WEBGPU_FLAGS = [
-  "--enable-unsafe-webgpu",
-  "--enable-features=Vulkan",
-  "--use-angle=swiftshader",
-  "--use-webgpu-adapter=swiftshader",
-];
-
-/** The command-line flags `startBrowserHarness` launches Chromium with. */
-export function chromiumFlags(webgpu: boolean): string[] {
-  return [...COMMON_FLAGS, ...(webgpu ? WEBGPU_FLAGS : ["--disable-gpu"])];
-}
 
 /** Whether Chromium is installed where the harness looks for it. */
 export function chromiumIsInstalled(): boolean {

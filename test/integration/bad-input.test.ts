@@ -21,18 +21,16 @@ import * as assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { format } from "node:util";
 import * as vscode from "vscode";
 
 import { tokensOfText } from "../../src/extension/selection-tokens";
 import { tokenBudget } from "../../src/extension/settings";
 import { TextTokenizer } from "../../src/model/tokenizer";
 import type { AttentionSummary } from "../../src/extension/attention-controller";
+import { ApiPatches, attentionLens } from "./extension-hooks";
 import { within } from "./within";
 
-const EXTENSION_ID = "attention-lens.attention-lens";
 const SHOW_ATTENTION = "attentionLens.showAttention";
-const OUTPUT_CHANNEL = "Attention Lens";
 const MODEL_ID = "attention-lens-gqa";
 /** How long one Show Attention may take before the test calls it hung (the first run loads the model). */
 const SETTLE_MS = 90_000;
@@ -47,30 +45,13 @@ interface ShownMessage {
 const shown: ShownMessage[] = [];
 const logLines: string[] = [];
 let watchingOutput = false;
-const restore: (() => void)[] = [];
-
-function extension(): vscode.Extension<unknown> {
-  const found = vscode.extensions.getExtension(EXTENSION_ID);
-  assert.ok(found, `${EXTENSION_ID} is not loaded; is the repository the extensionDevelopmentPath?`);
-  return found;
-}
-
-/** Replaces `object[key]` with `wrapper(original)` until the end of this file's tests. */
-function wrap<T extends object, K extends keyof T>(object: T, key: K, wrapper: (original: T[K]) => T[K]): void {
-  const original = object[key];
-  const replacement = wrapper(original);
-  (object as Record<K, T[K]>)[key] = replacement;
-  assert.equal(object[key], replacement, `could not replace vscode.window.${String(key)} (a frozen API object?)`);
-  restore.push(() => {
-    (object as Record<K, T[K]>)[key] = original;
-  });
-}
+const patches = new ApiPatches();
 
 /** Records every notification the extension shows, and shows it as before. */
 function watchMessages(): void {
   const kinds = { showErrorMessage: "error", showWarningMessage: "warning", showInformationMessage: "information" } as const;
   for (const [key, kind] of Object.entries(kinds) as [keyof typeof kinds, ShownMessage["kind"]][]) {
-    wrap(vscode.window, key, (original) =>
+    patches.wrap(vscode.window, key, (original) =>
       ((message: string, ...rest: unknown[]) => {
         shown.push({ kind, text: message });
         return (original as (...args: unknown[]) => unknown).call(vscode.window, message, ...rest);
@@ -81,27 +62,9 @@ function watchMessages(): void {
 
 /** Records what the extension writes to its output channel (only if the extension has not created it yet). */
 function watchOutputChannel(): void {
-  wrap(vscode.window, "createOutputChannel", (original) =>
-    ((name: string, options?: unknown) => {
-      const channel = (original as (...args: unknown[]) => object).call(vscode.window, name, options);
-      if (name !== OUTPUT_CHANNEL) return channel;
-      watchingOutput = true;
-      const recorded = new Set(["trace", "debug", "info", "warn", "error", "append", "appendLine"]);
-      return new Proxy(channel, {
-        get(target, property, receiver) {
-          const value: unknown = Reflect.get(target, property, receiver);
-          if (typeof value !== "function") return value;
-          if (typeof property === "string" && recorded.has(property)) {
-            return (...args: unknown[]) => {
-              logLines.push(`${property}: ${format(...args)}`);
-              return (value as (...args: unknown[]) => unknown).apply(target, args);
-            };
-          }
-          return (value as (...args: unknown[]) => unknown).bind(target);
-        },
-      });
-    }) as typeof original,
-  );
+  patches.recordOutputChannel(logLines, () => {
+    watchingOutput = true;
+  });
 }
 
 /** Runs Show Attention; fails (instead of hanging the suite) when it does not settle in time. */
@@ -134,7 +97,7 @@ function assertCausalSoftmax(summary: Summary | undefined, what: string): assert
 }
 
 function modelFolder(): string {
-  return join(extension().extensionPath, "media", "models", MODEL_ID);
+  return join(attentionLens().extensionPath, "media", "models", MODEL_ID);
 }
 
 let tokenizer: TextTokenizer | undefined;
@@ -208,13 +171,13 @@ describe("Attention Lens given bad input", function () {
   before(async () => {
     scratch = mkdtempSync(join(tmpdir(), "attention-lens-bad-input-"));
     watchMessages();
-    if (!extension().isActive) watchOutputChannel();
-    await extension().activate();
+    if (!attentionLens().isActive) watchOutputChannel();
+    await attentionLens().activate();
   });
 
   after(async () => {
     await closeEverything();
-    for (const undo of restore.splice(0).reverse()) undo();
+    patches.undoAll();
     rmSync(scratch, { recursive: true, force: true });
   });
 
@@ -267,7 +230,7 @@ describe("Attention Lens given bad input", function () {
   });
 
   describe("100,000 selected characters", () => {
-    const sample = () => readFileSync(join(extension().extensionPath, "media", "sample", "attention.ts"), "utf8");
+    const sample = () => readFileSync(join(attentionLens().extensionPath, "media", "sample", "attention.ts"), "utf8");
     const longText = () => {
       const unit = sample();
       return unit.repeat(Math.ceil(100_000 / unit.length)).slice(0, 100_000);
@@ -379,7 +342,7 @@ describe("Attention Lens given bad input", function () {
     await setSetting("backend", "cuda");
     await setSetting("maxTokens", 1);
     try {
-      const sample = await vscode.workspace.openTextDocument(vscode.Uri.file(join(extension().extensionPath, "media", "sample", "attention.ts")));
+      const sample = await vscode.workspace.openTextDocument(vscode.Uri.file(join(attentionLens().extensionPath, "media", "sample", "attention.ts")));
       const editor = await vscode.window.showTextDocument(sample);
       editor.selection = new vscode.Selection(3, 0, 9, 0);
       const summary = await showAttention();
@@ -403,7 +366,7 @@ describe("Attention Lens given bad input", function () {
 
   it("the panel closed while a run is in flight: the command settles with undefined, no error", async () => {
     assert.equal(attentionTabs().length, 0, "no panel before the test (a new one loads the model: a run long enough to interrupt)");
-    const sample = await vscode.workspace.openTextDocument(vscode.Uri.file(join(extension().extensionPath, "media", "sample", "attention.ts")));
+    const sample = await vscode.workspace.openTextDocument(vscode.Uri.file(join(attentionLens().extensionPath, "media", "sample", "attention.ts")));
     const editor = await vscode.window.showTextDocument(sample);
     editor.selection = new vscode.Selection(3, 0, 9, 0);
 
@@ -430,7 +393,7 @@ describe("Attention Lens given bad input", function () {
   });
 
   it("Show Attention twice in a row: the later run wins, the earlier gives undefined, no error", async () => {
-    const sample = await vscode.workspace.openTextDocument(vscode.Uri.file(join(extension().extensionPath, "media", "sample", "attention.ts")));
+    const sample = await vscode.workspace.openTextDocument(vscode.Uri.file(join(attentionLens().extensionPath, "media", "sample", "attention.ts")));
     const editor = await vscode.window.showTextDocument(sample);
     editor.selection = new vscode.Selection(3, 0, 9, 0); // softmax
     const first = Promise.resolve(vscode.commands.executeCommand<Summary | undefined>(SHOW_ATTENTION));
@@ -451,7 +414,7 @@ describe("Attention Lens given bad input", function () {
 
   it("Show Attention again while the first run is in the panel: the first gives undefined (superseded), no error", async () => {
     assert.equal(attentionTabs().length, 0, "no panel before the test (a new one loads the model: the first run takes a while)");
-    const sample = await vscode.workspace.openTextDocument(vscode.Uri.file(join(extension().extensionPath, "media", "sample", "attention.ts")));
+    const sample = await vscode.workspace.openTextDocument(vscode.Uri.file(join(attentionLens().extensionPath, "media", "sample", "attention.ts")));
     const editor = await vscode.window.showTextDocument(sample);
     editor.selection = new vscode.Selection(3, 0, 9, 0);
     let firstSettled = false;
@@ -476,7 +439,7 @@ describe("Attention Lens given bad input", function () {
     // The hidden page is unloaded and drops its run; the panel ends the request as cancelled and
     // sends it again when it is shown.
     assert.equal(attentionTabs().length, 0, "no panel before the test");
-    const folder = join(extension().extensionPath, "media", "sample");
+    const folder = join(attentionLens().extensionPath, "media", "sample");
     const sample = await vscode.workspace.openTextDocument(vscode.Uri.file(join(folder, "attention.ts")));
     const story = await vscode.workspace.openTextDocument(vscode.Uri.file(join(folder, "story.txt")));
     const editor = await vscode.window.showTextDocument(sample);
@@ -495,7 +458,7 @@ describe("Attention Lens given bad input", function () {
     }
     await setSetting("backend", "webgpu");
     try {
-      const sample = await vscode.workspace.openTextDocument(vscode.Uri.file(join(extension().extensionPath, "media", "sample", "attention.ts")));
+      const sample = await vscode.workspace.openTextDocument(vscode.Uri.file(join(attentionLens().extensionPath, "media", "sample", "attention.ts")));
       const editor = await vscode.window.showTextDocument(sample);
       editor.selection = new vscode.Selection(3, 0, 9, 0);
       const summary = await showAttention();

@@ -12,8 +12,8 @@ import * as vscode from "vscode";
 
 import type { WebviewToHostMessage } from "../../src/protocol";
 import { within } from "./within";
+import { ApiPatches, attentionLens } from "./extension-hooks";
 
-const EXTENSION_ID = "attention-lens.attention-lens";
 const COMPARE_MODELS = "attentionLens.compareModels";
 const SETTLE_MS = 120_000;
 
@@ -25,22 +25,21 @@ function compare(...modelIds: string[]): Promise<ComparisonSummary | undefined> 
 
 describe("Compare Models in the extension host", () => {
   const shown: { kind: "error" | "warning"; text: string }[] = [];
-  const restore: (() => void)[] = [];
+  const patches = new ApiPatches();
 
   before(async () => {
-    const extension = vscode.extensions.getExtension(EXTENSION_ID);
-    assert.ok(extension, `${EXTENSION_ID} is not loaded`);
+    const extension = attentionLens();
     await extension.activate();
     for (const [key, kind] of [
       ["showErrorMessage", "error"],
       ["showWarningMessage", "warning"],
     ] as const) {
-      const original = vscode.window[key];
-      (vscode.window as unknown as Record<string, unknown>)[key] = (message: string, ...rest: unknown[]) => {
-        shown.push({ kind, text: message });
-        return (original as (...args: unknown[]) => unknown).call(vscode.window, message, ...rest);
-      };
-      restore.push(() => ((vscode.window as unknown as Record<string, unknown>)[key] = original));
+      patches.wrap(vscode.window, key, (original) =>
+        ((message: string, ...rest: unknown[]) => {
+          shown.push({ kind, text: message });
+          return (original as (...args: unknown[]) => unknown).call(vscode.window, message, ...rest);
+        }) as typeof original,
+      );
     }
     const document = await vscode.workspace.openTextDocument(vscode.Uri.file(join(extension.extensionPath, "media", "sample", "attention.ts")));
     const editor = await vscode.window.showTextDocument(document);
@@ -48,7 +47,7 @@ describe("Compare Models in the extension host", () => {
   });
 
   after(async () => {
-    for (const undo of restore.splice(0)) undo();
+    patches.undoAll();
     await vscode.commands.executeCommand("workbench.action.closeAllEditors");
   });
 

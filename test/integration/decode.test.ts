@@ -22,8 +22,8 @@ import { parseLlamaConfig } from "../../src/model/config";
 import { LlamaModel } from "../../src/model/llama-model";
 import { readSafetensors } from "../../src/model/safetensors";
 import type { DecodeStepSummary } from "../../src/protocol";
+import { attentionLens } from "./extension-hooks";
 
-const EXTENSION_ID = "attention-lens.attention-lens";
 const STEP_THROUGH = "attentionLens.stepThroughDecoding";
 const CONTROL = "attentionLens.decodeControl";
 const SELECT_MODEL = "attentionLens.selectModel";
@@ -35,9 +35,7 @@ interface DecodeReport {
 }
 
 function extensionPath(): string {
-  const extension = vscode.extensions.getExtension(EXTENSION_ID);
-  assert.ok(extension, `${EXTENSION_ID} is not loaded`);
-  return extension.extensionPath;
+  return attentionLens().extensionPath;
 }
 
 function loadReference(id: string): LlamaModel {
@@ -81,7 +79,7 @@ describe("Step Through Decoding in the extension host", function () {
   this.timeout(180_000);
 
   before(async () => {
-    await vscode.extensions.getExtension(EXTENSION_ID)?.activate();
+    await attentionLens().activate();
     await vscode.commands.executeCommand(SELECT_MODEL, "attention-lens-gqa");
   });
 
@@ -92,7 +90,7 @@ describe("Step Through Decoding in the extension host", function () {
   it("is registered and contributed to the palette", async () => {
     const commands = await vscode.commands.getCommands(true);
     assert.ok(commands.includes(STEP_THROUGH) && commands.includes(CONTROL));
-    const contributed = (vscode.extensions.getExtension(EXTENSION_ID)?.packageJSON.contributes.commands ?? []) as { command: string; title: string }[];
+    const contributed = (attentionLens().packageJSON.contributes.commands ?? []) as { command: string; title: string }[];
     assert.equal(contributed.find((entry) => entry.command === STEP_THROUGH)?.title, "Step Through Decoding");
   });
 

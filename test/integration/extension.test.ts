@@ -13,8 +13,8 @@ import { join } from "node:path";
 import * as vscode from "vscode";
 
 import type { WebviewToHostMessage } from "../../src/protocol";
+import { attentionLens } from "./extension-hooks";
 
-const EXTENSION_ID = "attention-lens.attention-lens";
 const SHOW_ATTENTION = "attentionLens.showAttention";
 
 type AttentionComputed = Extract<WebviewToHostMessage, { type: "attentionComputed" }>;
@@ -23,12 +23,6 @@ type AttentionSummary = Pick<
   AttentionComputed,
   "requestId" | "modelId" | "backend" | "milliseconds" | "tokens" | "layers" | "heads" | "firstHeadWeights"
 >;
-
-function attentionLens(): vscode.Extension<unknown> {
-  const extension = vscode.extensions.getExtension(EXTENSION_ID);
-  assert.ok(extension, `${EXTENSION_ID} is not loaded; is the repository the extensionDevelopmentPath?`);
-  return extension;
-}
 
 function sampleFile(name: string): vscode.Uri {
   return vscode.Uri.file(join(attentionLens().extensionPath, "media", "sample", name));

@@ -25,8 +25,8 @@ import { readSafetensors } from "../../src/model/safetensors";
 import { inspectStages, traceModelStages } from "../../src/model/stage-inspection";
 import { TextTokenizer } from "../../src/model/tokenizer";
 import type { BatchReport, LearningReport, LensMode, StagesReport } from "../../src/protocol";
+import { attentionLens } from "./extension-hooks";
 
-const EXTENSION_ID = "attention-lens.attention-lens";
 
 interface TryItResult {
   step: string;
@@ -36,9 +36,7 @@ interface TryItResult {
 }
 
 function extensionPath(): string {
-  const extension = vscode.extensions.getExtension(EXTENSION_ID);
-  assert.ok(extension, `${EXTENSION_ID} is not loaded`);
-  return extension.extensionPath;
+  return attentionLens().extensionPath;
 }
 
 /** Opens an untitled document with `text`, all of it selected. */
@@ -58,7 +56,7 @@ describe("learning: walkthrough, stages and batch in the extension host", functi
     tokenizer = TextTokenizer.fromJson(readFileSync(join(folder, "tokenizer.json"), "utf8"));
     const config = parseLlamaConfig(JSON.parse(readFileSync(join(folder, "config.json"), "utf8")));
     model = LlamaModel.fromTensors(config, readSafetensors(readFileSync(join(folder, "model.safetensors"))).tensors);
-    await vscode.extensions.getExtension(EXTENSION_ID)!.activate();
+    await attentionLens().activate();
     await vscode.workspace.getConfiguration("attentionLens").update("defaultModel", "attention-lens-gqa", vscode.ConfigurationTarget.Global);
   });
 

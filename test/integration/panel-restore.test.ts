@@ -20,7 +20,6 @@ import * as assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { format } from "node:util";
 import * as vscode from "vscode";
 
 import type { AttentionSummary } from "../../src/extension/attention-controller";
@@ -28,62 +27,29 @@ import { normalizeLineEndings, tokensOfText } from "../../src/extension/selectio
 import { tokenBudget } from "../../src/extension/settings";
 import { TextTokenizer } from "../../src/model/tokenizer";
 import type { HostToWebviewMessage, PanelState, WebviewToHostMessage } from "../../src/protocol";
+import { ApiPatches, attentionLens } from "./extension-hooks";
 import { within } from "./within";
 
-const EXTENSION_ID = "attention-lens.attention-lens";
 const VIEW_TYPE = "attentionLens.panel";
-const OUTPUT_CHANNEL = "Attention Lens";
 const MODEL_ID = "attention-lens-gqa";
 const SETTLE_MS = 90_000;
 
 let serializer: vscode.WebviewPanelSerializer | undefined;
 const logLines: string[] = [];
 const errorsShown: string[] = [];
-const restore: (() => void)[] = [];
-
-function extension(): vscode.Extension<unknown> {
-  const found = vscode.extensions.getExtension(EXTENSION_ID);
-  assert.ok(found, `${EXTENSION_ID} is not loaded; is the repository the extensionDevelopmentPath?`);
-  return found;
-}
-
-function wrap<T extends object, K extends keyof T>(object: T, key: K, wrapper: (original: T[K]) => T[K]): void {
-  const original = object[key];
-  (object as Record<K, T[K]>)[key] = wrapper(original);
-  restore.push(() => {
-    (object as Record<K, T[K]>)[key] = original;
-  });
-}
+const patches = new ApiPatches();
 
 // A root hook: it runs before the `before` of every suite, so before anything activates the extension.
 before(() => {
-  if (extension().isActive) return; // too late to see the serializer: the restore tests skip
-  wrap(vscode.window, "registerWebviewPanelSerializer", (original) =>
+  if (attentionLens().isActive) return; // too late to see the serializer: the restore tests skip
+  patches.wrap(vscode.window, "registerWebviewPanelSerializer", (original) =>
     ((viewType: string, registered: vscode.WebviewPanelSerializer) => {
       if (viewType === VIEW_TYPE) serializer = registered;
       return (original as (...args: unknown[]) => vscode.Disposable).call(vscode.window, viewType, registered);
     }) as typeof original,
   );
-  wrap(vscode.window, "createOutputChannel", (original) =>
-    ((name: string, options?: unknown) => {
-      const channel = (original as (...args: unknown[]) => object).call(vscode.window, name, options);
-      if (name !== OUTPUT_CHANNEL) return channel;
-      return new Proxy(channel, {
-        get(target, property, receiver) {
-          const value: unknown = Reflect.get(target, property, receiver);
-          if (typeof value !== "function") return value;
-          if (property === "info" || property === "warn" || property === "error") {
-            return (...args: unknown[]) => {
-              logLines.push(`${property}: ${format(...args)}`);
-              return (value as (...args: unknown[]) => unknown).apply(target, args);
-            };
-          }
-          return (value as (...args: unknown[]) => unknown).bind(target);
-        },
-      });
-    }) as typeof original,
-  );
-  wrap(vscode.window, "showErrorMessage", (original) =>
+  patches.recordOutputChannel(logLines);
+  patches.wrap(vscode.window, "showErrorMessage", (original) =>
     ((message: string, ...rest: unknown[]) => {
       errorsShown.push(message);
       return (original as (...args: unknown[]) => unknown).call(vscode.window, message, ...rest);
@@ -92,12 +58,12 @@ before(() => {
 });
 
 after(() => {
-  for (const undo of restore.splice(0).reverse()) undo();
+  patches.undoAll();
 });
 
 let tokenizer: TextTokenizer | undefined;
 function modelFolder(): string {
-  return join(extension().extensionPath, "media", "models", MODEL_ID);
+  return join(attentionLens().extensionPath, "media", "models", MODEL_ID);
 }
 function modelTokenizer(): TextTokenizer {
   tokenizer ??= TextTokenizer.fromJson(readFileSync(join(modelFolder(), "tokenizer.json"), "utf8"), "tokenizer.json");
@@ -169,11 +135,11 @@ describe("Attention Lens restored after a reload", function () {
   let scratch: string;
 
   before(async function () {
-    if (extension().isActive && !serializer) {
+    if (attentionLens().isActive && !serializer) {
       console.log("      (the extension was active before this file's root hook ran: its serializer cannot be reached; skipped)");
       this.skip();
     }
-    await extension().activate();
+    await attentionLens().activate();
     scratch = mkdtempSync(join(tmpdir(), "attention-lens-restore-"));
   });
 

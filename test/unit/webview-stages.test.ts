@@ -173,7 +173,7 @@ describe("stages and batch modes in Chromium (built bundle, real GQA model)", fu
     await page.screenshot({ path: join(tmpdir(), "attention-lens-webview-stages.png"), fullPage: true });
 
     const before = (await harness.posted()).length;
-    await page.locator('[data-stage="rawScores"] .code-link').click();
+    await page.locator('[data-stage="rawScores"] .lens-code-link').click();
     const isOpen = (message: WebviewToHostMessage): message is Extract<WebviewToHostMessage, { type: "openSource" }> => message.type === "openSource";
     assert.equal((await harness.waitForPosted(isOpen, { after: before })).anchor, "rawScores");
   });
