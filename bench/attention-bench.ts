@@ -21,11 +21,11 @@ import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import * as ortNode from "onnxruntime-node";
 import * as ortWeb from "onnxruntime-web";
-import { parseLlamaConfig, type LlamaConfig } from "../src/model/config";
-import { LlamaModel } from "../src/model/llama-model";
+import { parseModelConfig, type DecoderConfig } from "../src/model/config";
+import { DecoderModel } from "../src/model/decoder-model";
 import { prepareGraphStep } from "../src/model/onnx/graph-inputs";
-import { encodeLlamaGraph } from "../src/model/onnx/llama-graph";
-import { randomLlamaWeights } from "../src/model/weights";
+import { encodeDecoderGraph } from "../src/model/onnx/decoder-graph";
+import { randomDecoderWeights } from "../src/model/weights";
 import { OnnxDecoder } from "../src/runtime/onnx-decoder";
 import { benchDecoding } from "./decoding-bench";
 
@@ -33,8 +33,8 @@ const quick = process.argv.includes("--quick"); // a fast smoke run: fewer repet
 const prefillLengths = quick ? [64, 256] : [64, 256, 1024];
 const decodeLengths = quick ? [128] : [128, 512];
 
-function benchConfig(numKeyValueHeads: number): LlamaConfig {
-  return parseLlamaConfig({
+function benchConfig(numKeyValueHeads: number): DecoderConfig {
+  return parseModelConfig({
     hidden_size: 256,
     num_attention_heads: 8,
     num_key_value_heads: numKeyValueHeads,
@@ -86,11 +86,11 @@ async function main(): Promise<void> {
   };
 
   const config = benchConfig(2);
-  const weights = randomLlamaWeights(config, 1, 0.05);
-  const reference = new LlamaModel(config, weights);
+  const weights = randomDecoderWeights(config, 1, 0.05);
+  const reference = new DecoderModel(config, weights);
   const primitive = await OnnxDecoder.create(config, weights, { choice: "wasm" });
   const fused = await OnnxDecoder.create(config, weights, { choice: "wasm" }, { attention: "fused" });
-  const nodeSession = await ortNode.InferenceSession.create(encodeLlamaGraph(config, weights), {
+  const nodeSession = await ortNode.InferenceSession.create(encodeDecoderGraph(config, weights), {
     intraOpNumThreads: 1,
     interOpNumThreads: 1,
   });
@@ -165,7 +165,7 @@ async function main(): Promise<void> {
     [1, "MQA"],
   ] as const) {
     const variantConfig = benchConfig(numKeyValueHeads);
-    const decoder = await OnnxDecoder.create(variantConfig, randomLlamaWeights(variantConfig, 2, 0.05), { choice: "wasm" });
+    const decoder = await OnnxDecoder.create(variantConfig, randomDecoderWeights(variantConfig, 2, 0.05), { choice: "wasm" });
     const result = await decoder.forward([tokens(memoryLength)], { fetchPresent: true });
     const kvBytes = result.presentKeyValues.reduce((sum, { key, value }) => sum + 4 * (key.size + value.size), 0);
     const mapBytes = result.attentions.reduce((sum, weights) => sum + 4 * weights.size, 0);

@@ -16,8 +16,8 @@
 
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseLlamaConfig } from "../src/model/config";
-import { LlamaModel } from "../src/model/llama-model";
+import { parseModelConfig } from "../src/model/config";
+import { DecoderModel } from "../src/model/decoder-model";
 import { readSafetensors } from "../src/model/safetensors";
 import { chooseToken } from "../src/model/sampling";
 import { TextTokenizer } from "../src/model/tokenizer";
@@ -60,8 +60,8 @@ export async function benchDecoding(say: (line?: string) => void, quick: boolean
 
   for (const id of ["attention-lens-mha", "attention-lens-gqa", "attention-lens-mqa"]) {
     const folder = join(MODELS, id);
-    const config = parseLlamaConfig(JSON.parse(readFileSync(join(folder, "config.json"), "utf8")), `${id}/config.json`);
-    const model = LlamaModel.fromTensors(config, readSafetensors(readFileSync(join(folder, "model.safetensors"))).tensors);
+    const config = parseModelConfig(JSON.parse(readFileSync(join(folder, "config.json"), "utf8")), `${id}/config.json`);
+    const model = DecoderModel.fromTensors(config, readSafetensors(readFileSync(join(folder, "model.safetensors"))).tensors);
     const decoder = await OnnxDecoder.create(config, model.weights, { choice: "wasm" });
     const label = config.numKeyValueHeads === config.numAttentionHeads ? "MHA" : config.numKeyValueHeads === 1 ? "MQA" : "GQA";
     try {

@@ -12,9 +12,9 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseLlamaConfig, type LlamaConfig } from "../src/model/config";
+import { parseModelConfig, type DecoderConfig } from "../src/model/config";
 import { measureHeads, type ModelHeadMetrics } from "../src/model/head-metrics";
-import { LlamaModel } from "../src/model/llama-model";
+import { DecoderModel } from "../src/model/decoder-model";
 import { readSafetensors } from "../src/model/safetensors";
 import { TextTokenizer } from "../src/model/tokenizer";
 
@@ -81,7 +81,7 @@ interface TrainingRecord {
 
 interface ModelSummary {
   id: string;
-  config: LlamaConfig;
+  config: DecoderConfig;
   training: TrainingRecord;
   metrics: ModelHeadMetrics;
   parameters: number;
@@ -102,10 +102,10 @@ const fixed = (value: number, digits = 3) => value.toFixed(digits);
 
 function summarize(id: string): ModelSummary {
   const folder = join(MODELS, id);
-  const config = parseLlamaConfig(JSON.parse(readFileSync(join(folder, "config.json"), "utf8")), `${id}/config.json`);
+  const config = parseModelConfig(JSON.parse(readFileSync(join(folder, "config.json"), "utf8")), `${id}/config.json`);
   const weightsBytes = readFileSync(join(folder, "model.safetensors"));
   const file = readSafetensors(weightsBytes, `${id}/model.safetensors`);
-  const model = LlamaModel.fromTensors(config, file.tensors, `${id}/model.safetensors`);
+  const model = DecoderModel.fromTensors(config, file.tensors, `${id}/model.safetensors`);
   const tokenizer = TextTokenizer.fromJson(readFileSync(join(folder, "tokenizer.json"), "utf8"), `${id}/tokenizer.json`);
   const textIds = tokenizer.encode(METRICS_TEXT, { addBos: true }).ids;
   const metrics = measureHeads(model, { textIds, firstTokenId: tokenizer.bosTokenId, repeatLength: 50, seed: 0, firstOrdinaryId: 3 });

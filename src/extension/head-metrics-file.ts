@@ -14,7 +14,7 @@
 
 import { readFile } from "node:fs/promises";
 
-import type { LlamaConfig } from "../model/config";
+import type { DecoderConfig } from "../model/config";
 import type { HeadMetrics, ModelHeadMetrics } from "../model/head-metrics";
 
 export const HEAD_METRICS_FILE = "head-metrics.json";
@@ -40,7 +40,7 @@ const TOLERANCE = 1e-6;
  * Checks parsed head-metrics.json against the model's sizes; throws an Error whose message starts
  * with `name` and says where the file is wrong.
  */
-export function parseHeadMetrics(json: unknown, name: string, config: Pick<LlamaConfig, "numHiddenLayers" | "numAttentionHeads">): ModelHeadMetrics {
+export function parseHeadMetrics(json: unknown, name: string, config: Pick<DecoderConfig, "numHiddenLayers" | "numAttentionHeads">): ModelHeadMetrics {
   if (typeof json !== "object" || json === null || !Array.isArray((json as { layers?: unknown }).layers)) {
     throw new Error(`${name} has no "layers" list (per layer, per head: previousToken, induction, sinkMass, entropy)`);
   }
@@ -75,7 +75,7 @@ export function parseHeadMetrics(json: unknown, name: string, config: Pick<Llama
 export async function readHeadMetrics(
   path: string,
   modelId: string,
-  config: Pick<LlamaConfig, "numHiddenLayers" | "numAttentionHeads">,
+  config: Pick<DecoderConfig, "numHiddenLayers" | "numAttentionHeads">,
 ): Promise<HeadMetricsReading> {
   const name = `${modelId}/${HEAD_METRICS_FILE}`;
   let text: string;

@@ -2,7 +2,7 @@
  * The bundled models: every folder media/models/<id>/ that holds a Hugging Face model.
  *
  *   media/models/attention-lens-gqa/
- *     config.json         sizes (parseLlamaConfig): read when the folder is scanned
+ *     config.json         sizes (parseModelConfig): read when the folder is scanned
  *     model.safetensors   weights: only its header is checked here; the webview loads the file
  *     tokenizer.json      hashed when the folder is scanned (models with identical files can be compared
  *                         on the same token ids); loaded when the model is first used (the host tokenizes)
@@ -19,7 +19,7 @@ import { createHash } from "node:crypto";
 import { open, readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 
-import { parseLlamaConfig, type LlamaConfig } from "../model/config";
+import { parseModelConfig, type DecoderConfig } from "../model/config";
 import type { ModelHeadMetrics } from "../model/head-metrics";
 import { TextTokenizer } from "../model/tokenizer";
 import type { ModelDescriptor } from "../protocol";
@@ -45,7 +45,7 @@ export interface BundledModel {
   id: string;
   /** Absolute path of the folder. */
   folder: string;
-  config: LlamaConfig;
+  config: DecoderConfig;
   /** "GQA (8 query heads, 2 key/value heads)". */
   label: string;
   /** "3 layers, width 128, context 512 tokens". */
@@ -84,14 +84,14 @@ function whatToDo(id: string): string {
 // Labels
 
 /** The attention kind and head counts, as shown in the model picker. */
-export function labelOfModel(config: LlamaConfig): string {
+export function labelOfModel(config: DecoderConfig): string {
   const { numAttentionHeads: heads, numKeyValueHeads: keyValueHeads } = config;
   if (keyValueHeads === heads) return `MHA (${heads} heads)`;
   if (keyValueHeads === 1) return `MQA (${heads} query heads, 1 key/value head)`;
   return `GQA (${heads} query heads, ${keyValueHeads} key/value heads)`;
 }
 
-export function describeModel(config: LlamaConfig): string {
+export function describeModel(config: DecoderConfig): string {
   const layers = config.numHiddenLayers === 1 ? "1 layer" : `${config.numHiddenLayers} layers`;
   return `${layers}, width ${config.hiddenSize}, context ${config.maxPositionEmbeddings} tokens`;
 }
@@ -157,9 +157,9 @@ export async function readModelFolder(folder: string, id: string): Promise<Bundl
   } catch (error) {
     throw new ModelCatalogError(`${configPath} is not valid JSON (${reasonOf(error)}); the file is truncated or corrupt. ${whatToDo(id)}`);
   }
-  let config: LlamaConfig;
+  let config: DecoderConfig;
   try {
-    config = parseLlamaConfig(configJson, configPath);
+    config = parseModelConfig(configJson, configPath);
   } catch (error) {
     throw new ModelCatalogError(`${reasonOf(error)}. ${whatToDo(id)}`);
   }

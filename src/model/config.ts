@@ -19,7 +19,7 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
-export interface LlamaConfig {
+export interface DecoderConfig {
   hiddenSize: number;
   numAttentionHeads: number;
   numKeyValueHeads: number;
@@ -27,7 +27,7 @@ export interface LlamaConfig {
   intermediateSize: number;
   headDim: number;
   ropeTheta: number;
-  rmsNormEps: number;
+  normEpsilon: number;
   vocabSize: number;
   maxPositionEmbeddings: number;
   tieWordEmbeddings: boolean;
@@ -47,7 +47,7 @@ const REQUIRED_FIELDS = [
   "rms_norm_eps",
 ] as const;
 
-/** Fields Hugging Face's LlamaConfig gives a default, with that default. */
+/** Fields Hugging Face's DecoderConfig gives a default, with that default. */
 const DEFAULTS = { rope_theta: 10000, tie_word_embeddings: false } as const;
 
 function positiveInteger(json: Record<string, unknown>, field: string, source: string): number {
@@ -98,7 +98,7 @@ function readRopeTheta(fields: Record<string, unknown>, source: string): number 
 }
 
 /** Reads a parsed `config.json`. Every problem names the field and the file. */
-export function parseLlamaConfig(json: unknown, source = "config.json"): LlamaConfig {
+export function parseModelConfig(json: unknown, source = "config.json"): DecoderConfig {
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     throw new ConfigError(`${source}: expected a JSON object with the model's sizes`);
   }
@@ -156,7 +156,7 @@ export function parseLlamaConfig(json: unknown, source = "config.json"): LlamaCo
     intermediateSize: positiveInteger(fields, "intermediate_size", source),
     headDim,
     ropeTheta,
-    rmsNormEps: positiveNumber(fields, "rms_norm_eps", source),
+    normEpsilon: positiveNumber(fields, "rms_norm_eps", source),
     vocabSize: positiveInteger(fields, "vocab_size", source),
     maxPositionEmbeddings: positiveInteger(fields, "max_position_embeddings", source),
     tieWordEmbeddings: tie,
@@ -167,7 +167,7 @@ export function parseLlamaConfig(json: unknown, source = "config.json"): LlamaCo
 }
 
 /** The `config.json` a Hugging Face `LlamaForCausalLM` loads. */
-export function toHuggingFaceConfig(config: LlamaConfig): Record<string, unknown> {
+export function toHuggingFaceConfig(config: DecoderConfig): Record<string, unknown> {
   return {
     architectures: ["LlamaForCausalLM"],
     model_type: "llama",
@@ -180,7 +180,7 @@ export function toHuggingFaceConfig(config: LlamaConfig): Record<string, unknown
     hidden_act: "silu",
     rope_theta: config.ropeTheta,
     rope_scaling: null,
-    rms_norm_eps: config.rmsNormEps,
+    rms_norm_eps: config.normEpsilon,
     vocab_size: config.vocabSize,
     max_position_embeddings: config.maxPositionEmbeddings,
     tie_word_embeddings: config.tieWordEmbeddings,

@@ -15,7 +15,7 @@ import type { RotaryEmbedding } from "../attention/rotary-embedding";
 import type { AttentionResult } from "../attention/self-attention";
 import { add } from "../attention/tensor-operations";
 import type { Tensor } from "../attention/tensor";
-import type { LlamaConfig } from "./config";
+import type { DecoderConfig } from "./config";
 import { rmsNorm } from "./rms-norm";
 import { swigluMlp } from "./swiglu-mlp";
 import type { DecoderLayerWeights } from "./weights";
@@ -40,7 +40,7 @@ export class DecoderLayer {
   readonly attention: GroupedQueryAttention;
 
   constructor(
-    readonly config: LlamaConfig,
+    readonly config: DecoderConfig,
     readonly weights: DecoderLayerWeights,
     rotary: RotaryEmbedding,
   ) {
@@ -52,7 +52,7 @@ export class DecoderLayer {
   }
 
   forward(x: Tensor, call: DecoderLayerCall): DecoderLayerResult {
-    const normalized = rmsNorm(x, this.weights.inputNorm, this.config.rmsNormEps); // (B, T, C)
+    const normalized = rmsNorm(x, this.weights.inputNorm, this.config.normEpsilon); // (B, T, C)
     const attention = this.attention.forward(normalized, {
       causal: true,
       positions: call.positions,
@@ -61,7 +61,7 @@ export class DecoderLayer {
       trace: call.trace,
     });
     const afterAttention = add(x, attention.output); // (B, T, C)
-    const mlpInput = rmsNorm(afterAttention, this.weights.postAttentionNorm, this.config.rmsNormEps); // (B, T, C)
+    const mlpInput = rmsNorm(afterAttention, this.weights.postAttentionNorm, this.config.normEpsilon); // (B, T, C)
     const hidden = add(afterAttention, swigluMlp(mlpInput, this.weights.mlp)); // (B, T, C)
     return { hidden, attention };
   }

@@ -19,7 +19,7 @@
 
 import { seededRandom } from "../attention/seeded-random";
 import type { Tensor } from "../attention/tensor";
-import type { LlamaModel } from "./llama-model";
+import type { DecoderModel } from "./decoder-model";
 
 export interface HeadMetrics {
   previousToken: number;
@@ -95,7 +95,7 @@ export interface HeadMetricsOptions {
 }
 
 /** All four metrics of every head of a model, computed with the TypeScript reference forward. */
-export function measureHeads(model: LlamaModel, options: HeadMetricsOptions): ModelHeadMetrics {
+export function measureHeads(model: DecoderModel, options: HeadMetricsOptions): ModelHeadMetrics {
   const repeatLength = options.repeatLength ?? 50;
   const text = model.forward([options.textIds]);
   const repeated = randomTokens(repeatLength, model.config.vocabSize, options.seed ?? 0, options.firstOrdinaryId);

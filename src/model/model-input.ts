@@ -1,9 +1,9 @@
 /**
- * Checks of what goes into the decoder, shared by the TypeScript forward (llama-model.ts) and the
+ * Checks of what goes into the decoder, shared by the TypeScript forward (decoder-model.ts) and the
  * ONNX graph's inputs (onnx/graph-inputs.ts), so both refuse the same mistakes with the same words.
  */
 
-import type { LlamaConfig } from "./config";
+import type { DecoderConfig } from "./config";
 
 /** Thrown for token ids, lengths or caches the model cannot take; the message says what to do. */
 export class ModelInputError extends Error {
@@ -12,7 +12,7 @@ export class ModelInputError extends Error {
 
 /** Checks that `inputIds` is a non-empty (B, T) rectangle of ids in the vocabulary; returns B and T. */
 export function checkInputIds(
-  config: LlamaConfig,
+  config: DecoderConfig,
   inputIds: readonly (readonly number[])[],
 ): { batchSize: number; length: number } {
   const batchSize = inputIds.length;
@@ -34,7 +34,7 @@ export function checkInputIds(
 }
 
 /** Checks that `pastLength` cached plus `newLength` new tokens fit in the model's context. */
-export function checkContextLength(config: LlamaConfig, pastLength: number, newLength: number): void {
+export function checkContextLength(config: DecoderConfig, pastLength: number, newLength: number): void {
   if (pastLength + newLength > config.maxPositionEmbeddings) {
     throw new ModelInputError(
       `the sequence would be ${pastLength + newLength} tokens long (${pastLength} cached + ${newLength} new) but the model's context is ${config.maxPositionEmbeddings} (max_position_embeddings); shorten the text or reset the cache`,

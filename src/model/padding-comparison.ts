@@ -16,7 +16,7 @@
 
 import { padBatch, type PaddedBatch, type PaddingSide } from "../attention/padded-batch";
 import type { Tensor } from "../attention/tensor";
-import type { LlamaModel, ModelForwardResult } from "./llama-model";
+import type { DecoderModel, ModelForwardResult } from "./decoder-model";
 
 export interface NextTokenRead {
   row: number;
@@ -62,7 +62,7 @@ export function argmax(values: ArrayLike<number>): number {
 
 /** Runs `sequences` padded left and right, and reads the next token of every row as generation would. */
 export function compareNextTokenReads(
-  model: LlamaModel,
+  model: DecoderModel,
   sequences: readonly (readonly number[])[],
   padTokenId: number,
 ): PaddingComparison {

@@ -1,7 +1,7 @@
 /**
  * The attention stages of the real model, for one layer, head and query token.
  *
- * `LlamaModel.forward(ids, { trace: true })` keeps every stage of every layer: the raw scores Q K^T,
+ * `DecoderModel.forward(ids, { trace: true })` keeps every stage of every layer: the raw scores Q K^T,
  * the scaled scores, the mask, the masked scores, the softmax weights, the weights after dropout and
  * the context vectors. `inspectStages` picks a layer out of such a trace and gives:
  *
@@ -17,8 +17,8 @@ import { checkDropoutRate } from "../attention/dropout";
 import type { AttentionStages, DropoutSettings } from "../attention/scaled-dot-product-attention";
 import { scalingDemonstration, type ScalingDemonstration } from "../attention/scaling-demonstration";
 import { retraceWithDropout, traceQuery, type QueryTrace } from "../attention/stage-trace";
-import type { LlamaConfig } from "./config";
-import type { LlamaModel } from "./llama-model";
+import type { DecoderConfig } from "./config";
+import type { DecoderModel } from "./decoder-model";
 import type { TokenMask } from "../attention/left-padding";
 import { ModelInputError } from "./model-input";
 
@@ -51,7 +51,7 @@ export interface StageInspection {
 
 /** Runs the model with every stage traced: one AttentionStages per layer. */
 export function traceModelStages(
-  model: LlamaModel,
+  model: DecoderModel,
   inputIds: readonly (readonly number[])[],
   attentionMask?: TokenMask,
 ): AttentionStages[] {
@@ -69,7 +69,7 @@ export function checkDropoutSettings(dropout: DropoutSettings): void {
 
 /** One layer, head and query of a model trace, with dropout if asked for. */
 export function inspectStages(
-  config: LlamaConfig,
+  config: DecoderConfig,
   layerStages: readonly AttentionStages[],
   request: StageRequest,
 ): StageInspection {

@@ -18,7 +18,7 @@
 import type { MultiHeadAttentionWeights } from "../attention/multi-head-attention";
 import { seededRandom } from "../attention/seeded-random";
 import { formatShape, Tensor } from "../attention/tensor";
-import type { LlamaConfig } from "./config";
+import type { DecoderConfig } from "./config";
 
 export class WeightsError extends Error {
   override name = "WeightsError";
@@ -37,7 +37,7 @@ export interface DecoderLayerWeights {
   mlp: MlpWeights;
 }
 
-export interface LlamaWeights {
+export interface DecoderWeights {
   embedTokens: Tensor;
   layers: DecoderLayerWeights[];
   finalNorm: Tensor;
@@ -46,7 +46,7 @@ export interface LlamaWeights {
 }
 
 /** Every weight a checkpoint of this config holds, with its expected shape. */
-export function expectedWeightShapes(config: LlamaConfig): Map<string, number[]> {
+export function expectedWeightShapes(config: DecoderConfig): Map<string, number[]> {
   const { hiddenSize: C, numAttentionHeads: nh, numKeyValueHeads: nkv, headDim: hs, intermediateSize: I, vocabSize: V } = config;
   const shapes = new Map<string, number[]>();
   shapes.set("model.embed_tokens.weight", [V, C]);
@@ -68,11 +68,11 @@ export function expectedWeightShapes(config: LlamaConfig): Map<string, number[]>
 }
 
 /** Picks the weights out of a checkpoint's tensors, checking that every one is there with its shape. */
-export function llamaWeightsFromTensors(
-  config: LlamaConfig,
+export function decoderWeightsFromTensors(
+  config: DecoderConfig,
   tensors: ReadonlyMap<string, Tensor>,
   source = "model.safetensors",
-): LlamaWeights {
+): DecoderWeights {
   const expected = expectedWeightShapes(config);
   const missing = [...expected.keys()].filter((name) => !tensors.has(name));
   if (missing.length > 0) {
@@ -113,7 +113,7 @@ export function llamaWeightsFromTensors(
 }
 
 /** The inverse: Hugging Face names to tensors, ready for `writeSafetensors`. */
-export function llamaWeightsToTensors(config: LlamaConfig, weights: LlamaWeights): Map<string, Tensor> {
+export function decoderWeightsToTensors(config: DecoderConfig, weights: DecoderWeights): Map<string, Tensor> {
   const tensors = new Map<string, Tensor>();
   tensors.set("model.embed_tokens.weight", weights.embedTokens);
   weights.layers.forEach((layer, index) => {
@@ -146,12 +146,12 @@ export function seededNormal(seed: number): () => number {
  * Untrained weights for tests and demonstrations: normal(0, std) matrices, norm weights near 1
  * (`normJitter` moves them off 1 so a test notices a norm weight that is not applied).
  */
-export function randomLlamaWeights(config: LlamaConfig, seed: number, std = 0.02, normJitter = 0): LlamaWeights {
+export function randomDecoderWeights(config: DecoderConfig, seed: number, std = 0.02, normJitter = 0): DecoderWeights {
   const normal = seededNormal(seed);
   const tensors = new Map<string, Tensor>();
   for (const [name, shape] of expectedWeightShapes(config)) {
     const isNorm = shape.length === 1;
     tensors.set(name, Tensor.fromFunction(shape, () => (isNorm ? 1 + normJitter * normal() : std * normal())));
   }
-  return llamaWeightsFromTensors(config, tensors, "random weights");
+  return decoderWeightsFromTensors(config, tensors, "random weights");
 }

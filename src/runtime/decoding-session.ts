@@ -30,7 +30,7 @@
 import type { KeyValue } from "../attention/kv-cache";
 import { sliceAxis } from "../attention/tensor-operations";
 import { Tensor } from "../attention/tensor";
-import type { LlamaConfig } from "../model/config";
+import type { DecoderConfig } from "../model/config";
 import { checkSamplingSettings, chooseToken, type SamplingSettings, type TokenChoice } from "../model/sampling";
 import type { OnnxDecoder } from "./onnx-decoder";
 
@@ -150,7 +150,7 @@ export class DecodingSession {
     return session;
   }
 
-  get config(): LlamaConfig {
+  get config(): DecoderConfig {
     return this.decoder.config;
   }
 

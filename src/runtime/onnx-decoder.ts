@@ -1,7 +1,7 @@
 /**
- * The decoder graph (model/onnx/llama-graph.ts) running on onnxruntime-web, with its KV cache.
+ * The decoder graph (model/onnx/decoder-graph.ts) running on onnxruntime-web, with its KV cache.
  *
- * It mirrors `LlamaModel.forward` with a `KeyValueCache`: the first call is the prefill, every later
+ * It mirrors `DecoderModel.forward` with a `KeyValueCache`: the first call is the prefill, every later
  * call appends its tokens to the cache, `reset` starts over. The past keys and values stay in
  * onnxruntime tensors between calls (on the GPU under WebGPU), held in `TensorSlots` so a replaced
  * past is disposed; the real/pad mask of the cached slots is kept beside them.
@@ -17,10 +17,10 @@ import * as ort from "onnxruntime-web";
 import type { KeyValue } from "../attention/kv-cache";
 import type { TokenMask } from "../attention/left-padding";
 import { Tensor } from "../attention/tensor";
-import type { LlamaConfig } from "../model/config";
+import type { DecoderConfig } from "../model/config";
 import { prepareGraphStep, type FeedTensor } from "../model/onnx/graph-inputs";
-import { encodeLlamaGraph, GraphNames, type LlamaGraphOptions } from "../model/onnx/llama-graph";
-import type { LlamaWeights } from "../model/weights";
+import { encodeDecoderGraph, GraphNames, type DecoderGraphOptions } from "../model/onnx/decoder-graph";
+import type { DecoderWeights } from "../model/weights";
 import { type Backend, ModelRuntime, type RuntimeSettings } from "./model-runtime";
 import { TensorSlots } from "./tensor-slots";
 
@@ -66,19 +66,19 @@ export class OnnxDecoder {
   private pastTokenMask: number[][] = [];
 
   private constructor(
-    readonly config: LlamaConfig,
+    readonly config: DecoderConfig,
     readonly runtime: ModelRuntime,
     readonly hasAttentionOutputs: boolean,
   ) {}
 
   /** Builds the graph for these weights and loads it on the backend the settings choose. */
   static async create(
-    config: LlamaConfig,
-    weights: LlamaWeights,
+    config: DecoderConfig,
+    weights: DecoderWeights,
     runtimeSettings: RuntimeSettings,
-    graphOptions: LlamaGraphOptions = {},
+    graphOptions: DecoderGraphOptions = {},
   ): Promise<OnnxDecoder> {
-    const runtime = await ModelRuntime.create(encodeLlamaGraph(config, weights, graphOptions), runtimeSettings);
+    const runtime = await ModelRuntime.create(encodeDecoderGraph(config, weights, graphOptions), runtimeSettings);
     return new OnnxDecoder(config, runtime, runtime.outputNames.includes(GraphNames.attentions(0)));
   }
 

@@ -6,7 +6,7 @@
  *   2. F1 runs "Attention Lens: Step Through Decoding": the panel opens in decode mode with the
  *      selection cached as the prompt;
  *   3. five clicks on Step: the five generated token ids must equal greedy decoding by the
- *      TypeScript reference (LlamaModel with its KeyValueCache) in Node on the same tokens, and the
+ *      TypeScript reference (DecoderModel with its KeyValueCache) in Node on the same tokens, and the
  *      cache view's bytes must be 2 x layers x nkv x length x head size x 4;
  *   4. Back then Step shows the same token again;
  *   5. screenshots: the window (decode-dark.png) and the cache view (cache-dark.png) in
@@ -19,7 +19,7 @@ import * as assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { FrameLocator } from "playwright-core";
-import { LlamaModel } from "../../src/model/llama-model";
+import { DecoderModel } from "../../src/model/decoder-model";
 import { readSafetensors } from "../../src/model/safetensors";
 import { referenceRun } from "./reference";
 import { closeInstalledWorkbench, reportFailure, sampleSelection, saveScreenshot, startInstalledWorkbench, until, type InstalledWorkbench } from "./steps";
@@ -35,7 +35,7 @@ const STEPS = 5;
 function referenceTokens(prompt: number[], steps: number): number[] {
   const run = referenceRun(MODEL_ID, "x", 0); // only for the config
   const folder = join(REPOSITORY_ROOT, "media", "models", MODEL_ID);
-  const model = LlamaModel.fromTensors(run.config, readSafetensors(readFileSync(join(folder, "model.safetensors"))).tensors);
+  const model = DecoderModel.fromTensors(run.config, readSafetensors(readFileSync(join(folder, "model.safetensors"))).tensors);
   const cache = model.createCache();
   let logits = model.forward([prompt], { cache }).logits.data;
   const generated: number[] = [];

@@ -19,8 +19,8 @@ import { join } from "node:path";
 
 import { stageFormulas } from "../../src/attention/stage-formulas";
 import { WALKTHROUGH_STEPS } from "../../src/extension/walkthrough";
-import { parseLlamaConfig } from "../../src/model/config";
-import { LlamaModel } from "../../src/model/llama-model";
+import { parseModelConfig } from "../../src/model/config";
+import { DecoderModel } from "../../src/model/decoder-model";
 import { compareNextTokenReads } from "../../src/model/padding-comparison";
 import { readSafetensors } from "../../src/model/safetensors";
 import { inspectStages, traceModelStages } from "../../src/model/stage-inspection";
@@ -31,8 +31,8 @@ import { REPOSITORY_ROOT, type Workbench } from "./workbench";
 const MODEL = join(REPOSITORY_ROOT, "media", "models", "attention-lens-gqa");
 const WALKTHROUGH = join(REPOSITORY_ROOT, "media", "walkthrough");
 
-const config = parseLlamaConfig(JSON.parse(readFileSync(join(MODEL, "config.json"), "utf8")));
-const model = LlamaModel.fromTensors(config, readSafetensors(readFileSync(join(MODEL, "model.safetensors"))).tensors);
+const config = parseModelConfig(JSON.parse(readFileSync(join(MODEL, "config.json"), "utf8")));
+const model = DecoderModel.fromTensors(config, readSafetensors(readFileSync(join(MODEL, "model.safetensors"))).tensors);
 const tokenizer = TextTokenizer.fromJson(readFileSync(join(MODEL, "tokenizer.json"), "utf8"));
 
 function step(id: string) {

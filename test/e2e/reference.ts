@@ -2,7 +2,7 @@
  * What the panel should show, computed in Node without the extension: the same selected text,
  * tokenized the way the host does (src/extension/selection-tokens.ts with the model's
  * src/model/tokenizer.ts `TextTokenizer`, <|bos|> first) and run through the TypeScript decoder
- * (src/model/llama-model.ts) on the bundled weights. The panel runs the same weights through
+ * (src/model/decoder-model.ts) on the bundled weights. The panel runs the same weights through
  * onnxruntime-web, so the two agree to float32 rounding (well inside the read-out's 4 decimals).
  *
  * Also what the editor should draw for a focused token: src/extension/weight-buckets.ts turns a row
@@ -13,8 +13,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
 import type { Tensor } from "../../src/attention/tensor";
-import { parseLlamaConfig, type LlamaConfig } from "../../src/model/config";
-import { LlamaModel } from "../../src/model/llama-model";
+import { parseModelConfig, type DecoderConfig } from "../../src/model/config";
+import { DecoderModel } from "../../src/model/decoder-model";
 import { readSafetensors } from "../../src/model/safetensors";
 import { TextTokenizer } from "../../src/model/tokenizer";
 import { tokensOfText, type SelectionTokens } from "../../src/extension/selection-tokens";
@@ -25,7 +25,7 @@ import { REPOSITORY_ROOT } from "./workbench";
 
 export interface ReferenceRun {
   modelId: string;
-  config: LlamaConfig;
+  config: DecoderConfig;
   tokens: SelectionTokens;
   /** Per layer, (1, nh, T, T) softmax weights. */
   attentions: Tensor[];
@@ -38,9 +38,9 @@ export interface ReferenceRun {
 /** Runs `modelId` (a folder of media/models) on `text`, a part of a document that starts at `documentStart`. */
 export function referenceRun(modelId: string, text: string, documentStart: number, maxTokensSetting = 512): ReferenceRun {
   const folder = join(REPOSITORY_ROOT, "media", "models", modelId);
-  const config = parseLlamaConfig(JSON.parse(readFileSync(join(folder, "config.json"), "utf8")), join(folder, "config.json"));
+  const config = parseModelConfig(JSON.parse(readFileSync(join(folder, "config.json"), "utf8")), join(folder, "config.json"));
   const tokenizer = TextTokenizer.fromJson(readFileSync(join(folder, "tokenizer.json"), "utf8"), join(folder, "tokenizer.json"));
-  const model = LlamaModel.fromTensors(config, readSafetensors(readFileSync(join(folder, "model.safetensors"))).tensors);
+  const model = DecoderModel.fromTensors(config, readSafetensors(readFileSync(join(folder, "model.safetensors"))).tensors);
   const tokens = tokensOfText(text, tokenizer, tokenBudget(maxTokensSetting, config.maxPositionEmbeddings), documentStart);
   const { attentions } = model.forward([tokens.tokens.map((token) => token.id)]);
   const count = tokens.tokens.length;

@@ -8,7 +8,7 @@
  * to the decoding's next state, or to `{ stopped }` with the reason when it stopped.
  *
  * Checked here: the generated tokens and attention rows equal greedy decoding by full recomputes of
- * the TypeScript reference (LlamaModel, no cache) in this process; the cache bytes follow
+ * the TypeScript reference (DecoderModel, no cache) in this process; the cache bytes follow
  * 2 x layers x nkv x length x hs x 4; back then forward restores the same cache bit for bit (hash)
  * and the same rows; a control with nothing open or a bad action resolves to undefined.
  */
@@ -18,8 +18,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as vscode from "vscode";
 
-import { parseLlamaConfig } from "../../src/model/config";
-import { LlamaModel } from "../../src/model/llama-model";
+import { parseModelConfig } from "../../src/model/config";
+import { DecoderModel } from "../../src/model/decoder-model";
 import { readSafetensors } from "../../src/model/safetensors";
 import type { DecodeStepSummary } from "../../src/protocol";
 import { attentionLens } from "./extension-hooks";
@@ -38,14 +38,14 @@ function extensionPath(): string {
   return attentionLens().extensionPath;
 }
 
-function loadReference(id: string): LlamaModel {
+function loadReference(id: string): DecoderModel {
   const folder = join(extensionPath(), "media", "models", id);
-  const config = parseLlamaConfig(JSON.parse(readFileSync(join(folder, "config.json"), "utf8")));
-  return LlamaModel.fromTensors(config, readSafetensors(readFileSync(join(folder, "model.safetensors"))).tensors);
+  const config = parseModelConfig(JSON.parse(readFileSync(join(folder, "config.json"), "utf8")));
+  return DecoderModel.fromTensors(config, readSafetensors(readFileSync(join(folder, "model.safetensors"))).tensors);
 }
 
 /** Greedy decoding by full recomputes (no cache): per step the token and every layer's last query row. */
-function recompute(model: LlamaModel, prompt: number[], steps: number): { ids: number[]; rows: number[][][][] } {
+function recompute(model: DecoderModel, prompt: number[], steps: number): { ids: number[]; rows: number[][][][] } {
   const ids = [...prompt];
   const rows: number[][][][] = [];
   let logits = model.forward([ids]).logits.data;

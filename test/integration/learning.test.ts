@@ -19,8 +19,8 @@ import * as vscode from "vscode";
 import { leftPad } from "../../src/attention/left-padding";
 import { padBatch } from "../../src/attention/padded-batch";
 import { tryItCommand, WALKTHROUGH_STEPS } from "../../src/extension/walkthrough";
-import { parseLlamaConfig } from "../../src/model/config";
-import { LlamaModel } from "../../src/model/llama-model";
+import { parseModelConfig } from "../../src/model/config";
+import { DecoderModel } from "../../src/model/decoder-model";
 import { readSafetensors } from "../../src/model/safetensors";
 import { inspectStages, traceModelStages } from "../../src/model/stage-inspection";
 import { TextTokenizer } from "../../src/model/tokenizer";
@@ -49,13 +49,13 @@ async function selectAllOf(text: string): Promise<void> {
 describe("learning: walkthrough, stages and batch in the extension host", function () {
   this.timeout(180_000);
   let tokenizer: TextTokenizer;
-  let model: LlamaModel;
+  let model: DecoderModel;
 
   before(async () => {
     const folder = join(extensionPath(), "media", "models", "attention-lens-gqa");
     tokenizer = TextTokenizer.fromJson(readFileSync(join(folder, "tokenizer.json"), "utf8"));
-    const config = parseLlamaConfig(JSON.parse(readFileSync(join(folder, "config.json"), "utf8")));
-    model = LlamaModel.fromTensors(config, readSafetensors(readFileSync(join(folder, "model.safetensors"))).tensors);
+    const config = parseModelConfig(JSON.parse(readFileSync(join(folder, "config.json"), "utf8")));
+    model = DecoderModel.fromTensors(config, readSafetensors(readFileSync(join(folder, "model.safetensors"))).tensors);
     await attentionLens().activate();
     await vscode.workspace.getConfiguration("attentionLens").update("defaultModel", "attention-lens-gqa", vscode.ConfigurationTarget.Global);
   });

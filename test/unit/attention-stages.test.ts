@@ -16,16 +16,16 @@ import { findAnchorLine, SOURCE_ANCHOR_NAMES, SOURCE_ANCHORS } from "../../src/a
 import { formatNumber, stageFormulas } from "../../src/attention/stage-formulas";
 import { retraceWithDropout, STAGE_NAMES, traceQuery } from "../../src/attention/stage-trace";
 import { Tensor } from "../../src/attention/tensor";
-import { parseLlamaConfig } from "../../src/model/config";
-import { LlamaModel } from "../../src/model/llama-model";
+import { parseModelConfig } from "../../src/model/config";
+import { DecoderModel } from "../../src/model/decoder-model";
 import { readSafetensors } from "../../src/model/safetensors";
 import { inspectStages, traceModelStages } from "../../src/model/stage-inspection";
 import { TextTokenizer } from "../../src/model/tokenizer";
 
 const ROOT = join(__dirname, "..", "..");
 const MODEL = join(ROOT, "media", "models", "attention-lens-gqa");
-const config = parseLlamaConfig(JSON.parse(readFileSync(join(MODEL, "config.json"), "utf8")));
-const model = LlamaModel.fromTensors(config, readSafetensors(readFileSync(join(MODEL, "model.safetensors"))).tensors);
+const config = parseModelConfig(JSON.parse(readFileSync(join(MODEL, "config.json"), "utf8")));
+const model = DecoderModel.fromTensors(config, readSafetensors(readFileSync(join(MODEL, "model.safetensors"))).tensors);
 const tokenizer = TextTokenizer.fromJson(readFileSync(join(MODEL, "tokenizer.json"), "utf8"));
 
 const ids = tokenizer.encode("const total = items.reduce((sum, item) => sum + item.price, 0);", { addBos: true }).ids;

@@ -13,8 +13,8 @@ import { leftPad } from "../../src/attention/left-padding";
 import { causalMask } from "../../src/attention/masks";
 import { BatchError, padBatch, rightPad } from "../../src/attention/padded-batch";
 import { maxAbsoluteDifference } from "../../src/attention/tensor-operations";
-import { parseLlamaConfig } from "../../src/model/config";
-import { LlamaModel } from "../../src/model/llama-model";
+import { parseModelConfig } from "../../src/model/config";
+import { DecoderModel } from "../../src/model/decoder-model";
 import { compareNextTokenReads } from "../../src/model/padding-comparison";
 import { readSafetensors } from "../../src/model/safetensors";
 import { traceModelStages } from "../../src/model/stage-inspection";
@@ -23,8 +23,8 @@ import { TextTokenizer } from "../../src/model/tokenizer";
 import { OnnxDecoder } from "../../src/runtime/onnx-decoder";
 
 const MODEL = join(__dirname, "..", "..", "media", "models", "attention-lens-mqa");
-const config = parseLlamaConfig(JSON.parse(readFileSync(join(MODEL, "config.json"), "utf8")));
-const model = LlamaModel.fromTensors(config, readSafetensors(readFileSync(join(MODEL, "model.safetensors"))).tensors);
+const config = parseModelConfig(JSON.parse(readFileSync(join(MODEL, "config.json"), "utf8")));
+const model = DecoderModel.fromTensors(config, readSafetensors(readFileSync(join(MODEL, "model.safetensors"))).tensors);
 const tokenizer = TextTokenizer.fromJson(readFileSync(join(MODEL, "tokenizer.json"), "utf8"));
 const inf = -Infinity;
 

@@ -7,15 +7,15 @@
 import assert from "node:assert/strict";
 import * as ort from "onnxruntime-web";
 import { leftPad } from "../../src/attention/left-padding";
-import { parseLlamaConfig } from "../../src/model/config";
+import { parseModelConfig } from "../../src/model/config";
 import { prepareGraphStep, type FeedTensor } from "../../src/model/onnx/graph-inputs";
-import { encodeLlamaGraph, GraphNames } from "../../src/model/onnx/llama-graph";
-import { randomLlamaWeights } from "../../src/model/weights";
+import { encodeDecoderGraph, GraphNames } from "../../src/model/onnx/decoder-graph";
+import { randomDecoderWeights } from "../../src/model/weights";
 import { ModelRuntime } from "../../src/runtime/model-runtime";
 import { CHROMIUM_PATH, chromiumIsInstalled, startBrowserHarness, type BrowserHarness } from "../browser/harness";
 import type { PageOutput, PageTensor } from "../browser/page/page";
 
-const config = parseLlamaConfig({
+const config = parseModelConfig({
   hidden_size: 64,
   num_attention_heads: 8,
   num_key_value_heads: 2,
@@ -25,7 +25,7 @@ const config = parseLlamaConfig({
   max_position_embeddings: 64,
   rms_norm_eps: 1e-5,
 });
-const MODEL = encodeLlamaGraph(config, randomLlamaWeights(config, 5, 0.2, 0.1));
+const MODEL = encodeDecoderGraph(config, randomDecoderWeights(config, 5, 0.2, 0.1));
 const batch = leftPad([[1, 5, 9, 13, 17, 21, 25, 29, 33, 37], [1, 40, 41, 42, 43, 44]], 0);
 const prefill = prepareGraphStep(config, { inputIds: batch.inputIds, attentionMask: batch.attentionMask });
 

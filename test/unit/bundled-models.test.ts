@@ -9,9 +9,9 @@ import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Tensor } from "../../src/attention/tensor";
-import { parseLlamaConfig } from "../../src/model/config";
+import { parseModelConfig } from "../../src/model/config";
 import { measureHeads, type ModelHeadMetrics } from "../../src/model/head-metrics";
-import { LlamaModel } from "../../src/model/llama-model";
+import { DecoderModel } from "../../src/model/decoder-model";
 import { readSafetensors } from "../../src/model/safetensors";
 import { TextTokenizer } from "../../src/model/tokenizer";
 import { OnnxDecoder } from "../../src/runtime/onnx-decoder";
@@ -42,8 +42,8 @@ describe("bundled models", function () {
   for (const id of ids) {
     describe(id, () => {
       const folder = join(MODELS, id);
-      const config = parseLlamaConfig(JSON.parse(readFileSync(join(folder, "config.json"), "utf8")), `${id}/config.json`);
-      const model = LlamaModel.fromTensors(config, readSafetensors(readFileSync(join(folder, "model.safetensors"))).tensors);
+      const config = parseModelConfig(JSON.parse(readFileSync(join(folder, "config.json"), "utf8")), `${id}/config.json`);
+      const model = DecoderModel.fromTensors(config, readSafetensors(readFileSync(join(folder, "model.safetensors"))).tensors);
       const tokenizer = TextTokenizer.fromJson(readFileSync(join(folder, "tokenizer.json"), "utf8"));
       const fixture = readSafetensors(readFileSync(join(FIXTURES, "models", `${id}.safetensors`)));
       const expectedLogits = fixture.tensors.get("logits")!;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ConfigError, parseLlamaConfig, toHuggingFaceConfig } from "../../src/model/config";
+import { ConfigError, parseModelConfig, toHuggingFaceConfig } from "../../src/model/config";
 import { FIXTURES } from "./helpers/fixtures";
 
 const minimal = {
@@ -17,7 +17,7 @@ const minimal = {
 describe("model config (Hugging Face config.json)", () => {
   it("reads a config.json written by transformers (rope_parameters, GQA)", () => {
     const json = JSON.parse(readFileSync(join(FIXTURES, "llama", "tiny-gqa", "config.json"), "utf8"));
-    const config = parseLlamaConfig(json);
+    const config = parseModelConfig(json);
     assert.deepEqual(
       { ...config },
       {
@@ -28,7 +28,7 @@ describe("model config (Hugging Face config.json)", () => {
         intermediateSize: 80,
         headDim: 8,
         ropeTheta: 10000,
-        rmsNormEps: 1e-5,
+        normEpsilon: 1e-5,
         vocabSize: 97,
         maxPositionEmbeddings: 64,
         tieWordEmbeddings: false,
@@ -40,38 +40,38 @@ describe("model config (Hugging Face config.json)", () => {
   });
 
   it("fills Hugging Face's defaults: nkv = nh, head_dim = C / nh, rope_theta 10000, untied", () => {
-    const config = parseLlamaConfig(minimal);
+    const config = parseModelConfig(minimal);
     assert.equal(config.numKeyValueHeads, 8);
     assert.equal(config.headDim, 8);
     assert.equal(config.ropeTheta, 10000);
     assert.equal(config.tieWordEmbeddings, false);
-    assert.equal(parseLlamaConfig({ ...minimal, rope_theta: 500000 }).ropeTheta, 500000);
+    assert.equal(parseModelConfig({ ...minimal, rope_theta: 500000 }).ropeTheta, 500000);
   });
 
   it("round-trips through toHuggingFaceConfig", () => {
-    const config = parseLlamaConfig({ ...minimal, num_key_value_heads: 2, tie_word_embeddings: true, eos_token_id: [2, 3] });
+    const config = parseModelConfig({ ...minimal, num_key_value_heads: 2, tie_word_embeddings: true, eos_token_id: [2, 3] });
     assert.equal(config.eosTokenId, 2);
-    assert.deepEqual(parseLlamaConfig(toHuggingFaceConfig(config)), config);
+    assert.deepEqual(parseModelConfig(toHuggingFaceConfig(config)), config);
   });
 
   it("names every missing field", () => {
     const { hidden_size: _hidden, vocab_size: _vocab, ...rest } = minimal;
-    assert.throws(() => parseLlamaConfig(rest, "models/x/config.json"), (error: Error) => {
+    assert.throws(() => parseModelConfig(rest, "models/x/config.json"), (error: Error) => {
       assert.ok(error instanceof ConfigError);
       assert.match(error.message, /models\/x\/config.json is missing "hidden_size", "vocab_size"/);
       return true;
     });
-    assert.throws(() => parseLlamaConfig([1, 2]), /expected a JSON object/);
+    assert.throws(() => parseModelConfig([1, 2]), /expected a JSON object/);
   });
 
   it("refuses invalid values with the field's name", () => {
-    assert.throws(() => parseLlamaConfig({ ...minimal, num_key_value_heads: 3 }), /num_key_value_heads \(3\) must divide num_attention_heads \(8\)/);
-    assert.throws(() => parseLlamaConfig({ ...minimal, hidden_size: "64" }), /"hidden_size" must be a positive integer, found "64"/);
-    assert.throws(() => parseLlamaConfig({ ...minimal, hidden_size: 60 }), /hidden_size \(60\) is not divisible by num_attention_heads \(8\)/);
-    assert.throws(() => parseLlamaConfig({ ...minimal, rms_norm_eps: 0 }), /"rms_norm_eps" must be a positive number/);
-    assert.throws(() => parseLlamaConfig({ ...minimal, model_type: "gpt2" }), /model_type "gpt2" is not supported/);
-    assert.throws(() => parseLlamaConfig({ ...minimal, rope_scaling: { type: "linear" } }), /rope_scaling is not supported/);
-    assert.throws(() => parseLlamaConfig({ ...minimal, rope_parameters: { rope_type: "yarn" } }), /rope_type "yarn" is not supported/);
-    assert.throws(() => parseLlamaConfig({ ...minimal, tie_word_embeddings: "yes" }), /"tie_word_embeddings" must be true or false/);
+    assert.throws(() => parseModelConfig({ ...minimal, num_key_value_heads: 3 }), /num_key_value_heads \(3\) must divide num_attention_heads \(8\)/);
+    assert.throws(() => parseModelConfig({ ...minimal, hidden_size: "64" }), /"hidden_size" must be a positive integer, found "64"/);
+    assert.throws(() => parseModelConfig({ ...minimal, hidden_size: 60 }), /hidden_size \(60\) is not divisible by num_attention_heads \(8\)/);
+    assert.throws(() => parseModelConfig({ ...minimal, rms_norm_eps: 0 }), /"rms_norm_eps" must be a positive number/);
+    assert.throws(() => parseModelConfig({ ...minimal, model_type: "gpt2" }), /model_type "gpt2" is not supported/);
+    assert.throws(() => parseModelConfig({ ...minimal, rope_scaling: { type: "linear" } }), /rope_scaling is not supported/);
+    assert.throws(() => parseModelConfig({ ...minimal, rope_parameters: { rope_type: "yarn" } }), /rope_type "yarn" is not supported/);
+    assert.throws(() => parseModelConfig({ ...minimal, tie_word_embeddings: "yes" }), /"tie_word_embeddings" must be true or false/);
   });
 });

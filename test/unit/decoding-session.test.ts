@@ -3,7 +3,7 @@
  * models on onnxruntime-web (wasm, in Node):
  *
  *   - N cached steps give the same tokens and attention rows as N full recomputes (each a fresh run
- *     of all tokens, no cache), and, for the GQA model, as the TypeScript reference LlamaModel with
+ *     of all tokens, no cache), and, for the GQA model, as the TypeScript reference DecoderModel with
  *     its own KeyValueCache (an independent implementation);
  *   - the cache's bytes are 2 x layers x nkv x S x hs x 4, read off the real tensors;
  *   - back then forward repeats a step bit for bit (cache, attention rows, logits, token);
@@ -16,8 +16,8 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Tensor } from "../../src/attention/tensor";
-import { parseLlamaConfig, type LlamaConfig } from "../../src/model/config";
-import { LlamaModel } from "../../src/model/llama-model";
+import { parseModelConfig, type DecoderConfig } from "../../src/model/config";
+import { DecoderModel } from "../../src/model/decoder-model";
 import { readSafetensors } from "../../src/model/safetensors";
 import { TextTokenizer } from "../../src/model/tokenizer";
 import { ContextFullError, DecodingSession, DecodingSessionError, type DecodingStep } from "../../src/runtime/decoding-session";
@@ -35,10 +35,10 @@ const tokenizer = TextTokenizer.fromJson(readFileSync(join(MODELS, "attention-le
 const sampleSource = readFileSync(join(ROOT, "media", "sample", "attention.ts"), "utf8");
 const prompt = tokenizer.encode("/**\n * Scaled dot-product attention: each query", { addBos: true }).ids;
 
-function loadModel(id: string): { config: LlamaConfig; model: LlamaModel } {
+function loadModel(id: string): { config: DecoderConfig; model: DecoderModel } {
   const folder = join(MODELS, id);
-  const config = parseLlamaConfig(JSON.parse(readFileSync(join(folder, "config.json"), "utf8")), `${id}/config.json`);
-  return { config, model: LlamaModel.fromTensors(config, readSafetensors(readFileSync(join(folder, "model.safetensors"))).tensors) };
+  const config = parseModelConfig(JSON.parse(readFileSync(join(folder, "config.json"), "utf8")), `${id}/config.json`);
+  return { config, model: DecoderModel.fromTensors(config, readSafetensors(readFileSync(join(folder, "model.safetensors"))).tensors) };
 }
 
 function maxDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -186,7 +186,7 @@ describe("DecodingSession against the TypeScript reference (attention-lens-gqa)"
   this.timeout(180_000);
   const { config, model } = loadModel("attention-lens-gqa");
 
-  it("tokens, attention rows and cached keys/values equal LlamaModel with a KeyValueCache", async () => {
+  it("tokens, attention rows and cached keys/values equal DecoderModel with a KeyValueCache", async () => {
     const decoder = await OnnxDecoder.create(config, model.weights, { choice: "wasm" });
     try {
       const session = await DecodingSession.start(decoder, prompt, { verify: false });

@@ -12,9 +12,9 @@ import { join } from "node:path";
 
 import { parseHeadMetrics, readHeadMetrics } from "../../src/extension/head-metrics-file";
 import { ModelCatalog, ModelCatalogError, scanModels, toModelDescriptor } from "../../src/extension/model-catalog";
-import { parseLlamaConfig } from "../../src/model/config";
+import { parseModelConfig } from "../../src/model/config";
 import { measureHeads } from "../../src/model/head-metrics";
-import { LlamaModel } from "../../src/model/llama-model";
+import { DecoderModel } from "../../src/model/decoder-model";
 import { readSafetensors } from "../../src/model/safetensors";
 import { TextTokenizer } from "../../src/model/tokenizer";
 
@@ -48,8 +48,8 @@ describe("extension: head-metrics.json", function () {
   it("the file's numbers are what the extension's own code measures (TypeScript forward)", () => {
     const folder = join(MODELS, "attention-lens-mqa");
     const file = JSON.parse(readFileSync(join(folder, "head-metrics.json"), "utf8")) as { text: string; repeatLength: number; seed: number };
-    const config = parseLlamaConfig(JSON.parse(readFileSync(join(folder, "config.json"), "utf8")));
-    const model = LlamaModel.fromTensors(config, readSafetensors(readFileSync(join(folder, "model.safetensors"))).tensors);
+    const config = parseModelConfig(JSON.parse(readFileSync(join(folder, "config.json"), "utf8")));
+    const model = DecoderModel.fromTensors(config, readSafetensors(readFileSync(join(folder, "model.safetensors"))).tensors);
     const tokenizer = TextTokenizer.fromJson(readFileSync(join(folder, "tokenizer.json"), "utf8"));
     const measured = measureHeads(model, { textIds: tokenizer.encode(file.text, { addBos: true }).ids, firstTokenId: tokenizer.bosTokenId, repeatLength: file.repeatLength, seed: file.seed });
     const parsed = parseHeadMetrics(JSON.parse(readFileSync(join(folder, "head-metrics.json"), "utf8")), "mqa", config);

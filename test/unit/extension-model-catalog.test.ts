@@ -12,7 +12,7 @@ import {
   scanModels,
   toModelDescriptor,
 } from "../../src/extension/model-catalog";
-import { parseLlamaConfig } from "../../src/model/config";
+import { parseModelConfig } from "../../src/model/config";
 import { TextTokenizer } from "../../src/model/tokenizer";
 
 const MODELS = join(__dirname, "..", "..", "media", "models");
@@ -51,7 +51,7 @@ describe("extension: the bundled model catalog", () => {
 
   it("labels MHA, GQA and MQA by their head counts", () => {
     const config = (heads: number, keyValueHeads: number) =>
-      parseLlamaConfig({
+      parseModelConfig({
         hidden_size: 64,
         num_attention_heads: heads,
         num_key_value_heads: keyValueHeads,

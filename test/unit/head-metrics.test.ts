@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { Tensor } from "../../src/attention/tensor";
-import { parseLlamaConfig } from "../../src/model/config";
+import { parseModelConfig } from "../../src/model/config";
 import { inductionScoresOfLayer, measureHeads, randomTokens, textMetricsOfLayer } from "../../src/model/head-metrics";
-import { LlamaModel } from "../../src/model/llama-model";
-import { randomLlamaWeights } from "../../src/model/weights";
+import { DecoderModel } from "../../src/model/decoder-model";
+import { randomDecoderWeights } from "../../src/model/weights";
 
 /** A (1, heads, T, T) map whose head h puts all weight of query i on key `target(h, i)`. */
 function oneHotMap(heads: number, length: number, target: (head: number, query: number) => number): Tensor {
@@ -46,11 +46,11 @@ describe("head metrics", () => {
   });
 
   it("measures every head of a model with the reference forward", () => {
-    const config = parseLlamaConfig({
+    const config = parseModelConfig({
       hidden_size: 32, num_attention_heads: 4, num_key_value_heads: 2, num_hidden_layers: 2,
       intermediate_size: 48, vocab_size: 60, max_position_embeddings: 128, rms_norm_eps: 1e-5,
     });
-    const metrics = measureHeads(new LlamaModel(config, randomLlamaWeights(config, 1, 0.2)), {
+    const metrics = measureHeads(new DecoderModel(config, randomDecoderWeights(config, 1, 0.2)), {
       textIds: [0, 5, 6, 7, 8, 9, 10, 11],
       firstTokenId: 0,
       repeatLength: 20,

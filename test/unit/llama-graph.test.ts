@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { fromBinary } from "@bufbuild/protobuf";
 import { ModelProtoSchema } from "onnx-buf";
-import { parseLlamaConfig } from "../../src/model/config";
+import { parseModelConfig } from "../../src/model/config";
 import { prepareGraphStep } from "../../src/model/onnx/graph-inputs";
-import { encodeLlamaGraph } from "../../src/model/onnx/llama-graph";
-import { randomLlamaWeights } from "../../src/model/weights";
+import { encodeDecoderGraph } from "../../src/model/onnx/decoder-graph";
+import { randomDecoderWeights } from "../../src/model/weights";
 
-const config = parseLlamaConfig({
+const config = parseModelConfig({
   hidden_size: 32,
   num_attention_heads: 4,
   num_key_value_heads: 2,
@@ -16,7 +16,7 @@ const config = parseLlamaConfig({
   max_position_embeddings: 16,
   rms_norm_eps: 1e-5,
 });
-const weights = randomLlamaWeights(config, 1);
+const weights = randomDecoderWeights(config, 1);
 
 /** Dims of a value info as written: numbers for fixed sizes, names for symbolic ones. */
 function dimsOf(info: { type?: { value: { case?: string; value?: unknown } } }): (number | string)[] {
@@ -25,8 +25,8 @@ function dimsOf(info: { type?: { value: { case?: string; value?: unknown } } }):
 }
 
 describe("ONNX graph of the decoder (structure)", () => {
-  const primitive = fromBinary(ModelProtoSchema, encodeLlamaGraph(config, weights));
-  const fused = fromBinary(ModelProtoSchema, encodeLlamaGraph(config, weights, { attention: "fused" }));
+  const primitive = fromBinary(ModelProtoSchema, encodeDecoderGraph(config, weights));
+  const fused = fromBinary(ModelProtoSchema, encodeDecoderGraph(config, weights, { attention: "fused" }));
 
   it("declares the Hugging Face style inputs and outputs with symbolic batch and sequence sizes", () => {
     const inputs = Object.fromEntries(primitive.graph!.input.map((info) => [info.name, dimsOf(info)]));

@@ -4,10 +4,10 @@ import { join } from "node:path";
 import { leftPad } from "../../src/attention/left-padding";
 import { sliceAxis } from "../../src/attention/tensor-operations";
 import { Tensor } from "../../src/attention/tensor";
-import { parseLlamaConfig, toHuggingFaceConfig, type LlamaConfig } from "../../src/model/config";
-import { LlamaModel } from "../../src/model/llama-model";
+import { parseModelConfig, toHuggingFaceConfig, type DecoderConfig } from "../../src/model/config";
+import { DecoderModel } from "../../src/model/decoder-model";
 import { readSafetensors, writeSafetensors } from "../../src/model/safetensors";
-import { llamaWeightsToTensors, randomLlamaWeights } from "../../src/model/weights";
+import { decoderWeightsToTensors, randomDecoderWeights } from "../../src/model/weights";
 import { assertClose, FIXTURES, readFixture, tensorFromJson, type TensorJson } from "./helpers/fixtures";
 
 interface StepFixture {
@@ -23,11 +23,11 @@ interface LlamaFixture {
 }
 
 /** Loads a checkpoint folder the way the extension will: config.json + model.safetensors. */
-function loadCheckpoint(name: string): { model: LlamaModel; expected: LlamaFixture } {
+function loadCheckpoint(name: string): { model: DecoderModel; expected: LlamaFixture } {
   const folder = join(FIXTURES, "llama", name);
-  const config = parseLlamaConfig(JSON.parse(readFileSync(join(folder, "config.json"), "utf8")), `${name}/config.json`);
+  const config = parseModelConfig(JSON.parse(readFileSync(join(folder, "config.json"), "utf8")), `${name}/config.json`);
   const file = readSafetensors(readFileSync(join(folder, "model.safetensors")), `${name}/model.safetensors`);
-  return { model: LlamaModel.fromTensors(config, file.tensors), expected: readFixture<LlamaFixture>(`llama/${name}/expected.json`) };
+  return { model: DecoderModel.fromTensors(config, file.tensors), expected: readFixture<LlamaFixture>(`llama/${name}/expected.json`) };
 }
 
 /** Rows `from..to` of axis 2 of every (B, nh, T, S) map, for comparing real tokens only. */
@@ -88,7 +88,7 @@ for (const name of ["tiny-gqa", "tiny-mqa-tied"]) {
 }
 
 describe("Llama decoder equivalences", () => {
-  const config: LlamaConfig = parseLlamaConfig({
+  const config: DecoderConfig = parseModelConfig({
     hidden_size: 32,
     num_attention_heads: 4,
     num_key_value_heads: 2,
@@ -98,7 +98,7 @@ describe("Llama decoder equivalences", () => {
     max_position_embeddings: 32,
     rms_norm_eps: 1e-5,
   });
-  const model = new LlamaModel(config, randomLlamaWeights(config, 3, 0.2, 0.1));
+  const model = new DecoderModel(config, randomDecoderWeights(config, 3, 0.2, 0.1));
   const tokens = [3, 14, 15, 9, 26, 5, 35, 8, 9, 7];
 
   it("decoding token by token with the cache equals the full forward (logits and weights, 1e-5)", () => {
@@ -145,15 +145,15 @@ describe("Llama decoder equivalences", () => {
   });
 
   it("tied embeddings use the embedding matrix as the output head", () => {
-    const tied = parseLlamaConfig({ ...toHuggingFaceConfig(config), tie_word_embeddings: true });
-    const weights = randomLlamaWeights(tied, 4);
+    const tied = parseModelConfig({ ...toHuggingFaceConfig(config), tie_word_embeddings: true });
+    const weights = randomDecoderWeights(tied, 4);
     assert.equal(weights.lmHead, weights.embedTokens);
-    assert.ok(!llamaWeightsToTensors(tied, weights).has("lm_head.weight"));
+    assert.ok(!decoderWeightsToTensors(tied, weights).has("lm_head.weight"));
   });
 
   it("saves and loads its weights through safetensors unchanged", () => {
-    const bytes = writeSafetensors(llamaWeightsToTensors(config, model.weights));
-    const reloaded = LlamaModel.fromTensors(config, readSafetensors(bytes).tensors);
+    const bytes = writeSafetensors(decoderWeightsToTensors(config, model.weights));
+    const reloaded = DecoderModel.fromTensors(config, readSafetensors(bytes).tensors);
     assertClose(reloaded.forward([tokens]).logits, model.forward([tokens]).logits, 0, "logits");
   });
 
@@ -177,10 +177,10 @@ describe("Llama decoder equivalences", () => {
   });
 
   it("bad checkpoint: a missing or misshapen weight is named", () => {
-    const tensors = llamaWeightsToTensors(config, model.weights);
+    const tensors = decoderWeightsToTensors(config, model.weights);
     tensors.delete("model.layers.1.mlp.up_proj.weight");
-    assert.throws(() => LlamaModel.fromTensors(config, tensors, "x.safetensors"), /x.safetensors lacks 1 weight\(s\) the config needs: model.layers.1.mlp.up_proj.weight/);
+    assert.throws(() => DecoderModel.fromTensors(config, tensors, "x.safetensors"), /x.safetensors lacks 1 weight\(s\) the config needs: model.layers.1.mlp.up_proj.weight/);
     tensors.set("model.layers.1.mlp.up_proj.weight", Tensor.zeros([64, 31]));
-    assert.throws(() => LlamaModel.fromTensors(config, tensors), /model.layers.1.mlp.up_proj.weight is \(64, 31\) but the config needs \(64, 32\)/);
+    assert.throws(() => DecoderModel.fromTensors(config, tensors), /model.layers.1.mlp.up_proj.weight is \(64, 31\) but the config needs \(64, 32\)/);
   });
 });

@@ -10,10 +10,10 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { leftPad } from "../../src/attention/left-padding";
 import { sliceAxis } from "../../src/attention/tensor-operations";
-import { parseLlamaConfig } from "../../src/model/config";
-import { LlamaModel } from "../../src/model/llama-model";
+import { parseModelConfig } from "../../src/model/config";
+import { DecoderModel } from "../../src/model/decoder-model";
 import { readSafetensors } from "../../src/model/safetensors";
-import { randomLlamaWeights } from "../../src/model/weights";
+import { randomDecoderWeights } from "../../src/model/weights";
 import { OnnxDecoder } from "../../src/runtime/onnx-decoder";
 import { assertClose, FIXTURES, readFixture, tensorFromJson, type TensorJson } from "./helpers/fixtures";
 
@@ -21,7 +21,7 @@ const TOLERANCE = 1e-4;
 const wasm = { choice: "wasm" as const };
 
 function configWith(numKeyValueHeads: number) {
-  return parseLlamaConfig({
+  return parseModelConfig({
     hidden_size: 32,
     num_attention_heads: 4,
     num_key_value_heads: numKeyValueHeads,
@@ -45,7 +45,7 @@ for (const [numKeyValueHeads, label] of [
   describe(`ONNX graph on onnxruntime-web (wasm) equals the TypeScript forward: ${label}`, function () {
     this.timeout(60000);
     const config = configWith(numKeyValueHeads);
-    const reference = new LlamaModel(config, randomLlamaWeights(config, 7 + numKeyValueHeads, 0.2, 0.1));
+    const reference = new DecoderModel(config, randomDecoderWeights(config, 7 + numKeyValueHeads, 0.2, 0.1));
     let decoder: OnnxDecoder;
 
     before(async () => {
@@ -121,8 +121,8 @@ describe("ONNX graph on onnxruntime-web equals Hugging Face transformers (tiny-g
 
   it("prefill logits and attention, then cached decoding", async () => {
     const folder = join(FIXTURES, "llama", "tiny-gqa");
-    const config = parseLlamaConfig(JSON.parse(readFileSync(join(folder, "config.json"), "utf8")));
-    const model = LlamaModel.fromTensors(config, readSafetensors(readFileSync(join(folder, "model.safetensors"))).tensors);
+    const config = parseModelConfig(JSON.parse(readFileSync(join(folder, "config.json"), "utf8")));
+    const model = DecoderModel.fromTensors(config, readSafetensors(readFileSync(join(folder, "model.safetensors"))).tensors);
     const expected = readFixture<{
       prefill: { inputIds: number[][]; logits: TensorJson; attentions: TensorJson[] };
       decode: { inputIds: number[][]; logits: TensorJson }[];
@@ -145,7 +145,7 @@ describe("ONNX graph on onnxruntime-web equals Hugging Face transformers (tiny-g
 
   it("bad input is refused before the runtime, and the cache is left as it was", async () => {
     const config = configWith(2);
-    const decoder = await OnnxDecoder.create(config, randomLlamaWeights(config, 1), wasm);
+    const decoder = await OnnxDecoder.create(config, randomDecoderWeights(config, 1), wasm);
     try {
       await decoder.forward([prompt]);
       await assert.rejects(decoder.forward([[60]]), /token id 60 at \[0\]\[0\] is outside the vocabulary \(0 to 59\)/);

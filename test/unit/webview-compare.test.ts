@@ -2,15 +2,15 @@
  * Compare mode's pure parts: |A - B| maps, the per-layer summary, entropy, KV-cache bytes, the
  * default model B, and sorting and filtering heads by their metrics; on hand-computed cases, and on
  * the bundled MHA and GQA models run on onnxruntime-web (wasm, in Node) against the TypeScript
- * reference forward (LlamaModel), computed independently here in float64.
+ * reference forward (DecoderModel), computed independently here in float64.
  */
 
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseLlamaConfig } from "../../src/model/config";
+import { parseModelConfig } from "../../src/model/config";
 import type { ModelHeadMetrics } from "../../src/model/head-metrics";
-import { LlamaModel } from "../../src/model/llama-model";
+import { DecoderModel } from "../../src/model/decoder-model";
 import { readSafetensors } from "../../src/model/safetensors";
 import { TextTokenizer } from "../../src/model/tokenizer";
 import type { ModelDescriptor } from "../../src/protocol";
@@ -176,8 +176,8 @@ describe("compare: the bundled MHA and GQA models on the same tokens", function 
   const MODELS = join(__dirname, "..", "..", "media", "models");
   const load = (id: string) => {
     const folder = join(MODELS, id);
-    const config = parseLlamaConfig(JSON.parse(readFileSync(join(folder, "config.json"), "utf8")), `${id}/config.json`);
-    return { config, model: LlamaModel.fromTensors(config, readSafetensors(readFileSync(join(folder, "model.safetensors"))).tensors) };
+    const config = parseModelConfig(JSON.parse(readFileSync(join(folder, "config.json"), "utf8")), `${id}/config.json`);
+    return { config, model: DecoderModel.fromTensors(config, readSafetensors(readFileSync(join(folder, "model.safetensors"))).tensors) };
   };
   const tokenizer = TextTokenizer.fromJson(readFileSync(join(MODELS, "attention-lens-mha", "tokenizer.json"), "utf8"));
   const ids = tokenizer.encode(readFileSync(join(__dirname, "..", "..", "media", "sample", "attention.ts"), "utf8").slice(0, 400), { addBos: true }).ids;

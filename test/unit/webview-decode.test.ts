@@ -11,10 +11,10 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseLlamaConfig } from "../../src/model/config";
+import { parseModelConfig } from "../../src/model/config";
 import { readSafetensors } from "../../src/model/safetensors";
 import { TextTokenizer } from "../../src/model/tokenizer";
-import { llamaWeightsFromTensors } from "../../src/model/weights";
+import { decoderWeightsFromTensors } from "../../src/model/weights";
 import type { DecodeAction, ModelDescriptor, TokenInfo, WebviewToHostMessage } from "../../src/protocol";
 import { OnnxDecoder } from "../../src/runtime/onnx-decoder";
 import { CHROMIUM_PATH, chromiumIsInstalled, MODELS_DIRECTORY, startWebviewHarness, type WebviewHarness } from "../browser/webview/webview-harness";
@@ -55,8 +55,8 @@ function tokensOf(ids: number[]): TokenInfo[] {
 /** Greedy decoding in Node by full recomputes: the generated ids and, per step, every layer's last query row. */
 async function recomputeInNode(id: string, prompt: number[], steps: number) {
   const folder = join(MODELS_DIRECTORY, id);
-  const config = parseLlamaConfig(JSON.parse(readFileSync(join(folder, "config.json"), "utf8")));
-  const weights = llamaWeightsFromTensors(config, readSafetensors(new Uint8Array(readFileSync(join(folder, "model.safetensors")))).tensors);
+  const config = parseModelConfig(JSON.parse(readFileSync(join(folder, "config.json"), "utf8")));
+  const weights = decoderWeightsFromTensors(config, readSafetensors(new Uint8Array(readFileSync(join(folder, "model.safetensors")))).tensors);
   const decoder = await OnnxDecoder.create(config, weights, { choice: "wasm" });
   try {
     const ids = [...prompt];

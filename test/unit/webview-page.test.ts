@@ -12,10 +12,10 @@ import { existsSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { parseLlamaConfig } from "../../src/model/config";
+import { parseModelConfig } from "../../src/model/config";
 import { readSafetensors } from "../../src/model/safetensors";
 import { TextTokenizer } from "../../src/model/tokenizer";
-import { llamaWeightsFromTensors } from "../../src/model/weights";
+import { decoderWeightsFromTensors } from "../../src/model/weights";
 import type { ModelDescriptor, TokenInfo, WebviewToHostMessage } from "../../src/protocol";
 import { OnnxDecoder } from "../../src/runtime/onnx-decoder";
 import {
@@ -65,9 +65,9 @@ function tokenize(text: string): TokenInfo[] {
 
 /** Layer 0, head 0 of the same model on the same ids, in Node (onnxruntime-web, wasm). */
 async function referenceFirstHead(ids: number[]): Promise<number[][]> {
-  const config = parseLlamaConfig(JSON.parse(readFileSync(join(MODEL_DIRECTORY, "config.json"), "utf8")));
+  const config = parseModelConfig(JSON.parse(readFileSync(join(MODEL_DIRECTORY, "config.json"), "utf8")));
   const file = readSafetensors(new Uint8Array(readFileSync(join(MODEL_DIRECTORY, "model.safetensors"))));
-  const decoder = await OnnxDecoder.create(config, llamaWeightsFromTensors(config, file.tensors), { choice: "wasm" });
+  const decoder = await OnnxDecoder.create(config, decoderWeightsFromTensors(config, file.tensors), { choice: "wasm" });
   try {
     const step = await decoder.forward([ids]);
     const layer = step.attentions[0]; // (1, nh, T, T)

@@ -15,8 +15,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stageFormulas } from "../../src/attention/stage-formulas";
 import { batchOfText } from "../../src/extension/batch-lines";
-import { parseLlamaConfig } from "../../src/model/config";
-import { LlamaModel } from "../../src/model/llama-model";
+import { parseModelConfig } from "../../src/model/config";
+import { DecoderModel } from "../../src/model/decoder-model";
 import { compareNextTokenReads } from "../../src/model/padding-comparison";
 import { readSafetensors } from "../../src/model/safetensors";
 import { inspectStages, traceModelStages } from "../../src/model/stage-inspection";
@@ -28,8 +28,8 @@ import { CHROMIUM_PATH, chromiumIsInstalled, MODELS_DIRECTORY, startWebviewHarne
 
 const MODEL_ID = "attention-lens-gqa";
 const FOLDER = join(MODELS_DIRECTORY, MODEL_ID);
-const config = parseLlamaConfig(JSON.parse(readFileSync(join(FOLDER, "config.json"), "utf8")));
-const model = LlamaModel.fromTensors(config, readSafetensors(readFileSync(join(FOLDER, "model.safetensors"))).tensors);
+const config = parseModelConfig(JSON.parse(readFileSync(join(FOLDER, "config.json"), "utf8")));
+const model = DecoderModel.fromTensors(config, readSafetensors(readFileSync(join(FOLDER, "model.safetensors"))).tensors);
 const tokenizer = TextTokenizer.fromJson(readFileSync(join(FOLDER, "tokenizer.json"), "utf8"));
 
 const TEXT = "The cat sat on the mat because it was tired.";

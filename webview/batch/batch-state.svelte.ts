@@ -6,8 +6,8 @@
  */
 
 import type { PaddedBatch } from "../../src/attention/padded-batch";
-import type { LlamaConfig } from "../../src/model/config";
-import type { LlamaModel } from "../../src/model/llama-model";
+import type { DecoderConfig } from "../../src/model/config";
+import type { DecoderModel } from "../../src/model/decoder-model";
 import { compareNextTokenReads, type PaddingComparison } from "../../src/model/padding-comparison";
 import { TextTokenizer } from "../../src/model/tokenizer";
 import type { BatchLine } from "../../src/protocol";
@@ -21,7 +21,7 @@ export type BatchStateHost = ReferenceModelRunHost;
 export interface BatchRun {
   requestId: number;
   modelId: string;
-  config: LlamaConfig;
+  config: DecoderConfig;
   lines: BatchLine[];
   comparison: PaddingComparison;
   left: PaddedBatch;
@@ -66,7 +66,7 @@ export class BatchState extends ReferenceModelRun<BatchRun> {
     return `Running ${this.batchOf(request).lines.length} lines padded on the left, then on the right`;
   }
 
-  protected async compute(request: ShowAttention, model: LlamaModel): Promise<BatchRun> {
+  protected async compute(request: ShowAttention, model: DecoderModel): Promise<BatchRun> {
     const batch = this.batchOf(request);
     const sequences = batch.lines.map((line) => line.tokens.map((token) => token.id));
     const comparison = compareNextTokenReads(model, sequences, batch.padTokenId);

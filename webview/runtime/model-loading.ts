@@ -9,9 +9,9 @@
  */
 
 import type { BackendSetting, ModelDescriptor, RunStage } from "../../src/protocol";
-import { ConfigError, parseLlamaConfig, type LlamaConfig } from "../../src/model/config";
+import { ConfigError, parseModelConfig, type DecoderConfig } from "../../src/model/config";
 import { readSafetensors, SafetensorsError } from "../../src/model/safetensors";
-import { llamaWeightsFromTensors, WeightsError, type LlamaWeights } from "../../src/model/weights";
+import { decoderWeightsFromTensors, WeightsError, type DecoderWeights } from "../../src/model/weights";
 import { OnnxDecoder } from "../../src/runtime/onnx-decoder";
 
 /** A model that cannot be fetched, read or loaded; the message is meant for the user. */
@@ -86,8 +86,8 @@ export async function fetchBytes(
 }
 
 export interface LoadedModelFiles {
-  config: LlamaConfig;
-  weights: LlamaWeights;
+  config: DecoderConfig;
+  weights: DecoderWeights;
   /** Where the descriptor and config.json disagree (the config wins). */
   warnings: string[];
 }
@@ -105,9 +105,9 @@ export async function loadModelFiles(model: ModelDescriptor, report: ProgressRep
   } catch (error) {
     throw new ModelLoadError(`${configName} is not valid JSON (${messageOf(error)}); the file is damaged. ${REINSTALL}`);
   }
-  let config: LlamaConfig;
+  let config: DecoderConfig;
   try {
-    config = parseLlamaConfig(json, configName);
+    config = parseModelConfig(json, configName);
   } catch (error) {
     if (error instanceof ConfigError) throw new ModelLoadError(`${error.message}. ${REINSTALL}`);
     throw error;
@@ -123,10 +123,10 @@ export async function loadModelFiles(model: ModelDescriptor, report: ProgressRep
 
   report("building-graph", `Reading ${weightsName} (${formatBytes(weightsBytes.byteLength)})`);
   await nextFrame();
-  let weights: LlamaWeights;
+  let weights: DecoderWeights;
   try {
     const file = readSafetensors(weightsBytes, weightsName);
-    weights = llamaWeightsFromTensors(config, file.tensors, weightsName);
+    weights = decoderWeightsFromTensors(config, file.tensors, weightsName);
   } catch (error) {
     if (error instanceof SafetensorsError || error instanceof WeightsError) {
       throw new ModelLoadError(`${error.message.replace(/\.\s*$/, "")}. ${REINSTALL}`);

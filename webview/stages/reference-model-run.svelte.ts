@@ -5,7 +5,7 @@
  * `learningComputed` error. A subclass says what to check first, what to compute and what to show.
  */
 
-import type { LlamaModel } from "../../src/model/llama-model";
+import type { DecoderModel } from "../../src/model/decoder-model";
 import type { HostToWebviewMessage, WebviewToHostMessage } from "../../src/protocol";
 import { nextFrame } from "../runtime/model-loading";
 import type { ReferenceModels } from "./reference-model";
@@ -43,7 +43,7 @@ export abstract class ReferenceModelRun<Computed> {
   /** The status line while `compute` runs. */
   protected abstract runningMessage(request: ShowAttention): string;
   /** The numbers of the view, from the loaded reference model. */
-  protected abstract compute(request: ShowAttention, model: LlamaModel): Computed | Promise<Computed>;
+  protected abstract compute(request: ShowAttention, model: DecoderModel): Computed | Promise<Computed>;
   /** Shows what `compute` gave (only while the request is still current) and reports it to the host. */
   protected abstract show(request: ShowAttention, computed: Computed): void;
 

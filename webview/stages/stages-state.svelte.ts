@@ -9,8 +9,8 @@
 
 import type { AttentionStages } from "../../src/attention/scaled-dot-product-attention";
 import { stageFormulas, type StageFormula } from "../../src/attention/stage-formulas";
-import type { LlamaConfig } from "../../src/model/config";
-import type { LlamaModel } from "../../src/model/llama-model";
+import type { DecoderConfig } from "../../src/model/config";
+import type { DecoderModel } from "../../src/model/decoder-model";
 import { inspectStages, traceModelStages, type StageInspection } from "../../src/model/stage-inspection";
 import type { StagesChoice, TokenInfo } from "../../src/protocol";
 import { REFERENCE_MODEL_NAME } from "./reference-model";
@@ -23,7 +23,7 @@ export type StagesStateHost = ReferenceModelRunHost;
 interface StagesTrace {
   requestId: number;
   modelId: string;
-  config: LlamaConfig;
+  config: DecoderConfig;
   tokens: TokenInfo[];
   layerStages: AttentionStages[];
 }
@@ -97,7 +97,7 @@ export class StagesState extends ReferenceModelRun<StagesTrace> {
     return `Tracing every stage of ${request.tokens.length} tokens`;
   }
 
-  protected compute(request: ShowAttention, model: LlamaModel): StagesTrace {
+  protected compute(request: ShowAttention, model: DecoderModel): StagesTrace {
     const { requestId, tokens } = request;
     const layerStages = traceModelStages(model, [tokens.map((token) => token.id)]);
     return { requestId, modelId: request.model.id, config: model.config, tokens, layerStages };

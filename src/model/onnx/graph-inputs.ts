@@ -1,5 +1,5 @@
 /**
- * The inputs of the decoder graph (see llama-graph.ts), prepared and checked in TypeScript before
+ * The inputs of the decoder graph (see decoder-graph.ts), prepared and checked in TypeScript before
  * the runtime sees them, so a mistake gets an error that names it rather than the runtime's own:
  * a token id outside the vocabulary, a sequence longer than the model's context, a past cache of
  * the wrong shape, a ragged batch.
@@ -11,9 +11,9 @@
  */
 
 import { checkTokenMask, positionsFromTokenMask, type TokenMask } from "../../attention/left-padding";
-import type { LlamaConfig } from "../config";
+import type { DecoderConfig } from "../config";
 import { checkContextLength, checkInputIds, ModelInputError } from "../model-input";
-import { GraphNames } from "./llama-graph";
+import { GraphNames } from "./decoder-graph";
 
 /** A plain tensor for a graph input: the runtime turns it into its own tensor type. */
 export interface FeedTensor {
@@ -42,7 +42,7 @@ export interface PreparedGraphStep {
   keyMask: number[][];
 }
 
-export function prepareGraphStep(config: LlamaConfig, step: GraphStep): PreparedGraphStep {
+export function prepareGraphStep(config: DecoderConfig, step: GraphStep): PreparedGraphStep {
   const { inputIds } = step;
   const { batchSize, length } = checkInputIds(config, inputIds);
   const newMask = step.attentionMask ?? inputIds.map((row) => row.map(() => 1));
@@ -80,7 +80,7 @@ export function prepareGraphStep(config: LlamaConfig, step: GraphStep): Prepared
 }
 
 /** Every layer's past key and value must be (B, nkv, P, hs), with P the length of the past mask. */
-function checkPastShapes(config: LlamaConfig, shapes: GraphStep["pastShapes"], batchSize: number, pastLength: number): void {
+function checkPastShapes(config: DecoderConfig, shapes: GraphStep["pastShapes"], batchSize: number, pastLength: number): void {
   if (!shapes) {
     if (pastLength > 0) throw new ModelInputError(`a past mask of ${pastLength} slots was given without the past keys and values`);
     return;

@@ -19,11 +19,11 @@ import { RotaryEmbedding } from "../attention/rotary-embedding";
 import type { AttentionStages } from "../attention/scaled-dot-product-attention";
 import { linear } from "../attention/tensor-operations";
 import { Tensor } from "../attention/tensor";
-import type { LlamaConfig } from "./config";
+import type { DecoderConfig } from "./config";
 import { DecoderLayer } from "./decoder-layer";
 import { checkContextLength, checkInputIds } from "./model-input";
 import { rmsNorm } from "./rms-norm";
-import { llamaWeightsFromTensors, type LlamaWeights } from "./weights";
+import { decoderWeightsFromTensors, type DecoderWeights } from "./weights";
 
 export { ModelInputError } from "./model-input";
 
@@ -51,21 +51,21 @@ export interface ModelForwardResult {
   keyMask: number[][];
 }
 
-export class LlamaModel {
+export class DecoderModel {
   readonly layers: DecoderLayer[];
   readonly rotary: RotaryEmbedding;
 
   constructor(
-    readonly config: LlamaConfig,
-    readonly weights: LlamaWeights,
+    readonly config: DecoderConfig,
+    readonly weights: DecoderWeights,
   ) {
     this.rotary = new RotaryEmbedding(config.headDim, config.ropeTheta);
     this.layers = weights.layers.map((layerWeights) => new DecoderLayer(config, layerWeights, this.rotary));
   }
 
   /** Builds the model from a checkpoint's tensors (as read by `readSafetensors`). */
-  static fromTensors(config: LlamaConfig, tensors: ReadonlyMap<string, Tensor>, source?: string): LlamaModel {
-    return new LlamaModel(config, llamaWeightsFromTensors(config, tensors, source));
+  static fromTensors(config: DecoderConfig, tensors: ReadonlyMap<string, Tensor>, source?: string): DecoderModel {
+    return new DecoderModel(config, decoderWeightsFromTensors(config, tensors, source));
   }
 
   /** An empty cache sized for this model. */
@@ -77,7 +77,7 @@ export class LlamaModel {
     const { cache } = options;
     const { batchSize, length } = checkInputIds(this.config, inputIds);
     const attentionMask = options.attentionMask ?? inputIds.map((row) => row.map(() => 1));
-    checkTokenMask(attentionMask, batchSize, length, "LlamaModel.forward attentionMask");
+    checkTokenMask(attentionMask, batchSize, length, "DecoderModel.forward attentionMask");
     const pastLength = cache?.length ?? 0;
     checkContextLength(this.config, pastLength, length);
 
@@ -102,7 +102,7 @@ export class LlamaModel {
         presentKeyValues.push(result.attention.present); // (B, nkv, S, hs)
         if (result.attention.stages) stages.push(result.attention.stages);
       });
-      const normalized = rmsNorm(hidden, this.weights.finalNorm, this.config.rmsNormEps); // (B, T, C)
+      const normalized = rmsNorm(hidden, this.weights.finalNorm, this.config.normEpsilon); // (B, T, C)
       const logits = linear(normalized, this.weights.lmHead); // (B, T, C) x (C, V) -> (B, T, V)
       return {
         logits,

@@ -1,6 +1,6 @@
 /**
  * Builds an ONNX model of the Llama-style decoder from a config and its weights, in TypeScript:
- * no Python, no export step. The graph computes what `LlamaModel.forward` computes, and makes every
+ * no Python, no export step. The graph computes what `DecoderModel.forward` computes, and makes every
  * attention map and every key/value tensor a plain graph output, because the visualiser shows them.
  *
  * Inputs (names as in Hugging Face ONNX exports):
@@ -30,14 +30,14 @@
 import { RotaryEmbedding } from "../../attention/rotary-embedding";
 import { transposeLastTwo } from "../../attention/tensor-operations";
 import type { Tensor } from "../../attention/tensor";
-import type { LlamaConfig } from "../config";
-import type { DecoderLayerWeights, LlamaWeights } from "../weights";
+import type { DecoderConfig } from "../config";
+import type { DecoderLayerWeights, DecoderWeights } from "../weights";
 import { ElementType, GraphBuilder } from "./graph-builder";
 import { DataType, encodeModel, type ModelSpec, type ValueInfoSpec } from "./onnx-proto";
 
 export type AttentionVariant = "primitive" | "fused";
 
-export interface LlamaGraphOptions {
+export interface DecoderGraphOptions {
   /** "primitive" (default) exposes attention maps; "fused" uses ONNX Attention-23 and does not. */
   attention?: AttentionVariant;
   /** Emit the `attentions.N` outputs (primitive variant only; default true). */
@@ -70,8 +70,8 @@ interface SharedValues {
   sine: string;
 }
 
-/** Builds the ONNX model (as a spec; `encodeLlamaGraph` gives the bytes). */
-export function buildLlamaGraph(config: LlamaConfig, weights: LlamaWeights, options: LlamaGraphOptions = {}): ModelSpec {
+/** Builds the ONNX model (as a spec; `encodeDecoderGraph` gives the bytes). */
+export function buildDecoderGraph(config: DecoderConfig, weights: DecoderWeights, options: DecoderGraphOptions = {}): ModelSpec {
   const variant = options.attention ?? "primitive";
   const outputAttentions = variant === "primitive" && (options.outputAttentions ?? true);
   const graph = new GraphBuilder();
@@ -86,7 +86,7 @@ export function buildLlamaGraph(config: LlamaConfig, weights: LlamaWeights, opti
     hidden = buildDecoderLayer(graph, config, layerWeights, layer, hidden, shared, variant, outputAttentions);
   });
 
-  const normalized = buildRmsNorm(graph, hidden, weights.finalNorm, config.rmsNormEps, "model.norm"); // (B, T, C)
+  const normalized = buildRmsNorm(graph, hidden, weights.finalNorm, config.normEpsilon, "model.norm"); // (B, T, C)
   graph.op("MatMul", [normalized, graph.weight("lm_head.weight^T", transposeLastTwo(weights.lmHead))], {
     name: "lm_head",
     outputNames: [GraphNames.logits],
@@ -130,8 +130,8 @@ export function buildLlamaGraph(config: LlamaConfig, weights: LlamaWeights, opti
 }
 
 /** The model as ONNX bytes, ready for an inference session. */
-export function encodeLlamaGraph(config: LlamaConfig, weights: LlamaWeights, options: LlamaGraphOptions = {}): Uint8Array {
-  return encodeModel(buildLlamaGraph(config, weights, options));
+export function encodeDecoderGraph(config: DecoderConfig, weights: DecoderWeights, options: DecoderGraphOptions = {}): Uint8Array {
+  return encodeModel(buildDecoderGraph(config, weights, options));
 }
 
 /**
@@ -140,7 +140,7 @@ export function encodeLlamaGraph(config: LlamaConfig, weights: LlamaWeights, opt
  *   padding:  key slot j is hidden when attention_mask[b, j] = 0
  *   RoPE:     cos and sin of position x theta^(-2i / hs), duplicated to hs features as [angles, angles]
  */
-function buildSharedValues(graph: GraphBuilder, config: LlamaConfig, variant: AttentionVariant): SharedValues {
+function buildSharedValues(graph: GraphBuilder, config: DecoderConfig, variant: AttentionVariant): SharedValues {
   const zero = graph.int64s([0], []);
   const one = graph.int64s([1], []);
   // T and S as scalars, read from the inputs' shapes.
@@ -248,7 +248,7 @@ function buildRotary(graph: GraphBuilder, x: string, shared: SharedValues, headD
 }
 
 /** Repeat each K/V head g times, next to itself: (B, nkv, S, hs) -> (B, nh, S, hs), [K0, K0, K1, K1]. */
-function buildExpandKeyValueHeads(graph: GraphBuilder, x: string, config: LlamaConfig, name: string): string {
+function buildExpandKeyValueHeads(graph: GraphBuilder, x: string, config: DecoderConfig, name: string): string {
   const groupSize = config.numAttentionHeads / config.numKeyValueHeads;
   if (groupSize === 1) return x;
   const withGroupAxis = graph.op("Unsqueeze", [x, graph.int64s([2])], { name: `${name}/group_axis` }); // (B, nkv, 1, S, hs)
@@ -260,7 +260,7 @@ function buildExpandKeyValueHeads(graph: GraphBuilder, x: string, config: LlamaC
 
 function buildDecoderLayer(
   graph: GraphBuilder,
-  config: LlamaConfig,
+  config: DecoderConfig,
   weights: DecoderLayerWeights,
   layer: number,
   hidden: string,
@@ -272,7 +272,7 @@ function buildDecoderLayer(
   const { numAttentionHeads: nh, numKeyValueHeads: nkv, headDim: hs } = config;
 
   // Attention block: h = x + attention(rmsNorm(x)).
-  const normalized = buildRmsNorm(graph, hidden, weights.inputNorm, config.rmsNormEps, `${prefix}.input_layernorm`); // (B, T, C)
+  const normalized = buildRmsNorm(graph, hidden, weights.inputNorm, config.normEpsilon, `${prefix}.input_layernorm`); // (B, T, C)
   const attention = `${prefix}.self_attn`;
   const query = buildRotary(graph, buildSplitHeads(graph, buildLinear(graph, normalized, weights.attention.query, `${attention}.q_proj`), nh, hs, `${attention}/query`), shared, hs, `${attention}/query`); // (B, nh, T, hs)
   const key = buildRotary(graph, buildSplitHeads(graph, buildLinear(graph, normalized, weights.attention.key, `${attention}.k_proj`), nkv, hs, `${attention}/key`), shared, hs, `${attention}/key`); // (B, nkv, T, hs)
@@ -325,7 +325,7 @@ function buildDecoderLayer(
   const afterAttention = graph.op("Add", [hidden, attended], { name: `${prefix}/residual_attention` }); // (B, T, C)
 
   // MLP block: y = h + down(silu(gate(rmsNorm(h))) * up(rmsNorm(h))).
-  const mlpInput = buildRmsNorm(graph, afterAttention, weights.postAttentionNorm, config.rmsNormEps, `${prefix}.post_attention_layernorm`); // (B, T, C)
+  const mlpInput = buildRmsNorm(graph, afterAttention, weights.postAttentionNorm, config.normEpsilon, `${prefix}.post_attention_layernorm`); // (B, T, C)
   const gate = buildLinear(graph, mlpInput, weights.mlp.gate, `${prefix}.mlp.gate_proj`); // (B, T, I)
   const up = buildLinear(graph, mlpInput, weights.mlp.up, `${prefix}.mlp.up_proj`); // (B, T, I)
   const silu = graph.op("Mul", [gate, graph.op("Sigmoid", [gate], { name: `${prefix}.mlp/sigmoid` })], { name: `${prefix}.mlp/silu` }); // (B, T, I)
