@@ -13,23 +13,64 @@
 
 import { assertShape, ShapeError, Tensor } from "./tensor";
 
+/**
+ * How a model stretches RoPE beyond the context it was trained on (Hugging Face's `rope_type`):
+ *
+ *   default   inverseFrequencies[i] = theta^(-2i / hs)
+ *   linear    every frequency divided by `factor` (positions interpolated)
+ *   llama3    Llama 3.1/3.2: wavelengths longer than original / lowFrequencyFactor are divided by
+ *             `factor`, those shorter than original / highFrequencyFactor kept, and the ones in
+ *             between blended smoothly (transformers' `_compute_llama3_parameters`)
+ *
+ * None of these changes the attention scale (transformers' attention_factor is 1 for all three).
+ */
+export type RopeScaling =
+  | { type: "default" }
+  | { type: "linear"; factor: number }
+  | {
+      type: "llama3";
+      factor: number;
+      lowFrequencyFactor: number;
+      highFrequencyFactor: number;
+      originalMaxPositionEmbeddings: number;
+    };
+
+/** theta^(-2i / hs) for i < hs / 2, scaled as `scaling` says, each rounded to float32 as PyTorch computes it. */
+export function ropeInverseFrequencies(headDim: number, theta: number, scaling: RopeScaling = { type: "default" }): Float32Array {
+  const frequencies = new Float32Array(headDim / 2);
+  for (let i = 0; i < headDim / 2; i++) frequencies[i] = 1 / Math.pow(theta, Math.fround((2 * i) / headDim));
+  if (scaling.type === "linear") return frequencies.map((frequency) => frequency / scaling.factor);
+  if (scaling.type === "llama3") {
+    const { factor, lowFrequencyFactor, highFrequencyFactor, originalMaxPositionEmbeddings: original } = scaling;
+    const lowFrequencyWavelength = original / lowFrequencyFactor;
+    const highFrequencyWavelength = original / highFrequencyFactor;
+    return frequencies.map((frequency) => {
+      const wavelength = Math.fround((2 * Math.PI) / frequency);
+      if (wavelength > lowFrequencyWavelength) return frequency / factor; // long wavelengths: interpolated
+      if (wavelength < highFrequencyWavelength) return frequency; // short wavelengths: kept
+      const smooth = Math.fround((original / wavelength - lowFrequencyFactor) / (highFrequencyFactor - lowFrequencyFactor));
+      return Math.fround((1 - smooth) * Math.fround(frequency / factor) + smooth * frequency);
+    });
+  }
+  return frequencies;
+}
+
 export class RotaryEmbedding {
   readonly headDim: number;
   readonly theta: number;
-  /** inverseFrequencies[i] = theta^(-2i / hs), rounded to float32 as PyTorch computes it. */
+  readonly scaling: RopeScaling;
+  /** inverseFrequencies[i] = theta^(-2i / hs) (then scaled), rounded to float32 as PyTorch computes it. */
   readonly inverseFrequencies: Float32Array;
 
-  constructor(headDim: number, theta = 10000) {
+  constructor(headDim: number, theta = 10000, scaling: RopeScaling = { type: "default" }) {
     if (!Number.isInteger(headDim) || headDim <= 0 || headDim % 2 !== 0) {
       throw new ShapeError(`RotaryEmbedding: the head size must be a positive even number, got ${headDim}`);
     }
     if (!(theta > 0)) throw new RangeError(`RotaryEmbedding: theta must be positive, got ${theta}`);
     this.headDim = headDim;
     this.theta = theta;
-    this.inverseFrequencies = new Float32Array(headDim / 2);
-    for (let i = 0; i < headDim / 2; i++) {
-      this.inverseFrequencies[i] = 1 / Math.pow(theta, Math.fround((2 * i) / headDim));
-    }
+    this.scaling = scaling;
+    this.inverseFrequencies = ropeInverseFrequencies(headDim, theta, scaling);
   }
 
   /** The angle of feature pair i at a position, rounded to float32 as in float32 PyTorch. */

@@ -59,7 +59,7 @@ export class DecoderModel {
     readonly config: DecoderConfig,
     readonly weights: DecoderWeights,
   ) {
-    this.rotary = new RotaryEmbedding(config.headDim, config.ropeTheta);
+    this.rotary = new RotaryEmbedding(config.headDim, config.ropeTheta, config.ropeScaling);
     this.layers = weights.layers.map((layerWeights) => new DecoderLayer(config, layerWeights, this.rotary));
   }
 

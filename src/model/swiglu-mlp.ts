@@ -17,7 +17,7 @@ export function silu(z: number): number {
 }
 
 export function swigluMlp(x: Tensor, weights: MlpWeights): Tensor {
-  const gate = linear(x, weights.gate); // (..., C) -> (..., I)
+  const gate = linear(x, weights.gate!); // (..., C) -> (..., I)
   const up = linear(x, weights.up); // (..., C) -> (..., I)
   const gated = new Float32Array(gate.size);
   for (let i = 0; i < gated.length; i++) gated[i] = silu(gate.data[i]) * up.data[i];

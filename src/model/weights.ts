@@ -1,136 +1,264 @@
 /**
- * The weights of a Llama-family decoder, named as in Hugging Face checkpoints:
+ * The weights of a decoder, whatever the family, in one layout the decoder and the ONNX graph read.
+ * Every matrix is stored (out_features, in_features), as PyTorch's nn.Linear stores it:
  *
- *   model.embed_tokens.weight                        (V, C)
- *   model.layers.N.input_layernorm.weight            (C)
- *   model.layers.N.self_attn.q_proj.weight           (nh * hs, C)
- *   model.layers.N.self_attn.k_proj.weight           (nkv * hs, C)
- *   model.layers.N.self_attn.v_proj.weight           (nkv * hs, C)
- *   model.layers.N.self_attn.o_proj.weight           (C, nh * hs)
- *   model.layers.N.post_attention_layernorm.weight   (C)
- *   model.layers.N.mlp.gate_proj.weight              (I, C)
- *   model.layers.N.mlp.up_proj.weight                (I, C)
- *   model.layers.N.mlp.down_proj.weight              (C, I)
- *   model.norm.weight                                (C)
- *   lm_head.weight                                   (V, C)   absent when tie_word_embeddings
+ *   embedTokens                     (V, C)
+ *   positionEmbeddings              (maxPositions, C)   learned positions (GPT-2) only
+ *   layers[N].inputNorm             (C)                 + inputNormBias (C) for LayerNorm
+ *   layers[N].attention.query       (nh * hs, C)        + queryBias (nh * hs) when the family has one
+ *   layers[N].attention.key         (nkv * hs, C)       + keyBias (nkv * hs)
+ *   layers[N].attention.value       (nkv * hs, C)       + valueBias (nkv * hs)
+ *   layers[N].attention.output      (C, nh * hs)        + outputBias (C)
+ *   layers[N].attention.queryNorm   (hs)                Qwen3's q_norm (and keyNorm, k_norm)
+ *   layers[N].postAttentionNorm     (C)                 + postAttentionNormBias (C)
+ *   layers[N].mlp.gate              (I, C)              SwiGLU only
+ *   layers[N].mlp.up                (I, C)              + upBias (I), and gateBias, downBias
+ *   layers[N].mlp.down              (C, I)
+ *   finalNorm                       (C)                 + finalNormBias (C)
+ *   lmHead                          (V, C)              the same tensor as embedTokens when tied
+ *
+ * The checkpoint's names differ by family (weight-names.ts): Llama, Mistral and Qwen name them as
+ * `model.layers.N.self_attn.q_proj.weight`; GPT-2 stores fused, transposed matrices
+ * (`transformer.h.N.attn.c_attn.weight`, (C, 3C)) that are split and transposed here.
+ *
+ * Loading is strict: a tensor the family needs and the file lacks, a tensor the file has and the
+ * family does not use, and a tensor of the wrong shape are errors that list them.
  */
 
-import type { MultiHeadAttentionWeights } from "../attention/multi-head-attention";
 import { seededRandom } from "../attention/seeded-random";
 import { formatShape, Tensor } from "../attention/tensor";
+import { transposeLastTwo } from "../attention/tensor-operations";
 import type { DecoderConfig } from "./config";
+import { checkpointTensorLayout, GPT2_UNUSED_BUFFERS, type CheckpointTensor } from "./weight-names";
 
 export class WeightsError extends Error {
   override name = "WeightsError";
 }
 
+export interface DecoderAttentionWeights {
+  query: Tensor;
+  key: Tensor;
+  value: Tensor;
+  output: Tensor;
+  queryBias?: Tensor;
+  keyBias?: Tensor;
+  valueBias?: Tensor;
+  outputBias?: Tensor;
+  /** (hs): RMSNorm gain of every query head, before RoPE (Qwen3). */
+  queryNorm?: Tensor;
+  /** (hs): RMSNorm gain of every key head, before RoPE (Qwen3). */
+  keyNorm?: Tensor;
+}
+
 export interface MlpWeights {
-  gate: Tensor;
+  /** (I, C): the gate of SwiGLU; absent in a plain MLP (GPT-2). */
+  gate?: Tensor;
   up: Tensor;
   down: Tensor;
+  gateBias?: Tensor;
+  upBias?: Tensor;
+  downBias?: Tensor;
 }
 
 export interface DecoderLayerWeights {
   inputNorm: Tensor;
-  attention: MultiHeadAttentionWeights;
+  inputNormBias?: Tensor;
+  attention: DecoderAttentionWeights;
   postAttentionNorm: Tensor;
+  postAttentionNormBias?: Tensor;
   mlp: MlpWeights;
 }
 
 export interface DecoderWeights {
   embedTokens: Tensor;
+  /** (maxPositions, C): learned position embeddings (GPT-2). */
+  positionEmbeddings?: Tensor;
   layers: DecoderLayerWeights[];
   finalNorm: Tensor;
+  finalNormBias?: Tensor;
   /** The output head; the same tensor as `embedTokens` when the embeddings are tied. */
   lmHead: Tensor;
 }
 
-/** Every weight a checkpoint of this config holds, with its expected shape. */
-export function expectedWeightShapes(config: DecoderConfig): Map<string, number[]> {
-  const { hiddenSize: C, numAttentionHeads: nh, numKeyValueHeads: nkv, headDim: hs, intermediateSize: I, vocabSize: V } = config;
-  const shapes = new Map<string, number[]>();
-  shapes.set("model.embed_tokens.weight", [V, C]);
-  for (let layer = 0; layer < config.numHiddenLayers; layer++) {
-    const prefix = `model.layers.${layer}`;
-    shapes.set(`${prefix}.input_layernorm.weight`, [C]);
-    shapes.set(`${prefix}.self_attn.q_proj.weight`, [nh * hs, C]);
-    shapes.set(`${prefix}.self_attn.k_proj.weight`, [nkv * hs, C]);
-    shapes.set(`${prefix}.self_attn.v_proj.weight`, [nkv * hs, C]);
-    shapes.set(`${prefix}.self_attn.o_proj.weight`, [C, nh * hs]);
-    shapes.set(`${prefix}.post_attention_layernorm.weight`, [C]);
-    shapes.set(`${prefix}.mlp.gate_proj.weight`, [I, C]);
-    shapes.set(`${prefix}.mlp.up_proj.weight`, [I, C]);
-    shapes.set(`${prefix}.mlp.down_proj.weight`, [C, I]);
-  }
-  shapes.set("model.norm.weight", [C]);
-  if (!config.tieWordEmbeddings) shapes.set("lm_head.weight", [V, C]);
-  return shapes;
+/** Every tensor a checkpoint of this config holds, by its name in the file, with its shape there. */
+export function expectedWeightShapes(config: DecoderConfig, prefix?: string): Map<string, number[]> {
+  return new Map(checkpointTensorLayout(config, prefix).map((tensor) => [tensor.name, tensor.shape]));
 }
 
-/** Picks the weights out of a checkpoint's tensors, checking that every one is there with its shape. */
-export function decoderWeightsFromTensors(
-  config: DecoderConfig,
-  tensors: ReadonlyMap<string, Tensor>,
-  source = "model.safetensors",
-): DecoderWeights {
-  const expected = expectedWeightShapes(config);
-  const missing = [...expected.keys()].filter((name) => !tensors.has(name));
+/** The parameters of the model (a tied output head counted once). */
+export function parameterCount(config: DecoderConfig): number {
+  let count = 0;
+  for (const shape of expectedWeightShapes(config).values()) count += shape.reduce((product, size) => product * size, 1);
+  return count;
+}
+
+function listNames(names: readonly string[]): string {
+  return names.slice(0, 6).join(", ") + (names.length > 6 ? ` and ${names.length - 6} more` : "");
+}
+
+/**
+ * GPT-2 checkpoints name their tensors with or without "transformer." in front (the original
+ * OpenAI-converted files have none): the prefix is whichever the file uses.
+ */
+function gpt2Prefix(names: Iterable<string>): string {
+  for (const name of names) if (name.startsWith("transformer.")) return "transformer.";
+  return "";
+}
+
+/**
+ * Names in a checkpoint that carry no weights of the model and are skipped: RoPE's `inv_freq` in
+ * old Llama exports, GPT-2's causal-mask buffers, and a duplicate output head of a tied model.
+ */
+function isIgnorable(config: DecoderConfig, name: string): boolean {
+  if (name.endsWith(".rotary_emb.inv_freq")) return true;
+  if (config.family === "gpt2" && GPT2_UNUSED_BUFFERS.some((suffix) => name.endsWith(suffix))) return true;
+  return config.tieWordEmbeddings && name === "lm_head.weight";
+}
+
+/**
+ * Checks a checkpoint's tensor names and shapes against the config, without reading any data:
+ * returns the problems (empty when it fits). `shapes` is the union of every file's header.
+ */
+export function checkCheckpointTensors(config: DecoderConfig, shapes: ReadonlyMap<string, readonly number[]>, source = "model.safetensors"): string[] {
+  const prefix = config.family === "gpt2" ? gpt2Prefix(shapes.keys()) : undefined;
+  const expected = expectedWeightShapes(config, prefix);
+  const problems: string[] = [];
+  const missing = [...expected.keys()].filter((name) => !shapes.has(name));
   if (missing.length > 0) {
-    const listed = missing.slice(0, 5).join(", ") + (missing.length > 5 ? ` and ${missing.length - 5} more` : "");
-    throw new WeightsError(`${source} lacks ${missing.length} weight(s) the config needs: ${listed}. Does config.json belong to this checkpoint?`);
+    problems.push(
+      `${source} lacks ${missing.length} tensor(s) a ${config.family} model of this config.json needs: ${listNames(missing)}. ` +
+        "Does config.json belong to these weights? A partly downloaded model lacks shards: download it again",
+    );
+  }
+  const unused = [...shapes.keys()].filter((name) => !expected.has(name) && !isIgnorable(config, name));
+  if (unused.length > 0) {
+    problems.push(
+      `${source} holds ${unused.length} tensor(s) a ${config.family} model of this config.json does not use: ${listNames(unused)}. ` +
+        `Check "model_type" and the fields that add weights (attention_bias, mlp_bias, tie_word_embeddings)`,
+    );
   }
   for (const [name, shape] of expected) {
-    const found = tensors.get(name)!.shape;
-    if (formatShape(found) !== formatShape(shape)) {
-      throw new WeightsError(`${source}: ${name} is ${formatShape(found)} but the config needs ${formatShape(shape)}`);
+    const found = shapes.get(name);
+    if (found && formatShape(found) !== formatShape(shape)) {
+      problems.push(`${source}: ${name} is ${formatShape(found)} but config.json needs ${formatShape(shape)}`);
     }
   }
-  const get = (name: string): Tensor => tensors.get(name)!;
-  const embedTokens = get("model.embed_tokens.weight");
+  return problems;
+}
+
+/**
+ * Picks the decoder's weights out of a checkpoint's tensors (as read by `readSafetensors`),
+ * splitting and transposing GPT-2's fused Conv1D matrices. Throws `WeightsError` listing every problem.
+ */
+export function decoderWeightsFromTensors(config: DecoderConfig, tensors: ReadonlyMap<string, Tensor>, source = "model.safetensors"): DecoderWeights {
+  const shapes = new Map([...tensors].map(([name, tensor]) => [name, tensor.shape]));
+  const problems = checkCheckpointTensors(config, shapes, source);
+  if (problems.length > 0) throw new WeightsError(problems.join(". "));
+  const prefix = config.family === "gpt2" ? gpt2Prefix(tensors.keys()) : undefined;
+  const tensorOf = (tensor: CheckpointTensor): Tensor => tensors.get(tensor.name)!;
+  const layout = checkpointTensorLayout(config, prefix);
+
+  const layers: DecoderLayerWeights[] = Array.from({ length: config.numHiddenLayers }, () => ({
+    inputNorm: undefined!,
+    attention: {} as DecoderAttentionWeights,
+    postAttentionNorm: undefined!,
+    mlp: {} as MlpWeights,
+  }));
+  const weights: Partial<DecoderWeights> = {};
+  for (const entry of layout) {
+    const tensor = tensorOf(entry);
+    const target = entry.target;
+    switch (target.kind) {
+      case "model":
+        weights[target.field] = tensor;
+        break;
+      case "layer":
+        (layers[target.layer] as unknown as Record<string, Tensor>)[target.field] = tensor;
+        break;
+      case "attention":
+        layers[target.layer].attention[target.field] = tensor;
+        break;
+      case "mlp":
+        layers[target.layer].mlp[target.field] = target.transposed ? transposeLastTwo(tensor) : tensor;
+        break;
+      case "fused-attention":
+        Object.assign(layers[target.layer].attention, splitFusedAttention(config, tensor, target.part));
+        break;
+      case "attention-output":
+        layers[target.layer].attention.output = transposeLastTwo(tensor); // Conv1D (in, out) -> (out, in)
+        break;
+    }
+  }
   return {
-    embedTokens,
-    layers: Array.from({ length: config.numHiddenLayers }, (_, layer) => {
-      const prefix = `model.layers.${layer}`;
-      return {
-        inputNorm: get(`${prefix}.input_layernorm.weight`),
-        attention: {
-          query: get(`${prefix}.self_attn.q_proj.weight`),
-          key: get(`${prefix}.self_attn.k_proj.weight`),
-          value: get(`${prefix}.self_attn.v_proj.weight`),
-          output: get(`${prefix}.self_attn.o_proj.weight`),
-        },
-        postAttentionNorm: get(`${prefix}.post_attention_layernorm.weight`),
-        mlp: {
-          gate: get(`${prefix}.mlp.gate_proj.weight`),
-          up: get(`${prefix}.mlp.up_proj.weight`),
-          down: get(`${prefix}.mlp.down_proj.weight`),
-        },
-      };
-    }),
-    finalNorm: get("model.norm.weight"),
-    lmHead: config.tieWordEmbeddings ? embedTokens : get("lm_head.weight"),
+    embedTokens: weights.embedTokens!,
+    ...(weights.positionEmbeddings ? { positionEmbeddings: weights.positionEmbeddings } : {}),
+    layers,
+    finalNorm: weights.finalNorm!,
+    ...(weights.finalNormBias ? { finalNormBias: weights.finalNormBias } : {}),
+    lmHead: config.tieWordEmbeddings ? weights.embedTokens! : weights.lmHead!,
   };
 }
 
-/** The inverse: Hugging Face names to tensors, ready for `writeSafetensors`. */
+/**
+ * GPT-2's `c_attn`: one Conv1D whose weight (C, 3C) holds W_q^T, W_k^T and W_v^T side by side (and
+ * whose bias (3C) holds the three biases): split into three (C, C) matrices stored (out, in).
+ */
+function splitFusedAttention(config: DecoderConfig, tensor: Tensor, part: "weight" | "bias"): Partial<DecoderAttentionWeights> {
+  const width = config.numAttentionHeads * config.headDim;
+  if (part === "bias") {
+    const slice = (index: number) => new Tensor(tensor.data.slice(index * width, (index + 1) * width), [width]);
+    return { queryBias: slice(0), keyBias: slice(1), valueBias: slice(2) };
+  }
+  const [inputs, outputs] = tensor.shape; // (C, 3C)
+  const column = (index: number) =>
+    Tensor.fromFunction([width, inputs], ([out, input]) => tensor.data[input * outputs + index * width + out]); // (C_out, C_in)
+  return { query: column(0), key: column(1), value: column(2) };
+}
+
+/** The inverse: checkpoint names to tensors, ready for `writeSafetensors` (GPT-2's matrices fused and transposed back). */
 export function decoderWeightsToTensors(config: DecoderConfig, weights: DecoderWeights): Map<string, Tensor> {
   const tensors = new Map<string, Tensor>();
-  tensors.set("model.embed_tokens.weight", weights.embedTokens);
-  weights.layers.forEach((layer, index) => {
-    const prefix = `model.layers.${index}`;
-    tensors.set(`${prefix}.input_layernorm.weight`, layer.inputNorm);
-    tensors.set(`${prefix}.self_attn.q_proj.weight`, layer.attention.query);
-    tensors.set(`${prefix}.self_attn.k_proj.weight`, layer.attention.key);
-    tensors.set(`${prefix}.self_attn.v_proj.weight`, layer.attention.value);
-    tensors.set(`${prefix}.self_attn.o_proj.weight`, layer.attention.output);
-    tensors.set(`${prefix}.post_attention_layernorm.weight`, layer.postAttentionNorm);
-    tensors.set(`${prefix}.mlp.gate_proj.weight`, layer.mlp.gate);
-    tensors.set(`${prefix}.mlp.up_proj.weight`, layer.mlp.up);
-    tensors.set(`${prefix}.mlp.down_proj.weight`, layer.mlp.down);
-  });
-  tensors.set("model.norm.weight", weights.finalNorm);
-  if (!config.tieWordEmbeddings) tensors.set("lm_head.weight", weights.lmHead);
+  for (const entry of checkpointTensorLayout(config)) {
+    const target = entry.target;
+    let tensor: Tensor | undefined;
+    switch (target.kind) {
+      case "model":
+        tensor = weights[target.field];
+        break;
+      case "layer":
+        tensor = weights.layers[target.layer][target.field] as Tensor | undefined;
+        break;
+      case "attention":
+        tensor = weights.layers[target.layer].attention[target.field];
+        break;
+      case "mlp": {
+        const matrix = weights.layers[target.layer].mlp[target.field];
+        tensor = matrix && target.transposed ? transposeLastTwo(matrix) : matrix;
+        break;
+      }
+      case "fused-attention": {
+        const attention = weights.layers[target.layer].attention;
+        tensor =
+          target.part === "bias"
+            ? new Tensor(Float32Array.from([...attention.queryBias!.data, ...attention.keyBias!.data, ...attention.valueBias!.data]), entry.shape)
+            : fuseAttention(attention);
+        break;
+      }
+      case "attention-output":
+        tensor = transposeLastTwo(weights.layers[target.layer].attention.output);
+        break;
+    }
+    if (!tensor) throw new WeightsError(`decoderWeightsToTensors: the weights lack ${entry.name}`);
+    tensors.set(entry.name, tensor);
+  }
   return tensors;
+}
+
+/** W_q, W_k, W_v (C, C) each, stored (out, in) -> one Conv1D weight (C, 3C). */
+function fuseAttention(attention: DecoderAttentionWeights): Tensor {
+  const [width, inputs] = attention.query.shape;
+  const parts = [attention.query, attention.key, attention.value];
+  return Tensor.fromFunction([inputs, 3 * width], ([input, column]) => parts[Math.floor(column / width)].data[(column % width) * inputs + input]);
 }
 
 /** A seeded standard normal sample per call (Box-Muller). */
@@ -143,15 +271,15 @@ export function seededNormal(seed: number): () => number {
 }
 
 /**
- * Untrained weights for tests and demonstrations: normal(0, std) matrices, norm weights near 1
- * (`normJitter` moves them off 1 so a test notices a norm weight that is not applied).
+ * Untrained weights for tests and demonstrations: normal(0, std) matrices and biases, norm gains
+ * near 1 (`normJitter` moves them off 1 so a test notices a norm weight that is not applied).
  */
 export function randomDecoderWeights(config: DecoderConfig, seed: number, std = 0.02, normJitter = 0): DecoderWeights {
   const normal = seededNormal(seed);
   const tensors = new Map<string, Tensor>();
-  for (const [name, shape] of expectedWeightShapes(config)) {
-    const isNorm = shape.length === 1;
-    tensors.set(name, Tensor.fromFunction(shape, () => (isNorm ? 1 + normJitter * normal() : std * normal())));
+  for (const entry of checkpointTensorLayout(config)) {
+    const isGain = entry.role === "norm";
+    tensors.set(entry.name, Tensor.fromFunction(entry.shape, () => (isGain ? 1 + normJitter * normal() : std * normal())));
   }
   return decoderWeightsFromTensors(config, tensors, "random weights");
 }

@@ -27,7 +27,18 @@ describe("model config (Hugging Face config.json)", () => {
         numHiddenLayers: 2,
         intermediateSize: 80,
         headDim: 8,
+        family: "llama",
+        normalization: "rms",
+        positionEncoding: "rope",
         ropeTheta: 10000,
+        ropeScaling: { type: "default" },
+        gatedMlp: true,
+        activation: "silu",
+        queryKeyValueBias: false,
+        outputBias: false,
+        mlpBias: false,
+        queryKeyNorm: false,
+        slidingWindows: [null, null],
         normEpsilon: 1e-5,
         vocabSize: 97,
         maxPositionEmbeddings: 64,
@@ -69,9 +80,9 @@ describe("model config (Hugging Face config.json)", () => {
     assert.throws(() => parseModelConfig({ ...minimal, hidden_size: "64" }), /"hidden_size" must be a positive integer, found "64"/);
     assert.throws(() => parseModelConfig({ ...minimal, hidden_size: 60 }), /hidden_size \(60\) is not divisible by num_attention_heads \(8\)/);
     assert.throws(() => parseModelConfig({ ...minimal, rms_norm_eps: 0 }), /"rms_norm_eps" must be a positive number/);
-    assert.throws(() => parseModelConfig({ ...minimal, model_type: "gpt2" }), /model_type "gpt2" is not supported/);
-    assert.throws(() => parseModelConfig({ ...minimal, rope_scaling: { type: "linear" } }), /rope_scaling is not supported/);
-    assert.throws(() => parseModelConfig({ ...minimal, rope_parameters: { rope_type: "yarn" } }), /rope_type "yarn" is not supported/);
+    assert.throws(() => parseModelConfig({ ...minimal, model_type: "bert" }), /model_type "bert" is not supported; Attention Lens runs "llama", "mistral", "qwen2", "qwen3", "gpt2" models/);
+    assert.throws(() => parseModelConfig({ ...minimal, rope_scaling: { type: "linear" } }), /rope_scaling: "factor" must be a positive number/);
+    assert.throws(() => parseModelConfig({ ...minimal, rope_parameters: { rope_type: "yarn" } }), /RoPE type "yarn" is not supported/);
     assert.throws(() => parseModelConfig({ ...minimal, tie_word_embeddings: "yes" }), /"tie_word_embeddings" must be true or false/);
   });
 });

@@ -179,8 +179,8 @@ describe("Llama decoder equivalences", () => {
   it("bad checkpoint: a missing or misshapen weight is named", () => {
     const tensors = decoderWeightsToTensors(config, model.weights);
     tensors.delete("model.layers.1.mlp.up_proj.weight");
-    assert.throws(() => DecoderModel.fromTensors(config, tensors, "x.safetensors"), /x.safetensors lacks 1 weight\(s\) the config needs: model.layers.1.mlp.up_proj.weight/);
+    assert.throws(() => DecoderModel.fromTensors(config, tensors, "x.safetensors"), /x.safetensors lacks 1 tensor\(s\) a llama model of this config.json needs: model.layers.1.mlp.up_proj.weight/);
     tensors.set("model.layers.1.mlp.up_proj.weight", Tensor.zeros([64, 31]));
-    assert.throws(() => DecoderModel.fromTensors(config, tensors), /model.layers.1.mlp.up_proj.weight is \(64, 31\) but the config needs \(64, 32\)/);
+    assert.throws(() => DecoderModel.fromTensors(config, tensors), /model.layers.1.mlp.up_proj.weight is \(64, 31\) but config.json needs \(64, 32\)/);
   });
 });

@@ -185,7 +185,7 @@ function buildSharedValues(graph: GraphBuilder, config: DecoderConfig, variant: 
   // RoPE: cos and sin tables for every position the model supports, computed here in float64 from
   // float32 angles (as the reference does) and looked up by position. Not computed in the graph:
   // WebGPU's sin/cos are only accurate to about 2^-11, which moved keys by ~1e-3.
-  const rotary = new RotaryEmbedding(config.headDim, config.ropeTheta);
+  const rotary = new RotaryEmbedding(config.headDim, config.ropeTheta, config.ropeScaling);
   const tables = rotary.tables(config.maxPositionEmbeddings); // (positions, hs) each
   const headAxis = graph.int64s([1]);
   const cosine = graph.op(
@@ -326,7 +326,7 @@ function buildDecoderLayer(
 
   // MLP block: y = h + down(silu(gate(rmsNorm(h))) * up(rmsNorm(h))).
   const mlpInput = buildRmsNorm(graph, afterAttention, weights.postAttentionNorm, config.normEpsilon, `${prefix}.post_attention_layernorm`); // (B, T, C)
-  const gate = buildLinear(graph, mlpInput, weights.mlp.gate, `${prefix}.mlp.gate_proj`); // (B, T, I)
+  const gate = buildLinear(graph, mlpInput, weights.mlp.gate!, `${prefix}.mlp.gate_proj`); // (B, T, I)
   const up = buildLinear(graph, mlpInput, weights.mlp.up, `${prefix}.mlp.up_proj`); // (B, T, I)
   const silu = graph.op("Mul", [gate, graph.op("Sigmoid", [gate], { name: `${prefix}.mlp/sigmoid` })], { name: `${prefix}.mlp/silu` }); // (B, T, I)
   const gated = graph.op("Mul", [silu, up], { name: `${prefix}.mlp/gated` }); // (B, T, I)
