@@ -12,18 +12,31 @@
 
 import type { ModelHeadMetrics } from "./model/head-metrics";
 
-/** One bundled model, as the webview needs it to load the weights. */
+/** Where a model was found: shipped with the extension, a folder of the person's, or the Hugging Face cache. */
+export type ModelSource = "bundled" | "folder" | "hub-cache";
+
+/** One model (bundled or the person's own), as the webview needs it to load the weights. */
 export interface ModelDescriptor {
-  /** Stable id, e.g. "attention-lens-gqa". */
+  /**
+   * Stable id: the folder name of a bundled model ("attention-lens-gqa"), the repository id of a
+   * model in the Hugging Face cache ("HuggingFaceTB/SmolLM2-135M"), the absolute path of a folder.
+   */
   id: string;
   /** Shown in the model picker, e.g. "GQA (8 query heads, 2 key/value heads)". */
   label: string;
+  source?: ModelSource;
+  /** config.json's model_type: "llama", "mistral", "qwen2", "qwen3", "gpt2". */
+  family?: string;
   /** Webview URI of config.json. */
   configUri: string;
-  /** Webview URI of model.safetensors. */
+  /** Webview URI of model.safetensors, or of model.safetensors.index.json when the weights are sharded. */
   weightsUri: string;
+  /** Webview URIs of the shards, in the index's order; absent for a single model.safetensors. */
+  weightShardUris?: string[];
   /** Webview URI of tokenizer.json (decode mode shows generated ids as text with it). */
   tokenizerUri?: string;
+  /** Webview URI of tokenizer_config.json, when the folder has one (special tokens, add_bos_token). */
+  tokenizerConfigUri?: string;
   numLayers: number;
   numHeads: number;
   numKeyValueHeads: number;
