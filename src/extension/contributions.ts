@@ -10,6 +10,8 @@ export const COMMANDS = {
   showAttention: "attentionLens.showAttention",
   /** Attention Lens: Select Model. */
   selectModel: "attentionLens.selectModel",
+  /** Attention Lens: Open Model Folder...: a folder picker for a Hugging Face model folder; the folder is remembered. */
+  openModelFolder: "attentionLens.openModelFolder",
   /** Attention Lens: Compare Models (palette): the selection through two models, in compare mode. */
   compareModels: "attentionLens.compareModels",
   /** Attention Lens: Step Through Decoding (palette): the selection as a prompt, in decode mode. */

@@ -23,6 +23,8 @@ export interface ExtensionSettings {
   maxTokens: number;
   /** Compare Models' model B; "" chooses one (MHA, or GQA when model A is MHA). */
   compareWith: string;
+  /** Folders of the person's own models: each a Hugging Face model folder, or a folder of them. */
+  modelFolders: string[];
 }
 
 export const DEFAULT_SETTINGS: Readonly<ExtensionSettings> = {
@@ -31,6 +33,7 @@ export const DEFAULT_SETTINGS: Readonly<ExtensionSettings> = {
   defaultModel: "attention-lens-gqa",
   maxTokens: 512,
   compareWith: "",
+  modelFolders: [],
 };
 
 export const BACKENDS: readonly BackendSetting[] = ["auto", "webgpu", "wasm"];
@@ -78,8 +81,16 @@ export function readSettings(get: (key: keyof ExtensionSettings) => unknown): Re
   if (typeof compareWithValue === "string") compareWith = compareWithValue.trim();
   else if (compareWithValue !== undefined) fallBack("compareWith", compareWithValue, 'a model name such as "attention-lens-mha", or "" to let Compare Models choose');
 
+  const modelFoldersValue = get("modelFolders");
+  let modelFolders: string[] = [];
+  if (Array.isArray(modelFoldersValue) && modelFoldersValue.every((folder) => typeof folder === "string")) {
+    modelFolders = modelFoldersValue.map((folder: string) => folder.trim()).filter((folder) => folder !== "");
+  } else if (modelFoldersValue !== undefined) {
+    fallBack("modelFolders", modelFoldersValue, 'a list of folder paths, such as ["~/models/SmolLM2-135M"]');
+  }
+
   return {
-    settings: { backend: oneOf("backend", BACKENDS), colorScale: oneOf("colorScale", COLOR_SCALES), defaultModel, maxTokens, compareWith },
+    settings: { backend: oneOf("backend", BACKENDS), colorScale: oneOf("colorScale", COLOR_SCALES), defaultModel, maxTokens, compareWith, modelFolders },
     problems,
   };
 }

@@ -43,11 +43,18 @@ describe("extension: settings", () => {
   });
 
   it("reads valid values", () => {
-    const values: ExtensionSettings = { backend: "wasm", colorScale: "log", defaultModel: "attention-lens-mqa", maxTokens: 64, compareWith: "attention-lens-mha" };
+    const values: ExtensionSettings = { backend: "wasm", colorScale: "log", defaultModel: "attention-lens-mqa", maxTokens: 64, compareWith: "attention-lens-mha", modelFolders: ["/models/a", "/models/b"] };
     const { settings, problems } = readSettings((key) => values[key]);
     assert.deepEqual(settings, values);
     assert.deepEqual(problems, []);
     assert.deepEqual(viewSettingsOf(settings), { backend: "wasm", colorScale: "log" });
+  });
+
+  it("modelFolders: a list of paths; blank entries dropped; anything else falls back to none", () => {
+    assert.deepEqual(readSettings((key) => (key === "modelFolders" ? [" /m/one ", "", "/m/two"] : undefined)).settings.modelFolders, ["/m/one", "/m/two"]);
+    const { settings, problems } = readSettings((key) => (key === "modelFolders" ? "/m/one" : undefined));
+    assert.deepEqual(settings.modelFolders, []);
+    assert.match(problems[0], /attentionLens\.modelFolders is "\/m\/one", but it must be a list of folder paths/);
   });
 
   it("falls back to the default for a wrong value, saying which setting and what it must be", () => {

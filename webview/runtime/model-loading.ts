@@ -1,16 +1,19 @@
 /**
- * Loading a bundled model in the webview: fetch config.json and model.safetensors from the webview
- * URIs the host sends, check and decode them, build the decoder graph and create its onnxruntime-web
- * session. Each failure becomes a `ModelLoadError` whose message names the file, what is wrong with
- * it, and what to do.
+ * Loading a model in the webview: fetch config.json and the weights (one model.safetensors, or the
+ * shards model.safetensors.index.json lists) from the webview URIs the host sends, check and decode
+ * them, build the decoder graph and create its onnxruntime-web session. Each failure becomes a
+ * `ModelLoadError` whose message names the file, what is wrong with it, and what to do: for a
+ * bundled model, restore the extension's files; for a person's own model, check its folder.
  *
  * A model stays loaded: `DecoderCache` keeps one decoder per model id (and backend choice), so the
  * next selection only runs the prefill.
  */
 
 import type { BackendSetting, ModelDescriptor, RunStage } from "../../src/protocol";
+import { mergeShardTensors, parseShardIndex, ShardIndexError } from "../../src/model/checkpoint-shards";
 import { ConfigError, parseModelConfig, type DecoderConfig } from "../../src/model/config";
 import { readSafetensors, SafetensorsError } from "../../src/model/safetensors";
+import type { Tensor } from "../../src/attention/tensor";
 import { decoderWeightsFromTensors, WeightsError, type DecoderWeights } from "../../src/model/weights";
 import { OnnxDecoder } from "../../src/runtime/onnx-decoder";
 
@@ -28,6 +31,7 @@ function messageOf(error: unknown): string {
 
 /** "2.1 MB", "640 kB". */
 export function formatBytes(bytes: number): string {
+  if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(2)} GB`;
   if (bytes >= 1e6) return `${(bytes / 1e6).toFixed(1)} MB`;
   if (bytes >= 1e3) return `${Math.round(bytes / 1e3)} kB`;
   return `${bytes} B`;
@@ -35,27 +39,39 @@ export function formatBytes(bytes: number): string {
 
 const REINSTALL = "The extension's bundled model files may be missing or damaged: reinstall Attention Lens (or restore media/models).";
 
+/** What to do about a file of `model` that cannot be read: depends on whose model it is. */
+export function whatToDoAbout(model: Pick<ModelDescriptor, "id" | "source"> | undefined): string {
+  if (model === undefined || model.source === undefined || model.source === "bundled") return REINSTALL;
+  return (
+    `Check the model's folder (${model.id}): its files may have changed or been removed since it was listed. ` +
+    "Run Attention Lens: Select Model to list it again, or download the model again."
+  );
+}
+
 /**
  * Fetches `uri` completely. `name` names the file in messages ("attention-lens-gqa/model.safetensors").
- * Reports (loaded, total) while the body arrives when the server sends a Content-Length.
+ * Reports (loaded, total) while the body arrives when the server sends a Content-Length. `model`
+ * chooses the advice in messages (see `whatToDoAbout`).
  */
 export async function fetchBytes(
   uri: string,
   name: string,
   onBytes?: (loaded: number, total: number | undefined) => void,
+  model?: Pick<ModelDescriptor, "id" | "source">,
 ): Promise<Uint8Array> {
+  const advice = whatToDoAbout(model);
   let response: Response;
   try {
     response = await fetch(uri);
   } catch (error) {
-    throw new ModelLoadError(`Could not fetch ${name} (${uri}): ${messageOf(error)}. ${REINSTALL}`);
+    throw new ModelLoadError(`Could not fetch ${name} (${uri}): ${messageOf(error)}. ${advice}`);
   }
   if (!response.ok) {
     const status = `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ""}`;
     throw new ModelLoadError(
       response.status === 404
-        ? `${name} was not found (${status} for ${uri}). ${REINSTALL}`
-        : `Could not fetch ${name} (${status} for ${uri}). ${REINSTALL}`,
+        ? `${name} was not found (${status} for ${uri}). ${advice}`
+        : `Could not fetch ${name} (${status} for ${uri}). ${advice}`,
     );
   }
   const header = Number(response.headers.get("Content-Length"));
@@ -74,7 +90,7 @@ export async function fetchBytes(
       onBytes(loaded, total);
     }
   } catch (error) {
-    throw new ModelLoadError(`Fetching ${name} broke off after ${formatBytes(loaded)}: ${messageOf(error)}. ${REINSTALL}`);
+    throw new ModelLoadError(`Fetching ${name} broke off after ${formatBytes(loaded)}: ${messageOf(error)}. ${advice}`);
   }
   const bytes = new Uint8Array(loaded);
   let offset = 0;
@@ -92,47 +108,80 @@ export interface LoadedModelFiles {
   warnings: string[];
 }
 
-/** Fetches and decodes config.json and model.safetensors of `model`. */
+/** The file name at the end of a URI ("model-00001-of-00002.safetensors"). */
+function fileNameOf(uri: string): string {
+  const path = uri.split(/[?#]/)[0];
+  return decodeURIComponent(path.slice(path.lastIndexOf("/") + 1));
+}
+
+/** Fetches and decodes config.json and the weights of `model` (one file or every shard). */
 export async function loadModelFiles(model: ModelDescriptor, report: ProgressReporter): Promise<LoadedModelFiles> {
+  const advice = whatToDoAbout(model);
   const configName = `${model.id}/config.json`;
-  const weightsName = `${model.id}/model.safetensors`;
 
   report("loading-model", `Fetching ${configName}`);
-  const configBytes = await fetchBytes(model.configUri, configName);
+  const configBytes = await fetchBytes(model.configUri, configName, undefined, model);
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder().decode(configBytes));
   } catch (error) {
-    throw new ModelLoadError(`${configName} is not valid JSON (${messageOf(error)}); the file is damaged. ${REINSTALL}`);
+    throw new ModelLoadError(`${configName} is not valid JSON (${messageOf(error)}); the file is damaged. ${advice}`);
   }
   let config: DecoderConfig;
   try {
     config = parseModelConfig(json, configName);
   } catch (error) {
-    if (error instanceof ConfigError) throw new ModelLoadError(`${error.message}. ${REINSTALL}`);
+    if (error instanceof ConfigError) throw new ModelLoadError(`${error.message}. ${advice}`);
     throw error;
   }
 
-  const weightsBytes = await fetchBytes(model.weightsUri, weightsName, (loaded, total) =>
-    report(
-      "loading-model",
-      `Fetching ${weightsName}: ${formatBytes(loaded)}${total ? ` of ${formatBytes(total)}` : ""}`,
-      total ? loaded / total : undefined,
-    ),
-  );
-
-  report("building-graph", `Reading ${weightsName} (${formatBytes(weightsBytes.byteLength)})`);
-  await nextFrame();
+  const weightFiles = model.weightShardUris ?? [model.weightsUri];
+  const fetched: { file: string; tensors: ReadonlyMap<string, Tensor> }[] = [];
+  let fetchedBytes = 0;
   let weights: DecoderWeights;
   try {
-    const file = readSafetensors(weightsBytes, weightsName);
-    weights = decoderWeightsFromTensors(config, file.tensors, weightsName);
+    for (const [index, uri] of weightFiles.entries()) {
+      const file = fileNameOf(uri);
+      const name = `${model.id}/${file}`;
+      const part = weightFiles.length > 1 ? ` (file ${index + 1} of ${weightFiles.length})` : "";
+      const bytes = await fetchBytes(
+        uri,
+        name,
+        (loaded, total) =>
+          report(
+            "loading-model",
+            `Fetching ${name}${part}: ${formatBytes(loaded)}${total ? ` of ${formatBytes(total)}` : ""}`,
+            total ? (index + loaded / total) / weightFiles.length : undefined,
+          ),
+        model,
+      );
+      fetchedBytes += bytes.byteLength;
+      report("building-graph", `Reading ${name} (${formatBytes(bytes.byteLength)})`);
+      await nextFrame();
+      fetched.push({ file, tensors: readSafetensors(bytes, name).tensors });
+    }
+    let tensors: ReadonlyMap<string, Tensor>;
+    if (model.weightShardUris) {
+      const indexName = `${model.id}/${fileNameOf(model.weightsUri)}`;
+      const indexBytes = await fetchBytes(model.weightsUri, indexName, undefined, model);
+      let indexJson: unknown;
+      try {
+        indexJson = JSON.parse(new TextDecoder().decode(indexBytes));
+      } catch (error) {
+        throw new ModelLoadError(`${indexName} is not valid JSON (${messageOf(error)}); the file is damaged. ${advice}`);
+      }
+      tensors = mergeShardTensors(parseShardIndex(indexJson, indexName), fetched, indexName);
+    } else {
+      tensors = fetched[0].tensors;
+    }
+    weights = decoderWeightsFromTensors(config, tensors, weightFiles.length > 1 ? `${model.id} (${weightFiles.length} shards)` : `${model.id}/${fetched[0].file}`);
   } catch (error) {
-    if (error instanceof SafetensorsError || error instanceof WeightsError) {
-      throw new ModelLoadError(`${error.message.replace(/\.\s*$/, "")}. ${REINSTALL}`);
+    if (error instanceof SafetensorsError || error instanceof WeightsError || error instanceof ShardIndexError) {
+      throw new ModelLoadError(`${error.message.replace(/\.\s*$/, "")}. ${advice}`);
     }
     throw error;
   }
+  report("building-graph", `Read ${formatBytes(fetchedBytes)} of weights`);
 
   const warnings: string[] = [];
   const expected: [string, number, number][] = [
