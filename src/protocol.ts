@@ -42,6 +42,8 @@ export interface ModelDescriptor {
   numKeyValueHeads: number;
   /** Context length: the most tokens one run may hold. */
   maxTokens: number;
+  /** Per layer, the sliding window (keys a query sees, its own included) or null for full attention. */
+  slidingWindows?: (number | null)[];
   /**
    * What each head does, measured (head-metrics.json, metrics[layer][head]: previous-token,
    * induction, sink mass, entropy); absent when the model folder has no valid file.

@@ -16,7 +16,7 @@ import {
   weightAtPosition,
 } from "../../webview/heatmap/color-scale";
 import { blockSizeFor, maxPoolDownsample } from "../../webview/heatmap/downsample";
-import { maskFutureKeys, renderHeatmapIntoImageData } from "../../webview/heatmap/render";
+import { keyIsVisible, maskFutureKeys, renderHeatmapIntoImageData } from "../../webview/heatmap/render";
 
 const NaN32 = Number.NaN;
 
@@ -158,6 +158,16 @@ describe("webview heatmap: renderHeatmapIntoImageData", () => {
 });
 
 describe("webview heatmap: maskFutureKeys", () => {
+  it("with a sliding window, keys `window` or more slots back are masked too (the band of Mistral)", () => {
+    const masked = maskFutureKeys(new Float32Array(16).fill(0.25), 4, 4, 2);
+    const visible = [...masked].map((value) => (Number.isNaN(value) ? 0 : 1));
+    assert.deepEqual(visible, [1, 0, 0, 0, 1, 1, 0, 0, 0, 1, 1, 0, 0, 0, 1, 1]);
+    assert.equal(keyIsVisible(3, 2, 2), true);
+    assert.equal(keyIsVisible(3, 1, 2), false);
+    assert.equal(keyIsVisible(3, 0, null), true);
+    assert.equal(keyIsVisible(1, 2, null), false);
+  });
+
   it("a prefill (rows = cols): NaN in the strict upper triangle, the rest copied", () => {
     const masked = maskFutureKeys(Float32Array.from([1, 0, 0, 0.5, 0.5, 0, 0.2, 0.3, 0.5]), 3, 3);
     const isMasked = Array.from(masked, Number.isNaN);

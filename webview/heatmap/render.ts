@@ -51,19 +51,26 @@ export function renderHeatmapIntoImageData(
 }
 
 /**
- * A copy of a (rows, cols) map with NaN where a query may not look: key `col` is in the future of
- * query `row` when col > row + (cols - rows). With rows = cols (a prefill) that is the strict upper
- * triangle; with cols > rows the queries are the last `rows` of `cols` tokens (after a KV cache).
- * The model outputs exact zeros there; NaN lets the renderer draw them apart from a real weight of 0.
+ * A copy of `weights` (rows x cols, the last `rows` of `cols` key slots are the queries' own) with
+ * every cell the query cannot see set to NaN, so it is drawn transparent over the hatch: keys after
+ * the query (the causal mask) and, with a sliding `window`, keys `window` or more slots back.
  */
-export function maskFutureKeys(weights: ArrayLike<number>, rows: number, cols: number): Float32Array {
+export function maskFutureKeys(weights: ArrayLike<number>, rows: number, cols: number, window?: number | null): Float32Array {
   if (weights.length !== rows * cols) {
     throw new Error(`maskFutureKeys: ${weights.length} weights for a ${rows} x ${cols} map; expected ${rows * cols}`);
   }
   const past = cols - rows;
   const masked = Float32Array.from(weights);
   for (let row = 0; row < rows; row++) {
-    for (let col = Math.max(0, row + past + 1); col < cols; col++) masked[row * cols + col] = Number.NaN;
+    const slot = row + past;
+    for (let col = Math.max(0, slot + 1); col < cols; col++) masked[row * cols + col] = Number.NaN;
+    if (window) for (let col = 0; col <= slot - window; col++) masked[row * cols + col] = Number.NaN;
   }
   return masked;
+}
+
+/** Whether a query at `querySlot` can see the key at `keySlot`: not later, and within the window. */
+export function keyIsVisible(querySlot: number, keySlot: number, window?: number | null): boolean {
+  if (keySlot > querySlot) return false;
+  return !window || querySlot - keySlot < window;
 }
