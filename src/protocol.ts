@@ -61,6 +61,8 @@ export interface TokenInfo {
   /** UTF-16 offsets into the `text` of showAttention; [0, 0] for <|bos|>. */
   start: number;
   end: number;
+  /** A special token of the tokenizer (BOS, end-of-text, a chat marker), added or written in the text. */
+  special?: boolean;
 }
 
 /**
