@@ -2,7 +2,7 @@
  * The attention library: pure TypeScript, no VS Code, no DOM. Read it in this order:
  *
  *   tensor.ts -> tensor-operations.ts -> masks.ts, left-padding.ts, seeded-random.ts -> dropout.ts
- *   -> scaled-dot-product-attention.ts -> self-attention.ts -> multi-head-attention.ts
+ *   -> scaled-dot-product-attention.ts -> rms-norm.ts -> self-attention.ts -> multi-head-attention.ts
  *   -> grouped-query-attention.ts -> kv-cache.ts, rotary-embedding.ts -> sliding-window-attention.ts
  */
 
@@ -16,6 +16,7 @@ export * from "./heads";
 export * from "./rotary-embedding";
 export * from "./kv-cache";
 export * from "./scaled-dot-product-attention";
+export * from "./rms-norm";
 export * from "./self-attention";
 export * from "./multi-head-attention";
 export * from "./grouped-query-attention";

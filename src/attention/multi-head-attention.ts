@@ -3,7 +3,7 @@
  * side on the same tokens, then mixed back to the model width by an output projection W_o.
  *
  *   head_i = softmax(q_i k_i^T / sqrt(hs) + mask) v_i          (B, T, hs) each
- *   output = concat(head_1, ..., head_nh) W_o^T                 (B, T, nh * hs) -> (B, T, C)
+ *   output = concat(head_1, ..., head_nh) W_o^T + b_o           (B, T, nh * hs) -> (B, T, C)
  *
  * Each head can learn a different pattern (previous token, same identifier, start of line...).
  * Over SelfAttention this class adds two things: nh heads, and the output projection.
@@ -21,6 +21,8 @@ import { assertShape, ShapeError, Tensor } from "./tensor";
 export interface MultiHeadAttentionWeights extends SelfAttentionWeights {
   /** W_o: (C, nh * hs). */
   output: Tensor;
+  /** b_o: (C); none by default (Hugging Face's o_proj.bias, GPT-2's attn.c_proj.bias). */
+  outputBias?: Tensor;
 }
 
 export interface MultiHeadAttentionSettings extends AttentionSettings {
@@ -52,10 +54,11 @@ export class MultiHeadAttention extends SelfAttention {
     super.checkWeights();
     const { modelDim, numHeads, headDim } = this.layout;
     assertShape(this.weights.output, [modelDim, numHeads * headDim], `${this.name} weights.output`);
+    if (this.weights.outputBias) assertShape(this.weights.outputBias, [modelDim], `${this.name} weights.outputBias`, ["C"]);
   }
 
   /** Mixes the concatenated heads: (B, T, nh * hs) -> (B, T, C). */
   protected override projectOutput(merged: Tensor): Tensor {
-    return linear(merged, this.weights.output); // (B, T, nh * hs) x (nh * hs, C) -> (B, T, C)
+    return linear(merged, this.weights.output, this.weights.outputBias); // (B, T, nh * hs) x (nh * hs, C) + (C) -> (B, T, C)
   }
 }

@@ -21,9 +21,9 @@ import { assertShape, ShapeError, Tensor } from "./tensor";
 
 /** Everything one attention forward computed, per head. */
 export interface AttentionStages {
-  /** Q after projection (and rotary): (B, nh, T, hs). */
+  /** Q after projection (and q/k norm and rotary, where the layer has them): (B, nh, T, hs). */
   query: Tensor;
-  /** K as the heads read it (after cache and group expansion): (B, nh, S, hs). */
+  /** K as the heads read it (after q/k norm, rotary, cache and group expansion): (B, nh, S, hs). */
   key: Tensor;
   /** V as the heads read it: (B, nh, S, hs). */
   value: Tensor;

@@ -1,7 +1,12 @@
 /**
- * Sliding-window attention (as in Mistral): each query sees at most the `window` most recent keys,
- * itself included. It is grouped-query attention with one more mask, and shows how to extend the
- * library: override one step (`buildMask`) and keep everything else.
+ * Sliding-window attention (as in Mistral, and Qwen2's sliding layers): each query sees at most the
+ * `window` most recent key slots, itself included. It is grouped-query attention with one more mask,
+ * and shows how to extend the library: override one step (`buildMask`) and keep everything else.
+ *
+ * The window counts slots, as transformers does: with a KV cache a decoding query in slot S - 1
+ * sees slots S - window ..= S - 1, and a left-padded batch's pads take slots too (the padding
+ * mask hides them). The cache keeps every slot, so the weights still span all S keys, with
+ * exact zeros outside the window.
  *
  *   window = 2, T = S = 4:   0    -inf -inf -inf
  *                            0    0    -inf -inf

@@ -3,7 +3,7 @@
  *
  *   raw score       s_j = q . k_j = (0.41)(-1.2) + (0.03)(0.88) + ... = 3.217
  *   scaled          3.217 / sqrt(16) = 3.217 / 4 = 0.8043
- *   masked          0.8043 + 0 = 0.8043            (or + -inf: the key is in the future / a pad)
+ *   masked          0.8043 + 0 = 0.8043            (or + -inf: the key is in the future, a pad, or outside a sliding window)
  *   softmax         exp(0.8043 - 1.92) / sum_j exp(s_j - 1.92) = 0.3276 / 4.117 = 0.07957
  *   dropout         0.07957 x 1 / (1 - 0.1) = 0.08841   (kept)   or   0.07957 x 0 = 0   (dropped)
  *   context         o_i = sum_j w_j v_j[i] = (0.0796)(1.3) + ... = 0.52
@@ -36,7 +36,11 @@ export interface FormulaCell {
   feature?: number;
   /** The dropout rate the trace was taken with, 0 (or absent) at inference. */
   dropoutRate?: number;
-  /** Why a key is masked: "causal" (a later slot) or "padding" (a pad); from the batch's key mask. */
+  /**
+   * Whether the key is a pad, from the batch's key mask: a masked key is then explained as padding.
+   * Otherwise a masked key after the query's slot is the causal mask, and one before it lies outside
+   * a sliding window.
+   */
   keyIsPad?: boolean;
 }
 
@@ -113,7 +117,9 @@ export function stageFormulas(trace: QueryTrace, cell: FormulaCell): StageFormul
       ? `key ${key} is visible to query ${trace.query}`
       : cell.keyIsPad
         ? `key ${key} is a pad token: the padding mask hides it from every query`
-        : `key ${key} comes after query ${trace.query}: the causal mask hides the future`;
+        : key > trace.querySlot
+          ? `key ${key} comes after query ${trace.query}: the causal mask hides the future`
+          : `key ${key} is ${trace.querySlot - key} slots before query ${trace.query}: outside the sliding window, the window mask hides it`;
 
   let softmax: StageFormula;
   if (trace.fullyMasked) {

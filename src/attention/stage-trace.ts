@@ -49,6 +49,8 @@ export interface QueryTrace extends QuerySelection {
   headDim: number;
   /** S. */
   keyLength: number;
+  /** The key slot of this query, S - T + query (the cached tokens come first): keys after it are the future. */
+  querySlot: number;
   /** 1 / sqrt(hs), the factor between raw and scaled scores. */
   scaleFactor: number;
   /** This query's vector q, (hs). */
@@ -94,6 +96,7 @@ export function traceQuery(stages: AttentionStages, selection: QuerySelection): 
   const { batch, head, query } = selection;
   const headDim = stages.query.shape[3];
   const keyLength = stages.key.shape[2];
+  const queryLength = stages.weights.shape[2];
   const row = (tensor: Tensor) => rowOf(tensor, batch, head, query);
   const mask = stages.mask ? maskRow(stages.mask, batch, head, query, keyLength) : new Array<number>(keyLength).fill(0);
   const weights = row(stages.weights);
@@ -103,6 +106,7 @@ export function traceQuery(stages: AttentionStages, selection: QuerySelection): 
     query,
     headDim,
     keyLength,
+    querySlot: keyLength - queryLength + query,
     scaleFactor: 1 / Math.sqrt(headDim),
     queryVector: row(stages.query),
     keyVectors: Array.from({ length: keyLength }, (_, key) => rowOf(stages.key, batch, head, key)),

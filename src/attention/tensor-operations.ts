@@ -51,10 +51,11 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
 }
 
 /**
- * A linear layer without bias, with the weight stored as PyTorch and Hugging Face store it:
- * (out_features, in_features). (..., in) -> (..., out), i.e. x W^T.
+ * A linear layer, with the weight stored as PyTorch and Hugging Face store it:
+ * (out_features, in_features), and an optional bias (out_features).
+ * (..., in) -> (..., out), i.e. x W^T + b.
  */
-export function linear(x: Tensor, weight: Tensor): Tensor {
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
   if (weight.rank !== 2) {
     throw new ShapeError(`linear: weight must be (out_features, in_features), got ${formatShape(weight.shape)}`);
   }
@@ -64,6 +65,9 @@ export function linear(x: Tensor, weight: Tensor): Tensor {
       `linear: input ${formatShape(x.shape)} has ${x.shape[x.rank - 1]} features but the weight ${formatShape(weight.shape)} expects ${inFeatures}`,
     );
   }
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== outFeatures)) {
+    throw new ShapeError(`linear: the bias must be (${outFeatures}) to match the weight ${formatShape(weight.shape)}, got ${formatShape(bias.shape)}`);
+  }
   const rows = x.size / inFeatures;
   const out = new Float32Array(rows * outFeatures);
   for (let row = 0; row < rows; row++) {
@@ -72,7 +76,7 @@ export function linear(x: Tensor, weight: Tensor): Tensor {
       const wBase = feature * inFeatures;
       let sum = 0;
       for (let p = 0; p < inFeatures; p++) sum += x.data[xBase + p] * weight.data[wBase + p];
-      out[row * outFeatures + feature] = sum;
+      out[row * outFeatures + feature] = bias ? sum + bias.data[feature] : sum;
     }
   }
   return new Tensor(out, [...x.shape.slice(0, -1), outFeatures]);

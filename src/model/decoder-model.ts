@@ -1,7 +1,14 @@
 /**
- * A Llama-style decoder, forward only, built on the attention library:
+ * A decoder of any supported family (Llama, Mistral, Qwen2, Qwen3, GPT-2), forward only, built on the
+ * attention library:
  *
- *   token ids (B, T) -> embeddings (B, T, C) -> L x DecoderLayer -> RMSNorm -> lm_head -> logits (B, T, V)
+ *   token ids (B, T) -> embeddings (B, T, C) [+ learned positions] -> L x DecoderLayer -> norm
+ *   -> lm_head -> logits (B, T, V)
+ *
+ * Positions enter in one of two ways (config.positionEncoding): RoPE rotates queries and keys inside
+ * every layer (Llama, Mistral, Qwen), or a learned table adds `positionEmbeddings[position]` to every
+ * token's embedding here (GPT-2). Either way the position of a token skips the left pads before it.
+ * The final norm is RMSNorm or LayerNorm (normalization.ts); lm_head may be tied to the embeddings.
  *
  * It returns what the visualiser needs besides the logits: the attention weights of every layer
  * (B, nh, T, S) and every layer's keys and values (B, nkv, S, hs). With a KeyValueCache it decodes
@@ -22,8 +29,8 @@ import { Tensor } from "../attention/tensor";
 import type { DecoderConfig } from "./config";
 import { DecoderLayer } from "./decoder-layer";
 import { checkContextLength, checkInputIds } from "./model-input";
-import { rmsNorm } from "./rms-norm";
-import { decoderWeightsFromTensors, type DecoderWeights } from "./weights";
+import { normalize } from "./normalization";
+import { decoderWeightsFromTensors, WeightsError, type DecoderWeights } from "./weights";
 
 export { ModelInputError } from "./model-input";
 
@@ -45,7 +52,7 @@ export interface ModelForwardResult {
   presentKeyValues: KeyValue[];
   /** Per layer, every stage of attention, when `trace` was asked for. */
   stages?: AttentionStages[];
-  /** RoPE positions of the new tokens, (B, T). */
+  /** Positions of the new tokens (pads skipped), (B, T): for RoPE, or rows of the learned table. */
   positions: number[][];
   /** Real (1) / pad (0) for every key slot, (B, S). */
   keyMask: number[][];
@@ -53,14 +60,26 @@ export interface ModelForwardResult {
 
 export class DecoderModel {
   readonly layers: DecoderLayer[];
-  readonly rotary: RotaryEmbedding;
+  /** RoPE of every layer; undefined with learned positions (GPT-2). */
+  readonly rotary: RotaryEmbedding | undefined;
 
   constructor(
     readonly config: DecoderConfig,
     readonly weights: DecoderWeights,
   ) {
-    this.rotary = new RotaryEmbedding(config.headDim, config.ropeTheta, config.ropeScaling);
-    this.layers = weights.layers.map((layerWeights) => new DecoderLayer(config, layerWeights, this.rotary));
+    if (weights.layers.length !== config.numHiddenLayers) {
+      throw new WeightsError(`the weights have ${weights.layers.length} layers but config.json says ${config.numHiddenLayers} (num_hidden_layers); they do not belong together`);
+    }
+    const learned = config.positionEncoding === "learned";
+    if (learned !== Boolean(weights.positionEmbeddings)) {
+      throw new WeightsError(
+        learned
+          ? "the config has learned positions (GPT-2) but the weights have no position embeddings (wpe); load them with decoderWeightsFromTensors"
+          : "the weights hold position embeddings but the config uses RoPE; check that config.json belongs to these weights",
+      );
+    }
+    this.rotary = learned ? undefined : new RotaryEmbedding(config.headDim, config.ropeTheta, config.ropeScaling);
+    this.layers = weights.layers.map((layerWeights, index) => new DecoderLayer(config, layerWeights, index, this.rotary));
   }
 
   /** Builds the model from a checkpoint's tensors (as read by `readSafetensors`). */
@@ -81,12 +100,12 @@ export class DecoderModel {
     const pastLength = cache?.length ?? 0;
     checkContextLength(this.config, pastLength, length);
 
-    // Positions for RoPE and the key mask over all S slots: from the cache when decoding.
+    // Positions (RoPE or learned) and the key mask over all S slots: from the cache when decoding.
     const step = cache
       ? cache.beginStep(attentionMask)
       : { positions: positionsFromTokenMask(attentionMask), keyMask: attentionMask.map((row) => [...row]) };
     try {
-      let hidden = this.embed(inputIds); // (B, T) -> (B, T, C)
+      let hidden = this.embed(inputIds, step.positions); // (B, T) -> (B, T, C)
       const attentions: Tensor[] = [];
       const presentKeyValues: KeyValue[] = [];
       const stages: AttentionStages[] = [];
@@ -102,7 +121,7 @@ export class DecoderModel {
         presentKeyValues.push(result.attention.present); // (B, nkv, S, hs)
         if (result.attention.stages) stages.push(result.attention.stages);
       });
-      const normalized = rmsNorm(hidden, this.weights.finalNorm, this.config.normEpsilon); // (B, T, C)
+      const normalized = normalize(this.config, hidden, this.weights.finalNorm, this.weights.finalNormBias, "final norm"); // (B, T, C)
       const logits = linear(normalized, this.weights.lmHead); // (B, T, C) x (C, V) -> (B, T, V)
       return {
         logits,
@@ -118,16 +137,23 @@ export class DecoderModel {
     }
   }
 
-  /** Looks up each token's embedding row: (B, T) -> (B, T, C). */
-  private embed(inputIds: readonly (readonly number[])[]): Tensor {
+  /**
+   * Looks up each token's embedding row, (B, T) -> (B, T, C), and with learned positions adds the
+   * row of its position: embedTokens[id] + positionEmbeddings[position] (GPT-2's wte + wpe).
+   */
+  private embed(inputIds: readonly (readonly number[])[], positions: readonly (readonly number[])[]): Tensor {
     const width = this.config.hiddenSize;
     const batchSize = inputIds.length;
     const length = inputIds[0]?.length ?? 0;
-    const out = new Float32Array(batchSize * length * width);
+    const table = this.weights.positionEmbeddings; // (P, C) or undefined
+    const out = new Float32Array(batchSize * length * width); // (B, T, C)
     inputIds.forEach((row, batch) =>
       row.forEach((id, token) => {
-        const source = this.weights.embedTokens.data.subarray(id * width, (id + 1) * width);
-        out.set(source, (batch * length + token) * width);
+        const offset = (batch * length + token) * width;
+        out.set(this.weights.embedTokens.data.subarray(id * width, (id + 1) * width), offset);
+        if (!table) return;
+        const position = positions[batch][token];
+        for (let i = 0; i < width; i++) out[offset + i] += table.data[position * width + i];
       }),
     );
     return new Tensor(out, [batchSize, length, width]);

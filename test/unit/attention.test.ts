@@ -1,13 +1,15 @@
 import assert from "node:assert/strict";
 import { GroupedQueryAttention, repeatKeyValueHeads } from "../../src/attention/grouped-query-attention";
+import { splitHeads } from "../../src/attention/heads";
 import { LayerKeyValueCache } from "../../src/attention/kv-cache";
 import { leftPad } from "../../src/attention/left-padding";
 import { MultiHeadAttention } from "../../src/attention/multi-head-attention";
+import { rmsNorm } from "../../src/attention/rms-norm";
 import { RotaryEmbedding } from "../../src/attention/rotary-embedding";
 import { scaledDotProductAttention } from "../../src/attention/scaled-dot-product-attention";
 import { SelfAttention } from "../../src/attention/self-attention";
 import { SlidingWindowAttention, slidingWindowMask } from "../../src/attention/sliding-window-attention";
-import { concat, matmul, scale, sliceAxis } from "../../src/attention/tensor-operations";
+import { concat, linear, matmul, scale, sliceAxis } from "../../src/attention/tensor-operations";
 import { Tensor } from "../../src/attention/tensor";
 import { assertClose, randomTensor, readFixture, tensorFromJson, type TensorJson } from "./helpers/fixtures";
 
@@ -286,5 +288,63 @@ describe("the attention classes", () => {
       () => new GroupedQueryAttention(weights, { numHeads: 4, numKeyValueHeads: 2, rotary: new RotaryEmbedding(8) }),
       /rotary embedding is for head size 8 but the heads have 4/,
     );
+  });
+});
+
+describe("projection biases and the query/key norm", () => {
+  /** (rows, C) -> (rows, C + 1) with `bias` as the new last column: x' W'^T = x W^T + b when x' ends in a 1. */
+  function withBiasColumn(weight: Tensor, bias: Tensor): Tensor {
+    const [rows, columns] = weight.shape;
+    return Tensor.fromFunction([rows, columns + 1], ([row, column]) => (column < columns ? weight.at(row, column) : bias.data[row]));
+  }
+
+  it("q/k/v biases equal an extra input feature fixed at 1; the output bias is added to the output", () => {
+    const weights = attentionWeights(16, 4, 2, 4, 100);
+    const biases = { queryBias: randomTensor([16], 101), keyBias: randomTensor([8], 102), valueBias: randomTensor([8], 103), outputBias: randomTensor([16], 104) };
+    const x = randomTensor([2, 5, 16], 105);
+    const biased = new GroupedQueryAttention({ ...weights, ...biases }, { numHeads: 4, numKeyValueHeads: 2 }).forward(x);
+
+    const xWithOne = Tensor.fromFunction([2, 5, 17], ([batch, token, feature]) => (feature < 16 ? x.at(batch, token, feature) : 1)); // (B, T, C + 1)
+    const widened = {
+      query: withBiasColumn(weights.query, biases.queryBias),
+      key: withBiasColumn(weights.key, biases.keyBias),
+      value: withBiasColumn(weights.value, biases.valueBias),
+      output: Tensor.fromFunction([17, 16], ([row, column]) => (row < 16 ? weights.output.at(row, column) : 0)), // (C + 1, nh * hs)
+    };
+    const reference = new GroupedQueryAttention(widened, { numHeads: 4, numKeyValueHeads: 2 }).forward(xWithOne); // output (B, T, C + 1)
+    assertClose(biased.weights, reference.weights, 1e-6, "weights");
+    assertClose(biased.present.key, reference.present.key, 1e-6, "keys");
+    const outputPlusBias = Tensor.fromFunction([2, 5, 16], ([batch, token, feature]) => reference.output.at(batch, token, feature) + biases.outputBias.data[feature]); // (B, T, C)
+    assertClose(biased.output, outputPlusBias, 1e-6, "output");
+  });
+
+  it("normalizeQueryKey: with queryNorm/keyNorm every head is RMS-normalised over hs before RoPE", () => {
+    const weights = attentionWeights(16, 4, 2, 4, 110);
+    const queryNorm = Tensor.fromNested([1.2, 0.8, 1, 0.5]);
+    const keyNorm = Tensor.fromNested([0.9, 1.1, 1.3, 0.7]);
+    const x = randomTensor([1, 6, 16], 111);
+    const rotary = new RotaryEmbedding(4);
+    const normed = new GroupedQueryAttention({ ...weights, queryNorm, keyNorm }, { numHeads: 4, numKeyValueHeads: 2, rotary, queryKeyNormEpsilon: 1e-6 });
+    const result = normed.forward(x, { trace: true });
+    // By hand: project, split into heads, RMSNorm each head's hs features, then rotate.
+    const positions = [[0, 1, 2, 3, 4, 5]];
+    const byHand = (weight: Tensor, heads: number, gain: Tensor) => {
+      const projected = splitHeads(linear(x, weight), heads); // (B, heads, T, hs)
+      return rotary.apply(rmsNorm(projected, gain, 1e-6), positions); // (B, heads, T, hs)
+    };
+    assertClose(result.stages!.query, byHand(weights.query, 4, queryNorm), 1e-6, "normalised, rotated queries");
+    assertClose(result.present.key, byHand(weights.key, 2, keyNorm), 1e-6, "normalised, rotated keys");
+    // Without the norm weights the step is the identity.
+    const plain = new GroupedQueryAttention(weights, { numHeads: 4, numKeyValueHeads: 2, rotary }).forward(x, { trace: true });
+    assertClose(plain.stages!.query, rotary.apply(splitHeads(linear(x, weights.query), 4), positions), 1e-6, "identity without norms");
+  });
+
+  it("says which bias or norm weight is wrong", () => {
+    const weights = attentionWeights(16, 4, 2, 4, 120);
+    const settings = { numHeads: 4, numKeyValueHeads: 2 };
+    assert.throws(() => new GroupedQueryAttention({ ...weights, keyBias: Tensor.zeros([16]) }, settings), /weights.keyBias: expected \(8\) but got \(16\)/);
+    assert.throws(() => new GroupedQueryAttention({ ...weights, outputBias: Tensor.zeros([8]) }, settings), /weights.outputBias: expected \(16\) but got \(8\)/);
+    assert.throws(() => new GroupedQueryAttention({ ...weights, queryNorm: Tensor.zeros([4]) }, settings), /queryNorm and weights.keyNorm come together/);
+    assert.throws(() => new GroupedQueryAttention({ ...weights, queryNorm: Tensor.zeros([16]), keyNorm: Tensor.zeros([16]) }, settings), /weights.queryNorm: expected \(4\) but got \(16\)/);
   });
 });
