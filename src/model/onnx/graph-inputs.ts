@@ -13,7 +13,7 @@
 import { checkTokenMask, positionsFromTokenMask, type TokenMask } from "../../attention/left-padding";
 import type { DecoderConfig } from "../config";
 import { checkContextLength, checkInputIds, ModelInputError } from "../model-input";
-import { GraphNames } from "./decoder-graph";
+import { GraphNames } from "./graph-names";
 
 /** A plain tensor for a graph input: the runtime turns it into its own tensor type. */
 export interface FeedTensor {
