@@ -76,6 +76,9 @@ try {
     launchArgs: [SAMPLE_WORKSPACE, `--user-data-dir=${join(profile, "user-data")}`, `--extensions-dir=${join(profile, "extensions")}`],
     extensionTestsEnv: {
       ATTENTION_LENS_TEST_COLOR: process.stdout.isTTY ? "1" : "0",
+      // A Hugging Face cache of the tests' own (test/integration/own-model.test.ts fills it), so the
+      // tests never list the models of the machine's real cache.
+      HF_HUB_CACHE: join(profile, "hub-cache"),
       ...(options.grep ? { ATTENTION_LENS_TEST_GREP: options.grep } : {}),
     },
   });

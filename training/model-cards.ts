@@ -108,7 +108,7 @@ function summarize(id: string): ModelSummary {
   const model = DecoderModel.fromTensors(config, file.tensors, `${id}/model.safetensors`);
   const tokenizer = TextTokenizer.fromJson(readFileSync(join(folder, "tokenizer.json"), "utf8"), `${id}/tokenizer.json`);
   const textIds = tokenizer.encode(METRICS_TEXT, { addBos: true }).ids;
-  const metrics = measureHeads(model, { textIds, firstTokenId: tokenizer.bosTokenId, repeatLength: 50, seed: 0, firstOrdinaryId: 3 });
+  const metrics = measureHeads(model, { textIds, firstTokenId: tokenizer.bosTokenId!, repeatLength: 50, seed: 0, firstOrdinaryId: 3 });
   const training = JSON.parse(readFileSync(join(folder, "training.json"), "utf8")) as TrainingRecord;
   const parameters = [...file.tensors.values()].reduce((sum, tensor) => sum + tensor.size, 0);
   return { id, config, training, metrics, parameters, fileBytes: weightsBytes.byteLength };

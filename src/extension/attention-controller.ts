@@ -14,7 +14,7 @@
  * when the document still holds the saved text at the saved offset (revivePanel).
  */
 
-import { posix } from "node:path";
+import { posix, resolve } from "node:path";
 import * as vscode from "vscode";
 
 import type { TextTokenizer } from "../model/tokenizer";
@@ -23,7 +23,8 @@ import { assertNever } from "../protocol";
 import { AttentionPanel, type AttentionComputedMessage, type ComparisonComputedMessage, type PanelRunOutcome, type ShowAttentionFields } from "./attention-panel";
 import { COMMANDS } from "./contributions";
 import { EditorHighlights } from "./editor-highlights";
-import { ModelCatalog, ModelCatalogError, toModelDescriptor, type BundledModel } from "./model-catalog";
+import { localResourceRootsOf, ModelCatalog, ModelCatalogError, toModelDescriptor, type CatalogModel } from "./model-catalog";
+import { catalogSources, chooseModelFolder, pickModel, RememberedFolders } from "./model-picker";
 import { parsePanelState, savedTextInDocument } from "./panel-state";
 import { formatMilliseconds, RunStatusBar } from "./run-status-bar";
 import { batchOfText } from "./batch-lines";
@@ -131,11 +132,18 @@ export class AttentionController implements vscode.Disposable {
   private decodeWaiters: { requestId: number; settle: (report: DecodeReport | undefined) => void }[] = [];
   private readonly reportedModelProblems = new Set<string>();
 
+  /** The folders "Open Model Folder..." opened, kept across windows. */
+  private readonly remembered: RememberedFolders;
+  private readonly bundledModelsFolder: string;
+
   constructor(
     private readonly extensionUri: vscode.Uri,
     private readonly log: vscode.LogOutputChannel,
+    globalState: vscode.Memento,
   ) {
-    this.catalog = new ModelCatalog(vscode.Uri.joinPath(extensionUri, "media", "models").fsPath);
+    this.remembered = new RememberedFolders(globalState);
+    this.bundledModelsFolder = vscode.Uri.joinPath(extensionUri, "media", "models").fsPath;
+    this.catalog = new ModelCatalog({ bundledModelsFolder: this.bundledModelsFolder });
     this.learning = new LearningHost(extensionUri, log);
   }
 
@@ -178,7 +186,7 @@ export class AttentionController implements vscode.Disposable {
       const settings = this.readSettings();
       if (modelAId !== undefined && typeof modelAId !== "string") throw new ModelCatalogError(`Compare Models takes model ids as its arguments, not ${JSON.stringify(modelAId)}.`);
       if (modelBId !== undefined && typeof modelBId !== "string") throw new ModelCatalogError(`Compare Models takes model ids as its arguments, not ${JSON.stringify(modelBId)}.`);
-      const modelA = typeof modelAId === "string" ? (await this.catalog.refresh(), this.catalog.require(modelAId, "Compare Models")) : await this.resolveModel(settings);
+      const modelA = typeof modelAId === "string" ? (await this.refreshCatalog(), this.catalog.require(modelAId, "Compare Models")) : await this.resolveModel(settings);
       const modelB = this.resolveModelB(modelA, modelBId ?? settings.compareWith, modelBId !== undefined ? "Compare Models" : `${SETTINGS_SECTION}.compareWith`);
       if (!modelB) return undefined;
       this.catalog.requireSameTokenizer(modelA, modelB);
@@ -300,7 +308,7 @@ export class AttentionController implements vscode.Disposable {
    * Compare mode's model B for `modelA`: `requested` ("" lets this choose: MHA, or GQA when A is MHA,
    * or any other model). Undefined (with a warning) when B would be A itself.
    */
-  private resolveModelB(modelA: BundledModel, requested: string, from: string): BundledModel | undefined {
+  private resolveModelB(modelA: CatalogModel, requested: string, from: string): CatalogModel | undefined {
     if (requested !== "") {
       const modelB = this.catalog.require(requested, from);
       if (modelB.id === modelA.id) {
@@ -313,11 +321,11 @@ export class AttentionController implements vscode.Disposable {
       return modelB;
     }
     const others = this.catalog.models.filter((model) => model.id !== modelA.id);
-    const isMha = (model: BundledModel) => model.config.numKeyValueHeads === model.config.numAttentionHeads;
+    const isMha = (model: CatalogModel) => model.config.numKeyValueHeads === model.config.numAttentionHeads;
     const modelB = isMha(modelA)
       ? ([...others].sort((x, y) => y.config.numKeyValueHeads - x.config.numKeyValueHeads).find((model) => !isMha(model)) ?? others[0])
       : (others.find(isMha) ?? others[0]);
-    if (!modelB) throw new ModelCatalogError(`Compare Models needs a second model, and "${modelA.id}" is the only usable one in ${this.catalog.modelsFolder}.`);
+    if (!modelB) throw new ModelCatalogError(`Compare Models needs a second model, and "${modelA.id}" is the only usable one in ${this.catalog.describeSources()}.`);
     return modelB;
   }
 
@@ -327,25 +335,17 @@ export class AttentionController implements vscode.Disposable {
    */
   async selectModel(modelId?: unknown): Promise<string | undefined> {
     try {
-      await this.catalog.refresh();
-      this.logModelProblems();
+      await this.refreshCatalog();
       let id: string;
       if (typeof modelId === "string") {
         id = modelId;
       } else {
         const current = this.currentModelId(this.readSettings());
-        const items = this.catalog.models.map((model) => ({
-          label: model.label,
-          description: model.id === current ? `${model.id} (current)` : model.id,
-          detail: model.description,
-          id: model.id,
-        }));
-        if (items.length === 0) this.catalog.require(current); // throws the "no usable model" error
-        const picked = await vscode.window.showQuickPick(items, {
-          title: "Attention Lens: Select Model",
-          placeHolder: "The model whose attention the panel shows",
-        });
+        if (this.catalog.models.length === 0) this.catalog.require(current); // throws the "no usable model" error
+        const picked = await pickModel(this.catalog, current);
         if (!picked) return undefined;
+        if (picked.kind === "open-folder") return await this.openModelFolder();
+        if (picked.kind === "problem") throw new ModelCatalogError(picked.problem.message);
         id = picked.id;
       }
       await this.switchModel(id, typeof modelId === "string" ? "the command's argument" : "Select Model");
@@ -354,6 +354,43 @@ export class AttentionController implements vscode.Disposable {
       this.reportError(error);
       return undefined;
     }
+  }
+
+  /**
+   * Attention Lens: Open Model Folder...: a folder picker (or the folder as argument, from a test or a
+   * keybinding) for a Hugging Face model folder. A usable folder is remembered and becomes the current
+   * model; otherwise the reason is shown. Resolves with the model's id, or undefined.
+   */
+  async openModelFolder(folderArgument?: unknown): Promise<string | undefined> {
+    try {
+      if (folderArgument !== undefined && typeof folderArgument !== "string") {
+        throw new ModelCatalogError(`Open Model Folder takes a folder path as its argument, not ${JSON.stringify(folderArgument)}.`);
+      }
+      const chosen = folderArgument ?? (await chooseModelFolder());
+      if (chosen === undefined) return undefined;
+      const folder = resolve(chosen);
+      const inspected = await this.inspectFolder(folder);
+      if (typeof inspected === "string") throw new ModelCatalogError(inspected);
+      await this.remembered.remember(folder);
+      await this.switchModel(inspected.id, "Open Model Folder");
+      return inspected.id;
+    } catch (error) {
+      this.reportError(error);
+      return undefined;
+    }
+  }
+
+  /** The usable model in `folder` (scanned as if it were remembered), or why there is none. */
+  private async inspectFolder(folder: string): Promise<CatalogModel | string> {
+    const settings = this.readSettings();
+    const sources = catalogSources(this.bundledModelsFolder, settings, this.remembered);
+    this.catalog.setSources({ ...sources, rememberedFolders: [folder, ...(sources.rememberedFolders ?? [])] });
+    await this.catalog.refresh();
+    const model = this.catalog.models.find((candidate) => candidate.folder === folder || candidate.resourceRoots.includes(folder));
+    if (model) return model;
+    const problems = this.catalog.problems.filter((problem) => problem.folder === folder || problem.folder.startsWith(`${folder}/`));
+    if (problems.length > 0) return problems.map((problem) => problem.message).join(" ");
+    return `${folder} holds no model Attention Lens can read: a model folder has config.json, model.safetensors (or model.safetensors.index.json with its shards) and tokenizer.json.`;
   }
 
   /** Brings the panel to the front (the status bar item's click). */
@@ -391,8 +428,7 @@ export class AttentionController implements vscode.Disposable {
   private async showSavedText(saved: PanelState): Promise<void> {
     const generation = ++this.commandGeneration;
     const settings = this.readSettings();
-    await this.catalog.refresh();
-    this.logModelProblems();
+    await this.refreshCatalog();
     const model = this.catalog.find(saved.modelId) ?? this.catalog.require(this.currentModelId(settings));
     const tokenizer = await this.catalog.tokenizer(model);
     const found = await this.savedDocument(saved);
@@ -614,7 +650,7 @@ export class AttentionController implements vscode.Disposable {
    * The settings, the current model and its tokenizer for a command started as `generation`;
    * undefined when a newer command started meanwhile (it wins).
    */
-  private async currentModel(generation: number): Promise<{ settings: ExtensionSettings; model: BundledModel; tokenizer: TextTokenizer } | undefined> {
+  private async currentModel(generation: number): Promise<{ settings: ExtensionSettings; model: CatalogModel; tokenizer: TextTokenizer } | undefined> {
     const settings = this.readSettings();
     const model = await this.resolveModel(settings);
     const tokenizer = await this.catalog.tokenizer(model);
@@ -628,7 +664,7 @@ export class AttentionController implements vscode.Disposable {
    */
   private async sendAndAwait<Report>(
     text: TextToShow,
-    model: BundledModel,
+    model: CatalogModel,
     tokenizer: SelectionTokenizer,
     settings: ExtensionSettings,
     options: SendOptions,
@@ -641,14 +677,14 @@ export class AttentionController implements vscode.Disposable {
   }
 
   /** `sendText` with the model's tokenizer. */
-  private async showText(text: TextToShow, model: BundledModel, settings: ExtensionSettings): Promise<SentRun> {
+  private async showText(text: TextToShow, model: CatalogModel, settings: ExtensionSettings): Promise<SentRun> {
     return this.sendText(text, model, await this.catalog.tokenizer(model), settings);
   }
 
   /** Tokenizes `text` for `model` and sends it to the panel (opened if needed); logs the outcome. */
   private async sendText(
     text: TextToShow,
-    model: BundledModel,
+    model: CatalogModel,
     tokenizer: SelectionTokenizer,
     settings: ExtensionSettings,
     options: SendOptions = {},
@@ -663,6 +699,7 @@ export class AttentionController implements vscode.Disposable {
     const panel = this.panel;
     this.highlights.clear();
 
+    panel.allowModelFolders(this.catalog.models.filter((candidate) => candidate.source !== "bundled").flatMap(localResourceRootsOf));
     const descriptors = this.catalog.models.map((candidate) => toModelDescriptor(candidate, (path) => panel.asWebviewUri(path)));
     const descriptor = descriptors.find((candidate) => candidate.id === model.id) as ModelDescriptor;
     const sent: Omit<SentRun, "outcome"> = {
@@ -733,7 +770,7 @@ export class AttentionController implements vscode.Disposable {
 
   /** Makes `modelId` the current model, and shows the current text with it. */
   private async switchModel(modelId: string, from: string): Promise<void> {
-    await this.catalog.refresh();
+    await this.refreshCatalog();
     const model = this.catalog.require(modelId, from);
     this.pickedModelId = model.id;
     this.log.info(`model: ${model.id} (picked in ${from})`);
@@ -749,9 +786,8 @@ export class AttentionController implements vscode.Disposable {
     return this.pickedModelId ?? settings.defaultModel;
   }
 
-  private async resolveModel(settings: ExtensionSettings): Promise<BundledModel> {
-    await this.catalog.refresh();
-    this.logModelProblems();
+  private async resolveModel(settings: ExtensionSettings): Promise<CatalogModel> {
+    await this.refreshCatalog();
     return this.catalog.require(this.currentModelId(settings), this.pickedModelId ? "Select Model" : "attentionLens.defaultModel");
   }
 
@@ -807,6 +843,13 @@ export class AttentionController implements vscode.Disposable {
       this.warnUser(problem);
     }
     return settings;
+  }
+
+  /** Scans every model source again, with the current settings and remembered folders. */
+  private async refreshCatalog(): Promise<void> {
+    this.catalog.setSources(catalogSources(this.bundledModelsFolder, this.readSettings(), this.remembered));
+    await this.catalog.refresh();
+    this.logModelProblems();
   }
 
   /** Logs each broken model folder once (the catalog is scanned again on every run). */

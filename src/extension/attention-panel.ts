@@ -64,6 +64,20 @@ export class AttentionPanel implements vscode.Disposable {
     return new AttentionPanel(panel, extensionUri, listener, log);
   }
 
+  /** The folders (besides the extension's) the page may read: those of the models it was sent. */
+  private modelFolders: string[] = [];
+
+  /**
+   * Lets the page read these folders (a person's model folders, a hub cache repository); the
+   * extension's own folders stay allowed. Only widens: folders allowed before stay allowed.
+   */
+  allowModelFolders(folders: readonly string[]): void {
+    const added = folders.filter((folder) => !this.modelFolders.includes(folder));
+    if (added.length === 0) return;
+    this.modelFolders = [...this.modelFolders, ...added];
+    this.panel.webview.options = webviewOptions(this.extensionUri, this.modelFolders);
+  }
+
   /** A panel VS Code restored after a reload (WebviewPanelSerializer). */
   static revive(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, listener: AttentionPanelListener, log: PanelLog): AttentionPanel {
     return new AttentionPanel(panel, extensionUri, listener, log);
@@ -340,10 +354,17 @@ export class AttentionPanel implements vscode.Disposable {
   }
 }
 
-/** Scripts on; files only from dist/ (bundle, css, onnxruntime's wasm in dist/ort/) and media/ (models). */
-function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions {
+/**
+ * Scripts on; files only from dist/ (bundle, css, onnxruntime's wasm in dist/ort/), media/ (the
+ * bundled models) and the folders of the person's own models that the panel was sent.
+ */
+function webviewOptions(extensionUri: vscode.Uri, modelFolders: readonly string[] = []): vscode.WebviewOptions {
   return {
     enableScripts: true,
-    localResourceRoots: [vscode.Uri.joinPath(extensionUri, "dist"), vscode.Uri.joinPath(extensionUri, "media")],
+    localResourceRoots: [
+      vscode.Uri.joinPath(extensionUri, "dist"),
+      vscode.Uri.joinPath(extensionUri, "media"),
+      ...modelFolders.map((folder) => vscode.Uri.file(folder)),
+    ],
   };
 }

@@ -7,7 +7,7 @@
  */
 
 import { BatchError } from "../attention/padded-batch";
-import { textBatch } from "../model/text-batch";
+import { textBatch, paddingTokenId } from "../model/text-batch";
 import type { TextTokenizer } from "../model/tokenizer";
 import type { LearningRequest } from "../protocol";
 
@@ -25,7 +25,7 @@ export function batchOfText(
   try {
     const { encoded } = textBatch(tokenizer, lines, { maxTokens, firstLineNumber });
     return {
-      padTokenId: tokenizer.padTokenId,
+      padTokenId: paddingTokenId(tokenizer),
       lines: lines.map((line, index) => ({
         text: line,
         lineNumber: firstLineNumber + index,

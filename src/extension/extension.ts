@@ -10,9 +10,10 @@
  *   run-status-bar.ts         the status bar item
  *   learning-host.ts          stages and batch modes: the batch's lines, "show me the code"
  *   walkthrough-commands.ts   the walkthrough's "try it" commands
+ *   model-picker.ts           where models come from (settings, opened folders, the hub cache); Select Model
  *   -- pure, no vscode import, unit-tested in plain Node --
  *   selection-tokens.ts       the selected text -> tokens with document ranges
- *   model-catalog.ts          the bundled models in media/models
+ *   model-catalog.ts          every usable model: bundled, the person's folders, the Hugging Face cache
  *   settings.ts               the attentionLens.* settings, checked
  *   request-tracker.ts        request ids, supersession, outcomes that always settle
  *   webview-html.ts           the page and its Content-Security-Policy
@@ -33,7 +34,7 @@ import { registerWalkthroughCommands } from "./walkthrough-commands";
 
 export function activate(context: vscode.ExtensionContext): void {
   const log = vscode.window.createOutputChannel(OUTPUT_CHANNEL_NAME, { log: true });
-  const controller = new AttentionController(context.extensionUri, log);
+  const controller = new AttentionController(context.extensionUri, log, context.globalState);
   log.info(`Attention Lens ${String(context.extension.packageJSON.version ?? "")} activated`);
 
   context.subscriptions.push(
@@ -41,6 +42,7 @@ export function activate(context: vscode.ExtensionContext): void {
     controller,
     vscode.commands.registerCommand(COMMANDS.showAttention, () => controller.showAttention()),
     vscode.commands.registerCommand(COMMANDS.selectModel, (modelId?: unknown) => controller.selectModel(modelId)),
+    vscode.commands.registerCommand(COMMANDS.openModelFolder, (folder?: unknown) => controller.openModelFolder(folder)),
     vscode.commands.registerCommand(COMMANDS.compareModels, (modelA?: unknown, modelB?: unknown) => controller.compareModels(modelA, modelB)),
     vscode.commands.registerCommand(COMMANDS.stepThroughDecoding, () => controller.stepThroughDecoding()),
     vscode.commands.registerCommand(COMMANDS.decodeControl, (action?: unknown) => controller.decodeControl(action)),

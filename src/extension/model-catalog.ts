@@ -1,246 +1,154 @@
 /**
- * The bundled models: every folder media/models/<id>/ that holds a Hugging Face model.
+ * The model catalog: every usable model Attention Lens can find, from every source, and why each
+ * folder that is not usable is not.
  *
- *   media/models/attention-lens-gqa/
- *     config.json         sizes (parseModelConfig): read when the folder is scanned
- *     model.safetensors   weights: only its header is checked here; the webview loads the file
- *     tokenizer.json      hashed when the folder is scanned (models with identical files can be compared
- *                         on the same token ids); loaded when the model is first used (the host tokenizes)
- *     head-metrics.json   optional: what each head does, measured (head-metrics-file.ts)
+ *   sources (model-sources.ts)      bundled media/models, attentionLens.modelFolders, folders opened
+ *                                   with "Open Model Folder...", the Hugging Face hub cache
+ *   one folder (model-folder.ts)    config.json, the safetensors headers, tokenizer.json, ...
+ *   one entry (catalog-model.ts)    CatalogModel: labels, memory estimate, webview descriptor
  *
- * No `vscode` import: webview URIs come from an `asWebviewUri` function the caller passes in, so
- * the unit tests run this in plain Node on the real folders and on broken copies of them.
+ * Scanning is cheap (small files and weight headers; an unchanged tokenizer.json is not hashed
+ * again), so `refresh()` runs before each use. Each model's tokenizer is loaded on first use and
+ * kept while its files do not change.
  *
  * A broken folder does not hide the others: the scan lists the usable models and, for each broken
- * one, a problem that names the file, what is wrong with it and what to do.
+ * folder, problems that name the file, what is wrong with it and what to do.
+ *
+ * No `vscode` import: webview URIs come from an `asWebviewUri` function the caller passes in, so
+ * the unit tests run this in plain Node on real folders and on broken copies of them.
  */
 
-import { createHash } from "node:crypto";
-import { open, readdir, readFile, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { stat } from "node:fs/promises";
 
-import { parseModelConfig, type DecoderConfig } from "../model/config";
-import type { ModelHeadMetrics } from "../model/head-metrics";
-import { TextTokenizer } from "../model/tokenizer";
-import type { ModelDescriptor } from "../protocol";
-import { HEAD_METRICS_FILE, readHeadMetrics } from "./head-metrics-file";
+import type { TextTokenizer } from "../model/tokenizer";
+import type { ModelSource } from "../protocol";
+import { loadTokenizer, TokenizerFileChecks } from "./catalog-tokenizer";
+import { toCatalogModel, type CatalogModel } from "./catalog-model";
+import { downloadCommand, repairAdvice, type ModelOrigin } from "./model-advice";
+import { missingOrUnreadable, ModelFileError, reasonOf } from "./model-files";
+import { inspectModelFolder } from "./model-folder";
+import { DEFAULT_MODEL_FOLDERS_SETTING, expandHome, listModelCandidates, type ModelCandidate, type ModelCatalogSources, type ModelProblem } from "./model-sources";
 
-/** The files of one model folder. */
-export const MODEL_FILES = {
-  config: "config.json",
-  weights: "model.safetensors",
-  tokenizer: "tokenizer.json",
-  /** Optional: what each head does, measured (head-metrics-file.ts). */
-  headMetrics: HEAD_METRICS_FILE,
-} as const;
+export { MODEL_FILES } from "./model-files";
+export { describeModel, labelOfModel, localResourceRootsOf, toModelDescriptor, type AsWebviewUri, type BundledModel, type CatalogModel } from "./catalog-model";
+export type { ModelCatalogSources, ModelProblem } from "./model-sources";
 
 /** Thrown for a model that is missing or broken; the message says which file and what to do. */
 export class ModelCatalogError extends Error {
   override name = "ModelCatalogError";
 }
 
-/** One usable model folder. */
-export interface BundledModel {
-  /** The folder's name, e.g. "attention-lens-gqa". */
-  id: string;
-  /** Absolute path of the folder. */
-  folder: string;
-  config: DecoderConfig;
-  /** "GQA (8 query heads, 2 key/value heads)". */
-  label: string;
-  /** "3 layers, width 128, context 512 tokens". */
-  description: string;
-  /** head-metrics.json, checked; absent when the file is missing or wrong (then `headMetricsProblem` says why). */
-  headMetrics?: ModelHeadMetrics;
-  headMetricsProblem?: string;
-  /** SHA-256 of tokenizer.json: models with the same digest read the same token ids as the same text. */
-  tokenizerDigest: string;
-}
-
-/** The result of scanning the models folder. */
+/** The result of a scan. */
 export interface ModelScan {
-  /** Usable models: MHA first, then fewer and fewer key/value heads (GQA, MQA), then by id. */
-  models: BundledModel[];
-  /** One per broken folder (or one for a models folder that cannot be read). */
+  /** Bundled models first (MHA, then fewer and fewer key/value heads), then folders, then the hub cache, each by name. */
+  models: CatalogModel[];
+  /** One per problem found: a broken folder may have several, an unreadable place has one. */
   problems: ModelProblem[];
 }
 
-/** Why a folder is not usable: the message names the file, what is wrong and what to do. */
-export interface ModelProblem {
-  /** The folder's name; undefined when the models folder itself is the problem. */
-  modelId?: string;
-  message: string;
+const SOURCE_ORDER: Record<ModelSource, number> = { bundled: 0, folder: 1, "hub-cache": 2 };
+
+function compareModels(a: CatalogModel, b: CatalogModel): number {
+  const bySource = SOURCE_ORDER[a.source] - SOURCE_ORDER[b.source];
+  if (bySource !== 0) return bySource;
+  if (a.source === "bundled") return b.config.numKeyValueHeads - a.config.numKeyValueHeads || a.id.localeCompare(b.id);
+  return a.name.localeCompare(b.name) || a.id.localeCompare(b.id);
 }
 
-/** Turns an absolute file path into a URI the webview may load. */
-export type AsWebviewUri = (filePath: string) => string;
-
-/** What the reader of an error can do about a broken bundled model. */
-function whatToDo(id: string): string {
-  return `Reinstall the Attention Lens extension; when developing it, put the exported model back into media/models/${id}/.`;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Labels
-
-/** The attention kind and head counts, as shown in the model picker. */
-export function labelOfModel(config: DecoderConfig): string {
-  const { numAttentionHeads: heads, numKeyValueHeads: keyValueHeads } = config;
-  if (keyValueHeads === heads) return `MHA (${heads} heads)`;
-  if (keyValueHeads === 1) return `MQA (${heads} query heads, 1 key/value head)`;
-  return `GQA (${heads} query heads, ${keyValueHeads} key/value heads)`;
-}
-
-export function describeModel(config: DecoderConfig): string {
-  const layers = config.numHiddenLayers === 1 ? "1 layer" : `${config.numHiddenLayers} layers`;
-  return `${layers}, width ${config.hiddenSize}, context ${config.maxPositionEmbeddings} tokens`;
-}
-
-/** The model as the webview needs it: sizes and the URIs to load it from. */
-export function toModelDescriptor(model: BundledModel, asWebviewUri: AsWebviewUri): ModelDescriptor {
-  return {
-    id: model.id,
-    label: model.label,
-    configUri: asWebviewUri(join(model.folder, MODEL_FILES.config)),
-    weightsUri: asWebviewUri(join(model.folder, MODEL_FILES.weights)),
-    tokenizerUri: asWebviewUri(join(model.folder, MODEL_FILES.tokenizer)),
-    numLayers: model.config.numHiddenLayers,
-    numHeads: model.config.numAttentionHeads,
-    numKeyValueHeads: model.config.numKeyValueHeads,
-    maxTokens: model.config.maxPositionEmbeddings,
-    ...(model.headMetrics ? { headMetrics: model.headMetrics } : {}),
-    ...(model.headMetricsProblem ? { headMetricsProblem: model.headMetricsProblem } : {}),
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Scanning
-
-/**
- * Scans `modelsFolder`: every subfolder (except hidden ones, ".name") is a model, and one without
- * config.json is reported as broken rather than skipped, so a half-copied model is not silently lost.
- */
-export async function scanModels(modelsFolder: string): Promise<ModelScan> {
-  let entries: { name: string; isDirectory(): boolean }[];
-  try {
-    entries = await readdir(modelsFolder, { withFileTypes: true });
-  } catch (error) {
-    return {
-      models: [],
-      problems: [{ message: `The models folder ${modelsFolder} cannot be read (${reasonOf(error)}). Reinstall the Attention Lens extension.` }],
-    };
+/** Scans `sources`; `tokenizerChecks` keeps tokenizer digests between scans. */
+export async function scanSources(sources: ModelCatalogSources, tokenizerChecks = new TokenizerFileChecks()): Promise<ModelScan> {
+  const { candidates, problems } = await listModelCandidates(sources);
+  const inspected = await mapInTurns(candidates, INSPECTIONS_AT_ONCE, async (candidate) => ({ candidate, inspection: await inspectCandidate(candidate, tokenizerChecks) }));
+  const models: CatalogModel[] = [];
+  for (const { candidate, inspection } of inspected) {
+    if (inspection.model) models.push(toCatalogModel(candidate.origin, inspection.model, candidate.repositoryFolder));
+    else for (const message of inspection.problems) problems.push({ modelId: candidate.origin.id, folder: candidate.origin.folder, message });
   }
-  const models: BundledModel[] = [];
-  const problems: ModelProblem[] = [];
-  const folders = entries.filter((entry) => entry.isDirectory() && !entry.name.startsWith(".")).map((entry) => entry.name).sort();
-  for (const id of folders) {
-    try {
-      models.push(await readModelFolder(join(modelsFolder, id), id));
-    } catch (error) {
-      const message = error instanceof ModelCatalogError ? error.message : `${join(modelsFolder, id)}: ${reasonOf(error)}. ${whatToDo(id)}`;
-      problems.push({ modelId: id, message });
-    }
-  }
-  models.sort((a, b) => b.config.numKeyValueHeads - a.config.numKeyValueHeads || a.id.localeCompare(b.id));
+  models.sort(compareModels);
   return { models, problems };
 }
 
-/** Reads and checks one model folder; throws `ModelCatalogError` naming the broken file. */
-export async function readModelFolder(folder: string, id: string): Promise<BundledModel> {
-  const configPath = join(folder, MODEL_FILES.config);
-  const configText = await readFile(configPath, "utf8").catch((error: unknown) => {
-    throw new ModelCatalogError(`${configPath} ${missingOrUnreadable(error)}. ${whatToDo(id)}`);
-  });
-  let configJson: unknown;
-  try {
-    configJson = JSON.parse(configText);
-  } catch (error) {
-    throw new ModelCatalogError(`${configPath} is not valid JSON (${reasonOf(error)}); the file is truncated or corrupt. ${whatToDo(id)}`);
-  }
-  let config: DecoderConfig;
-  try {
-    config = parseModelConfig(configJson, configPath);
-  } catch (error) {
-    throw new ModelCatalogError(`${reasonOf(error)}. ${whatToDo(id)}`);
-  }
-
-  await checkSafetensorsHeader(join(folder, MODEL_FILES.weights), id);
-
-  const tokenizerPath = join(folder, MODEL_FILES.tokenizer);
-  const tokenizerBytes = await readFile(tokenizerPath).catch((error: unknown) => {
-    throw new ModelCatalogError(`${tokenizerPath} ${missingOrUnreadable(error)}. ${whatToDo(id)}`);
-  });
-  const tokenizerDigest = createHash("sha256").update(tokenizerBytes).digest("hex");
-
-  const { metrics, problem } = await readHeadMetrics(join(folder, MODEL_FILES.headMetrics), id, config);
-  return {
-    id,
-    folder,
-    config,
-    label: labelOfModel(config),
-    description: describeModel(config),
-    tokenizerDigest,
-    ...(metrics ? { headMetrics: metrics } : {}),
-    ...(problem ? { headMetricsProblem: problem } : {}),
-  };
-}
-
 /**
- * Checks that the weights file exists and starts like a safetensors file: an 8-byte header length
- * N, then N bytes of JSON, all within the file. Reading the whole file is the webview's job; this
- * catches a missing, truncated or Git LFS pointer file early, with a message that says so.
+ * Folders inspected at the same time: their reads overlap, and at most this many tokenizer.json
+ * files (11 MB for Qwen's) are in memory at once while a first scan hashes them.
  */
-async function checkSafetensorsHeader(path: string, id: string): Promise<void> {
-  const file = await open(path, "r").catch((error: unknown) => {
-    throw new ModelCatalogError(`${path} ${missingOrUnreadable(error)}. ${whatToDo(id)}`);
-  });
+const INSPECTIONS_AT_ONCE = 4;
+
+/** `map` with at most `atOnce` calls of `each` running at a time; the results in the items' order. */
+async function mapInTurns<Item, Result>(items: readonly Item[], atOnce: number, each: (item: Item) => Promise<Result>): Promise<Result[]> {
+  const results = new Array<Result>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await each(items[index]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(atOnce, items.length) }, worker));
+  return results;
+}
+
+async function inspectCandidate(candidate: ModelCandidate, tokenizerChecks: TokenizerFileChecks) {
   try {
-    const { size } = await file.stat();
-    const head = Buffer.alloc(Math.min(size, 64));
-    await file.read(head, 0, head.length, 0);
-    if (head.toString("latin1").startsWith("version https://git-lfs")) {
-      throw new ModelCatalogError(
-        `${path} is a Git LFS pointer, not the weights. Run "git lfs pull" in the repository, or ${whatToDo(id).toLowerCase()}`,
-      );
-    }
-    const corrupt = (what: string) => new ModelCatalogError(`${path} is not a valid safetensors file (${what}). ${whatToDo(id)}`);
-    if (size < 8) throw corrupt(`it has ${size} bytes; the header length alone takes 8`);
-    const headerLength = Number(head.readBigUInt64LE(0));
-    if (headerLength < 2 || 8 + headerLength > size) {
-      throw corrupt(`its header says ${headerLength} bytes of JSON follow, but the file has ${size} bytes; it is truncated or corrupt`);
-    }
-    const header = Buffer.alloc(headerLength);
-    await file.read(header, 0, headerLength, 8);
-    try {
-      JSON.parse(header.toString("utf8"));
-    } catch (error) {
-      throw corrupt(`its header is not JSON: ${reasonOf(error)}`);
-    }
-  } finally {
-    await file.close();
+    return await inspectModelFolder(candidate.origin, tokenizerChecks);
+  } catch (error) {
+    // Not a problem of the files that the checks foresaw: still only this folder's problem.
+    return { problems: [`${candidate.origin.folder} cannot be inspected (${reasonOf(error)}). Check the folder's files and permissions; if they look right, please report this with the folder's list of files.`] };
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// The catalog
+/** Scans a folder of bundled models (media/models): every subfolder is a model. */
+export function scanModels(modelsFolder: string): Promise<ModelScan> {
+  return scanSources({ bundledModelsFolder: modelsFolder });
+}
+
+/** Reads and checks one bundled model folder; throws `ModelCatalogError` naming the broken file(s). */
+export async function readModelFolder(folder: string, id: string): Promise<CatalogModel> {
+  const origin: ModelOrigin = { source: "bundled", id, folder };
+  const inspection = await inspectModelFolder(origin, new TokenizerFileChecks());
+  if (!inspection.model) throw new ModelCatalogError(inspection.problems.join(" "));
+  return toCatalogModel(origin, inspection.model);
+}
 
 /**
- * The models folder, scanned on demand (cheap: a few small reads), with each model's tokenizer
- * loaded on first use and kept while its tokenizer.json does not change.
+ * The models of every source, scanned on demand, with each model's tokenizer loaded on first use
+ * and kept while its tokenizer files do not change.
  */
 export class ModelCatalog {
   private scan: ModelScan = { models: [], problems: [] };
+  private sourceList: ModelCatalogSources;
+  private readonly tokenizerChecks = new TokenizerFileChecks();
   private readonly tokenizers = new Map<string, { version: string; tokenizer: Promise<TextTokenizer> }>();
 
-  constructor(readonly modelsFolder: string) {}
+  /**
+   * `sources`: where to look. A string is the bundled models folder alone (TEMPORARY: how
+   * attention-controller.ts constructs the catalog until it passes every source).
+   */
+  constructor(sources: ModelCatalogSources | string) {
+    this.sourceList = typeof sources === "string" ? { bundledModelsFolder: sources } : { ...sources };
+  }
 
-  /** Scans the folder again (models may have been replaced since the last scan). */
+  get sources(): Readonly<ModelCatalogSources> {
+    return this.sourceList;
+  }
+
+  /** Changes where to look (a setting changed, a folder was opened); takes effect at the next `refresh()`. */
+  setSources(sources: ModelCatalogSources): void {
+    this.sourceList = { ...sources };
+  }
+
+  /** The bundled models folder. TEMPORARY: the controller's messages name it; use `describeSources()`. */
+  get modelsFolder(): string {
+    return this.sourceList.bundledModelsFolder ?? this.describeSources();
+  }
+
+  /** Scans every source again (models may have been added, replaced or removed since the last scan). */
   async refresh(): Promise<ModelScan> {
-    this.scan = await scanModels(this.modelsFolder);
+    this.scan = await scanSources(this.sourceList, this.tokenizerChecks);
     return this.scan;
   }
 
-  get models(): readonly BundledModel[] {
+  get models(): readonly CatalogModel[] {
     return this.scan.models;
   }
 
@@ -248,40 +156,69 @@ export class ModelCatalog {
     return this.scan.problems;
   }
 
-  find(id: string): BundledModel | undefined {
-    return this.scan.models.find((model) => model.id === id);
+  /** The model `id`; a folder's id may be written with "~" (as in attentionLens.defaultModel). */
+  find(id: string): CatalogModel | undefined {
+    const expanded = id.startsWith("~") ? expandHome(id, this.sourceList.homeFolder) : undefined;
+    return this.scan.models.find((model) => model.id === id || model.id === expanded);
+  }
+
+  /** Where the catalog looks, in words: "the bundled models (...), the Hugging Face cache (...)". */
+  describeSources(): string {
+    const { bundledModelsFolder, modelFolders = [], rememberedFolders = [], hubCacheFolder } = this.sourceList;
+    const places: string[] = [];
+    if (bundledModelsFolder !== undefined) places.push(`the bundled models (${bundledModelsFolder})`);
+    if (modelFolders.length > 0) places.push(`${this.sourceList.modelFoldersSetting ?? DEFAULT_MODEL_FOLDERS_SETTING} (${modelFolders.join(", ")})`);
+    if (rememberedFolders.length > 0) places.push(`the folders opened with "Open Model Folder..." (${rememberedFolders.join(", ")})`);
+    if (hubCacheFolder !== undefined) places.push(`the Hugging Face cache (${hubCacheFolder})`);
+    if (places.length === 0) return "no place (no model source is set)";
+    return places.length === 1 ? places[0] : `${places.slice(0, -1).join(", ")} and ${places[places.length - 1]}`;
   }
 
   /**
-   * The model `id`, or an error that says what is there instead. `settingName` names where the id
-   * came from, for the message.
+   * The model `id`, or an error that says where it was looked for and what is there instead.
+   * `settingName` names where the id came from, for the message.
    */
-  require(id: string, settingName = "attentionLens.defaultModel"): BundledModel {
+  require(id: string, settingName = "attentionLens.defaultModel"): CatalogModel {
     const model = this.find(id);
     if (model) return model;
-    const broken = this.scan.problems.find((problem) => problem.modelId === id);
-    if (broken) throw new ModelCatalogError(`The model "${id}" cannot be used: ${broken.message}`);
+    const broken = this.scan.problems.filter((problem) => problem.modelId === id);
+    if (broken.length > 0) throw new ModelCatalogError(`The model "${id}" cannot be used: ${broken.map((problem) => problem.message).join(" ")}`);
     if (this.scan.models.length === 0) {
-      const problems = this.scan.problems.length > 0 ? ` ${this.scan.problems.map((problem) => problem.message).join(" ")}` : "";
-      throw new ModelCatalogError(`Attention Lens found no usable model in ${this.modelsFolder}.${problems || " Reinstall the Attention Lens extension."}`);
+      const problems = this.scan.problems.map((problem) => problem.message).join(" ");
+      const fallback = this.sourceList.bundledModelsFolder !== undefined ? "Reinstall the Attention Lens extension." : this.howToAddModels(id);
+      throw new ModelCatalogError(`Attention Lens found no usable model in ${this.describeSources()}. ${problems || fallback}`);
     }
     const available = this.scan.models.map((candidate) => `"${candidate.id}"`).join(", ");
     throw new ModelCatalogError(
-      `The model "${id}" (from ${settingName}) is not one of the bundled models: ${available}. ` +
-        `Pick one with "Attention Lens: Select Model", or change ${settingName} in Settings.`,
+      `The model "${id}" (from ${settingName}) is not one of the models Attention Lens found in ${this.describeSources()}: ${available}. ` +
+        `${this.howToAddModels(id)} Pick one of these with "Attention Lens: Select Model", or change ${settingName} in Settings.`,
     );
+  }
+
+  /** How the model `id` could be made available, by what it looks like: a path, a repository id, a name. */
+  private howToAddModels(id: string): string {
+    const setting = this.sourceList.modelFoldersSetting ?? DEFAULT_MODEL_FOLDERS_SETTING;
+    if (id.startsWith("/") || id.startsWith("~") || /^[A-Za-z]:[\\/]/.test(id) || id.startsWith("\\\\")) {
+      return `To use the folder ${id}, add it to ${setting} or open it with "Attention Lens: Open Model Folder...".`;
+    }
+    if (/^[^/\s]+\/[^/\s]+$/.test(id)) {
+      return this.sourceList.hubCacheFolder === undefined
+        ? `To use the Hugging Face model ${id}, download it into a folder (${downloadCommand(id, "<folder>")}) and add that folder to ${setting}.`
+        : `To use the Hugging Face model ${id}, download it into the cache: ${downloadCommand(id)}.`;
+    }
+    return `Your own models are found in the folders of ${setting}, the folders opened with "Attention Lens: Open Model Folder..." and the Hugging Face cache.`;
   }
 
   /**
    * The models whose tokenizer.json has exactly the same contents as `model`'s (`model` included):
    * the token ids of one mean the same text to the others, so they can run on the same tokens.
    */
-  modelsSharingTokenizer(model: BundledModel): BundledModel[] {
+  modelsSharingTokenizer(model: CatalogModel): CatalogModel[] {
     return this.models.filter((candidate) => candidate.id === model.id || candidate.tokenizerDigest === model.tokenizerDigest);
   }
 
   /** Throws `ModelCatalogError` unless `a` and `b` have identical tokenizer.json files. */
-  requireSameTokenizer(a: BundledModel, b: BundledModel): void {
+  requireSameTokenizer(a: CatalogModel, b: CatalogModel): void {
     if (a.tokenizerDigest === b.tokenizerDigest) return;
     throw new ModelCatalogError(
       `"${a.id}" and "${b.id}" cannot be compared: their tokenizer.json files differ, so the same token ids would be ` +
@@ -289,58 +226,32 @@ export class ModelCatalog {
     );
   }
 
-  /** The model's tokenizer, loaded on first use; throws `ModelCatalogError` naming the file. */
-  async tokenizer(model: BundledModel): Promise<TextTokenizer> {
-    const path = join(model.folder, MODEL_FILES.tokenizer);
-    const version = await stat(path).then(
-      (stats) => `${stats.size}:${stats.mtimeMs}`,
-      (error: unknown) => {
-        throw new ModelCatalogError(`${path} ${missingOrUnreadable(error)}. ${whatToDo(model.id)}`);
-      },
+  /** The model's tokenizer (tokenizer.json with tokenizer_config.json), loaded on first use; throws `ModelCatalogError` naming the file. */
+  async tokenizer(model: CatalogModel): Promise<TextTokenizer> {
+    const files = [model.tokenizerFile, ...(model.tokenizerConfigFile ? [model.tokenizerConfigFile] : [])];
+    const origin: ModelOrigin = { source: model.source, id: model.id, folder: model.folder, ...(model.repositoryId ? { repositoryId: model.repositoryId } : {}) };
+    const versions = await Promise.all(
+      files.map((path) =>
+        stat(path).then(
+          (stats) => `${stats.size}:${stats.mtimeMs}`,
+          (error: unknown) => {
+            throw new ModelCatalogError(`${path} ${missingOrUnreadable(error)}. ${repairAdvice(origin)}`);
+          },
+        ),
+      ),
     );
-    const cached = this.tokenizers.get(path);
+    const key = files.join("\n");
+    const version = versions.join(" ");
+    const cached = this.tokenizers.get(key);
     if (cached && cached.version === version) return cached.tokenizer;
-    const tokenizer = loadTokenizer(path, model);
-    this.tokenizers.set(path, { version, tokenizer });
-    tokenizer.catch(() => this.tokenizers.delete(path)); // a failure is not cached: fix the file, try again
+    const tokenizer = loadTokenizer(model, model.config, origin).catch((error: unknown) => {
+      throw error instanceof ModelFileError ? new ModelCatalogError(error.message) : error;
+    });
+    this.tokenizers.set(key, { version, tokenizer });
+    // A failure is not cached: fix the file, try again.
+    tokenizer.catch(() => {
+      if (this.tokenizers.get(key)?.tokenizer === tokenizer) this.tokenizers.delete(key);
+    });
     return tokenizer;
   }
-}
-
-async function loadTokenizer(path: string, model: BundledModel): Promise<TextTokenizer> {
-  const text = await readFile(path, "utf8").catch((error: unknown) => {
-    throw new ModelCatalogError(`${path} ${missingOrUnreadable(error)}. ${whatToDo(model.id)}`);
-  });
-  let tokenizer: TextTokenizer;
-  try {
-    tokenizer = TextTokenizer.fromJson(text, path); // its errors start with the path
-  } catch (error) {
-    throw new ModelCatalogError(`${reasonOf(error)}. ${whatToDo(model.id)}`);
-  }
-  if (tokenizer.vocabSize > model.config.vocabSize) {
-    throw new ModelCatalogError(
-      `${path} has ${tokenizer.vocabSize} tokens but ${join(model.folder, MODEL_FILES.config)} says vocab_size ${model.config.vocabSize}: ` +
-        `the tokenizer does not belong to this model. ${whatToDo(model.id)}`,
-    );
-  }
-  const configBos = model.config.bosTokenId;
-  if (configBos !== undefined && configBos !== tokenizer.bosTokenId) {
-    throw new ModelCatalogError(
-      `${path} gives <|bos|> the id ${tokenizer.bosTokenId} but config.json says bos_token_id ${configBos}: ` +
-        `the tokenizer does not belong to this model. ${whatToDo(model.id)}`,
-    );
-  }
-  return tokenizer;
-}
-
-// ---------------------------------------------------------------------------------------------
-
-function reasonOf(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).replace(/\.$/, "");
-}
-
-function missingOrUnreadable(error: unknown): string {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (code === "ENOENT") return "is missing";
-  return `cannot be read (${reasonOf(error)})`;
 }

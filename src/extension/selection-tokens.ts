@@ -28,6 +28,10 @@ import type { TokenInfo } from "../protocol";
 /** What this module needs of a tokenizer (`TextTokenizer` from src/model/tokenizer.ts has it). */
 export interface SelectionTokenizer {
   encode(text: string, options?: EncodeOptions): EncodedText;
+  /** The special tokens the model's files put in front of a text (BOS, or nothing). */
+  readonly prefixTokenIds: readonly number[];
+  /** The special tokens the model's files put after a text (usually nothing); left out here. */
+  readonly suffixTokenIds: readonly number[];
 }
 
 /** [start, end) in UTF-16 code units. */
@@ -181,30 +185,31 @@ export function tokenizeInBudget(text: string, tokenizer: SelectionTokenizer, ma
   if (!Number.isInteger(maxTokens) || maxTokens < 2) {
     throw new RangeError(`maxTokens must be an integer >= 2 (<|bos|> and one token), got ${maxTokens}`);
   }
-  const budget = maxTokens - 1; // tokens after <|bos|>
+  const prefixCount = tokenizer.prefixTokenIds.length; // BOS, or nothing (GPT-2, Qwen)
+  const budget = maxTokens - prefixCount; // tokens of the text
   let prefixLength = Math.max(64, budget * PREFIX_CHARACTERS_PER_TOKEN);
 
   while (true) {
     prefixLength = avoidSplittingSurrogatePair(text, Math.min(prefixLength, text.length));
     const prefix = text.slice(0, prefixLength);
-    const encoded = tokenizer.encode(prefix, { addBos: true });
-    const found = encoded.ids.length - 1;
+    const encoded = withoutSuffix(tokenizer.encode(prefix, { addSpecialTokens: true }), tokenizer.suffixTokenIds.length);
+    const found = encoded.ids.length - prefixCount;
 
     if (prefixLength === text.length) {
       // The whole text: its tokens are exact, and so is the count.
       if (found <= budget) return { encoded };
       return {
         encoded: keepFirstTokens(encoded, maxTokens),
-        truncation: { keptTokens: maxTokens, totalTokens: found + 1, totalIsEstimate: false },
+        truncation: { keptTokens: maxTokens, totalTokens: found + prefixCount, totalIsEstimate: false },
       };
     }
 
     const settledEnd = startOfLastInnerWhitespaceRun(prefix);
-    const settled = countTokensEndingBy(encoded, settledEnd);
+    const settled = countTokensEndingBy(encoded, settledEnd, prefixCount);
     if (settled >= budget) {
       // More text follows the prefix, so more tokens follow the ones kept: truncated for sure.
       const tokensPerCharacter = settled / Math.max(1, settledEnd);
-      const estimate = Math.round(tokensPerCharacter * text.length) + 1;
+      const estimate = Math.round(tokensPerCharacter * text.length) + prefixCount;
       return {
         encoded: keepFirstTokens(encoded, maxTokens),
         truncation: { keptTokens: maxTokens, totalTokens: Math.max(maxTokens + 1, estimate), totalIsEstimate: true },
@@ -236,15 +241,25 @@ function startOfLastInnerWhitespaceRun(prefix: string): number {
   return index;
 }
 
-/** How many tokens after <|bos|> end at or before `offset` (offsets only grow along the tokens). */
-function countTokensEndingBy(encoded: EncodedText, offset: number): number {
+/** How many tokens of the text (after the `prefixCount` special ones) end at or before `offset` (offsets only grow along the tokens). */
+function countTokensEndingBy(encoded: EncodedText, offset: number, prefixCount: number): number {
   let count = 0;
-  for (let index = 1; index < encoded.offsets.length && encoded.offsets[index][1] <= offset; index++) count++;
+  for (let index = prefixCount; index < encoded.offsets.length && encoded.offsets[index][1] <= offset; index++) count++;
   return count;
 }
 
 function keepFirstTokens(encoded: EncodedText, count: number): EncodedText {
-  return { ids: encoded.ids.slice(0, count), tokens: encoded.tokens.slice(0, count), offsets: encoded.offsets.slice(0, count) };
+  return {
+    ids: encoded.ids.slice(0, count),
+    tokens: encoded.tokens.slice(0, count),
+    offsets: encoded.offsets.slice(0, count),
+    special: encoded.special.slice(0, count),
+  };
+}
+
+/** `encoded` without the `suffixCount` special tokens the tokenizer put after the text: the text goes on. */
+function withoutSuffix(encoded: EncodedText, suffixCount: number): EncodedText {
+  return suffixCount === 0 ? encoded : keepFirstTokens(encoded, encoded.ids.length - suffixCount);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -304,6 +319,7 @@ export function tokensOfText(original: string, tokenizer: SelectionTokenizer, ma
     text: encoded.tokens[index],
     start: encoded.offsets[index][0],
     end: encoded.offsets[index][1],
+    ...(encoded.special[index] ? { special: true } : {}),
   }));
   const documentRanges: OffsetRange[] = encoded.offsets.map(([start, end]) => [
     documentStart + toOriginalOffset(normalized, start),
@@ -331,11 +347,13 @@ export function tokensOfText(original: string, tokenizer: SelectionTokenizer, ma
  */
 export function tokenIndexAtOffset(documentRanges: readonly OffsetRange[], offset: number): number | null {
   const last = documentRanges.length - 1;
-  if (last < 1) return null;
-  if (offset < documentRanges[1][0] || offset > documentRanges[last][1]) return null;
+  // The special tokens in front (BOS) come from no text: the first token of the text is the first with a range.
+  const first = documentRanges.findIndex(([start, end]) => end > start);
+  if (first < 0) return null;
+  if (offset < documentRanges[first][0] || offset > documentRanges[last][1]) return null;
   if (offset === documentRanges[last][1]) return last;
-  // The first token (after <|bos|>) whose end is beyond the offset; ends never decrease.
-  let low = 1;
+  // The first token of the text whose end is beyond the offset; ends never decrease.
+  let low = first;
   let high = last;
   while (low < high) {
     const middle = (low + high) >>> 1;

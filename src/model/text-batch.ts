@@ -45,18 +45,28 @@ export function textBatch(tokenizer: TextTokenizer, lines: readonly string[], op
       );
     }
   });
-  const encoded = lines.map((line) => tokenizer.encode(line, { addBos: true }));
+  const encoded = lines.map((line) => tokenizer.encode(line, { addSpecialTokens: true }));
+  const added = [...tokenizer.prefixTokenIds, ...tokenizer.suffixTokenIds].map((id) => tokenizer.tokenText(id));
+  const framing = added.length > 0 ? ` (with ${added.join(" and ")})` : "";
   encoded.forEach((tokens, index) => {
     if (tokens.ids.length > options.maxTokens) {
       throw new BatchError(
-        `line ${first + index} has ${tokens.ids.length} tokens (with <|bos|>) but the model's context holds ${options.maxTokens}: shorten the line or split it`,
+        `line ${first + index} has ${tokens.ids.length} tokens${framing} but the model's context holds ${options.maxTokens}: shorten the line or split it`,
       );
     }
   });
   const batch = padBatch(
     encoded.map((tokens) => tokens.ids),
-    tokenizer.padTokenId,
+    paddingTokenId(tokenizer),
     { side: options.side, maxLength: options.maxTokens },
   );
   return { lines: [...lines], encoded, batch };
+}
+
+/**
+ * The id written into pad slots: the tokenizer's pad token, else its end-of-sequence token, else 0.
+ * Pad slots are masked out, so the id only has to be a valid one.
+ */
+export function paddingTokenId(tokenizer: Pick<TextTokenizer, "padTokenId" | "eosTokenId">): number {
+  return tokenizer.padTokenId ?? tokenizer.eosTokenId ?? 0;
 }

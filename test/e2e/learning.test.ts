@@ -93,7 +93,7 @@ describe("learning modes in the workbench (stages and batch, from the walkthroug
 
     const lines = readFileSync(join(WALKTHROUGH, padding.example), "utf8").trimEnd().split("\n");
     const sequences = lines.map((line) => tokenizer.encode(line, { addBos: true }).ids);
-    const comparison = compareNextTokenReads(model, sequences, tokenizer.padTokenId);
+    const comparison = compareNextTokenReads(model, sequences, tokenizer.padTokenId!);
     const bits = await view.locator(".token-mask tr").evaluateAll((rows) =>
       rows.map((row) => Array.from(row.querySelectorAll(".mask-bit"), (cell) => Number(cell.textContent))),
     );

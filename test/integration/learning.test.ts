@@ -89,7 +89,7 @@ describe("learning: walkthrough, stages and batch in the extension host", functi
         case "batch": {
           const batch = report as unknown as BatchReport;
           const lines = example.trimEnd().split("\n").map((line) => tokenizer.encode(line, { addBos: true }).ids);
-          assert.deepEqual(batch.inputIds, leftPad(lines, tokenizer.padTokenId).inputIds, "each line one left-padded sequence");
+          assert.deepEqual(batch.inputIds, leftPad(lines, tokenizer.padTokenId!).inputIds, "each line one left-padded sequence");
           break;
         }
         case "attention":
@@ -135,7 +135,7 @@ describe("learning: walkthrough, stages and batch in the extension host", functi
     await selectAllOf(lines.join("\n"));
     const report = await vscode.commands.executeCommand<LearningReport | undefined>("attentionLens.showBatch");
     assert.ok(report && !("error" in report) && report.mode === "batch", JSON.stringify(report));
-    const expected = padBatch(lines.map((line) => tokenizer.encode(line, { addBos: true }).ids), tokenizer.padTokenId);
+    const expected = padBatch(lines.map((line) => tokenizer.encode(line, { addBos: true }).ids), tokenizer.padTokenId!);
     assert.deepEqual(report.inputIds, expected.inputIds);
     assert.deepEqual(report.tokenMask, expected.tokenMask);
     const traced = traceModelStages(model, expected.inputIds, expected.tokenMask);

@@ -88,7 +88,7 @@ describe("attention stages of the real model, one query at a time", function () 
 
   it("softmax rows sum to 1 where not fully masked and are 0 where fully masked (left-padded batch)", () => {
     const sequences = ["a = 1", "function add(a, b) { return a + b; }", "x"].map((text) => tokenizer.encode(text, { addBos: true }).ids);
-    const batch = padBatch(sequences, tokenizer.padTokenId);
+    const batch = padBatch(sequences, tokenizer.padTokenId!);
     const batchStages = traceModelStages(model, batch.inputIds, batch.tokenMask);
     let fullyMaskedRows = 0;
     for (const layerStages of batchStages) {
@@ -134,7 +134,7 @@ describe("attention stages of the real model, one query at a time", function () 
   });
 
   it("a pad key's formula says the padding mask hid it, a fully masked row says it attends nothing", () => {
-    const batch = padBatch([[0, 5, 6, 7], [0, 9]], tokenizer.padTokenId);
+    const batch = padBatch([[0, 5, 6, 7], [0, 9]], tokenizer.padTokenId!);
     const batchStages = traceModelStages(model, batch.inputIds, batch.tokenMask);
     const padQuery = traceQuery(batchStages[0], { batch: 1, head: 0, query: 0 });
     assert.ok(padQuery.fullyMasked);

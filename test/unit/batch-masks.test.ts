@@ -117,7 +117,7 @@ describe("padded batches and their masks", function () {
 
   it("left padding reads every row's next token as if it ran alone; right padding reads pads", () => {
     const sequences = LINES.map((line) => tokenizer.encode(line, { addBos: true }).ids);
-    const comparison = compareNextTokenReads(model, sequences, tokenizer.padTokenId);
+    const comparison = compareNextTokenReads(model, sequences, tokenizer.padTokenId!);
     for (const read of comparison.left.reads) {
       assert.equal(read.readsPad, false);
       assert.equal(read.lastRealSlot, read.readSlot);

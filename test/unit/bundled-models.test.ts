@@ -70,7 +70,7 @@ describe("bundled models", function () {
         const saved = JSON.parse(readFileSync(join(folder, "head-metrics.json"), "utf8")) as { text: string; repeatLength: number; seed: number; layers: ModelHeadMetrics };
         const metrics = measureHeads(model, {
           textIds: tokenizer.encode(saved.text, { addBos: true }).ids,
-          firstTokenId: tokenizer.bosTokenId,
+          firstTokenId: tokenizer.bosTokenId!,
           repeatLength: saved.repeatLength,
           seed: saved.seed,
         });

@@ -51,7 +51,7 @@ describe("extension: head-metrics.json", function () {
     const config = parseModelConfig(JSON.parse(readFileSync(join(folder, "config.json"), "utf8")));
     const model = DecoderModel.fromTensors(config, readSafetensors(readFileSync(join(folder, "model.safetensors"))).tensors);
     const tokenizer = TextTokenizer.fromJson(readFileSync(join(folder, "tokenizer.json"), "utf8"));
-    const measured = measureHeads(model, { textIds: tokenizer.encode(file.text, { addBos: true }).ids, firstTokenId: tokenizer.bosTokenId, repeatLength: file.repeatLength, seed: file.seed });
+    const measured = measureHeads(model, { textIds: tokenizer.encode(file.text, { addBos: true }).ids, firstTokenId: tokenizer.bosTokenId!, repeatLength: file.repeatLength, seed: file.seed });
     const parsed = parseHeadMetrics(JSON.parse(readFileSync(join(folder, "head-metrics.json"), "utf8")), "mqa", config);
     parsed.forEach((layer, l) =>
       layer.forEach((head, h) => {

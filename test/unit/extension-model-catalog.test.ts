@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import {
   labelOfModel,
+  localResourceRootsOf,
   MODEL_FILES,
   ModelCatalog,
   ModelCatalogError,
@@ -13,7 +14,9 @@ import {
   toModelDescriptor,
 } from "../../src/extension/model-catalog";
 import { parseModelConfig } from "../../src/model/config";
+import { writeSafetensors } from "../../src/model/safetensors";
 import { TextTokenizer } from "../../src/model/tokenizer";
+import { decoderWeightsToTensors, parameterCount, randomDecoderWeights } from "../../src/model/weights";
 
 const MODELS = join(__dirname, "..", "..", "media", "models");
 const BUNDLED = readdirSync(MODELS, { withFileTypes: true }).filter((entry) => entry.isDirectory() && existsSync(join(MODELS, entry.name, "config.json")));
@@ -25,7 +28,7 @@ function temporaryModels(names: string[]): string {
   return folder;
 }
 
-describe("extension: the bundled model catalog", () => {
+describe("extension: the model catalog, on the bundled models", () => {
   const temporaryFolders: string[] = [];
   const temporary = (names: string[]) => {
     const folder = temporaryModels(names);
@@ -47,6 +50,12 @@ describe("extension: the bundled model catalog", () => {
     assert.ok(gqa, "the default model is bundled");
     assert.equal(gqa.label, labelOfModel(gqa.config));
     assert.match(gqa.description, /^\d+ layers?, width \d+, context \d+ tokens$/);
+    assert.deepEqual([gqa.source, gqa.name, gqa.family, gqa.folder], ["bundled", "attention-lens-gqa", "llama", join(MODELS, "attention-lens-gqa")]);
+    assert.deepEqual(gqa.weightFiles, [join(MODELS, "attention-lens-gqa", "model.safetensors")]);
+    assert.equal(gqa.fileBytes, statSync(gqa.weightFiles[0]).size);
+    assert.equal(gqa.parameterCount, parameterCount(gqa.config));
+    assert.ok(gqa.memory.fits, gqa.memory.reason);
+    assert.deepEqual(localResourceRootsOf(gqa), [gqa.folder]);
   });
 
   it("labels MHA, GQA and MQA by their head counts", () => {
@@ -73,6 +82,8 @@ describe("extension: the bundled model catalog", () => {
     assert.equal(descriptor.id, model.id);
     assert.ok(descriptor.configUri.endsWith(`${model.id}/config.json`));
     assert.ok(descriptor.weightsUri.endsWith(`${model.id}/model.safetensors`));
+    assert.ok(descriptor.tokenizerUri?.endsWith(`${model.id}/tokenizer.json`));
+    assert.deepEqual([descriptor.source, descriptor.family, descriptor.weightShardUris, descriptor.tokenizerConfigUri], ["bundled", "llama", undefined, undefined]);
     assert.deepEqual(
       [descriptor.numLayers, descriptor.numHeads, descriptor.numKeyValueHeads, descriptor.maxTokens],
       [model.config.numHiddenLayers, model.config.numAttentionHeads, model.config.numKeyValueHeads, model.config.maxPositionEmbeddings],
@@ -96,7 +107,7 @@ describe("extension: the bundled model catalog", () => {
       () => catalog.require("attention-lens-nope"),
       (error: Error) =>
         error instanceof ModelCatalogError &&
-        /"attention-lens-nope" \(from attentionLens\.defaultModel\) is not one of the bundled models: .*"attention-lens-gqa"/.test(error.message) &&
+        /"attention-lens-nope" \(from attentionLens\.defaultModel\) is not one of the models Attention Lens found in the bundled models \(.*media[\\/]models\): .*"attention-lens-gqa"/.test(error.message) &&
         /Attention Lens: Select Model/.test(error.message),
     );
   });
@@ -154,16 +165,26 @@ describe("extension: the bundled model catalog", () => {
     assert.throws(() => catalog.require("other"), /The model "other" cannot be used|found no usable model/);
   });
 
-  it("a corrupt tokenizer.json: the error comes when the model is first used, and names the file", async () => {
+  it("a truncated tokenizer.json: the scan names the file and says it is not JSON", async () => {
     const folder = temporary(["model"]);
     const tokenizerPath = join(folder, "model", MODEL_FILES.tokenizer);
     writeFileSync(tokenizerPath, '{"model": {"type": "BPE", "vocab": {');
+    const scan = await scanModels(folder);
+    assert.equal(scan.models.length, 0);
+    assert.ok(scan.problems[0].message.startsWith(`${tokenizerPath} is not valid JSON`), scan.problems[0].message);
+    assert.match(scan.problems[0].message, /Reinstall the Attention Lens extension/);
+  });
+
+  it("a tokenizer.json of a kind that cannot be loaded: the error comes when the model is first used, and names the file", async () => {
+    const folder = temporary(["model"]);
+    const tokenizerPath = join(folder, "model", MODEL_FILES.tokenizer);
+    writeFileSync(tokenizerPath, JSON.stringify({ model: { type: "Unigram", vocab: [] } }));
     const catalog = new ModelCatalog(folder);
     await catalog.refresh();
-    const model = catalog.require("model"); // the scan only checks that the file exists
+    const model = catalog.require("model"); // the scan only checks that the file is JSON
     await assert.rejects(catalog.tokenizer(model), (error: Error) => {
       assert.ok(error instanceof ModelCatalogError);
-      assert.ok(error.message.startsWith(`${tokenizerPath}: it is not valid JSON`), error.message);
+      assert.ok(error.message.startsWith(`${tokenizerPath}: `), error.message);
       assert.match(error.message, /Reinstall the Attention Lens extension/);
       return true;
     });
@@ -175,8 +196,10 @@ describe("extension: the bundled model catalog", () => {
   it("a tokenizer with more tokens than the model's vocab_size: says they do not belong together", async () => {
     const folder = temporary(["model"]);
     const configPath = join(folder, "model", MODEL_FILES.config);
-    const config = JSON.parse(readFileSync(configPath, "utf8"));
-    writeFileSync(configPath, JSON.stringify({ ...config, vocab_size: 10 }));
+    const configJson = { ...JSON.parse(readFileSync(configPath, "utf8")), vocab_size: 10 };
+    writeFileSync(configPath, JSON.stringify(configJson));
+    const config = parseModelConfig(configJson);
+    writeFileSync(join(folder, "model", MODEL_FILES.weights), writeSafetensors(decoderWeightsToTensors(config, randomDecoderWeights(config, 1)), { dtype: "F16" }));
     const catalog = new ModelCatalog(folder);
     await catalog.refresh();
     await assert.rejects(catalog.tokenizer(catalog.require("model")), /has \d+ tokens but .*config\.json says vocab_size 10: the tokenizer does not belong to this model/);

@@ -216,7 +216,9 @@ describe("extension: cutting to the token budget", () => {
     const start = 7; // not at the document's start, to check the document offsets
     const calls: number[] = [];
     const countingTokenizer = {
-      encode: (text: string, options?: { addBos?: boolean }) => {
+      prefixTokenIds: tokenizer.prefixTokenIds,
+      suffixTokenIds: tokenizer.suffixTokenIds,
+      encode: (text: string, options?: { addBos?: boolean; addSpecialTokens?: boolean }) => {
         calls.push(text.length);
         return tokenizer.encode(text, options);
       },

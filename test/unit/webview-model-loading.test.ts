@@ -109,7 +109,7 @@ describe("webview model loading", function () {
     ["config.json that is not JSON", { configUri: "/broken-json/config.json" }, /^tiny-gqa\/config\.json is not valid JSON \(.+\); the file is damaged\. The extension's bundled model files/],
     ["config.json without the sizes", { configUri: "/no-heads/config.json" }, /^tiny-gqa\/config\.json is missing "num_attention_heads", .*reinstall/],
     ["a truncated model.safetensors", { weightsUri: "/truncated/model.safetensors" }, /^tiny-gqa\/model\.safetensors: .*truncated.*reinstall/],
-    ["weights of another config", { configUri: "/three-layers/config.json" }, /^tiny-gqa\/model\.safetensors lacks \d+ weight\(s\) the config needs: model\.layers\.2\./],
+    ["weights of another config", { configUri: "/three-layers/config.json" }, /^tiny-gqa\/model\.safetensors lacks \d+ tensor\(s\) a llama model of this config\.json needs: model\.layers\.2\./],
   ] as const) {
     it(`${what}: a ModelLoadError naming the file`, async () => {
       const absolute = Object.fromEntries(Object.entries(overrides).map(([key, path]) => [key, `${origin}${path}`]));

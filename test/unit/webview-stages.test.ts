@@ -81,7 +81,7 @@ describe("stages and batch modes: the pure parts", () => {
 
   it("the batch report's blocked cells and pad weights come from the model's batch", () => {
     const sequences = BATCH_TEXT.trim().split("\n").map((line) => tokenizer.encode(line, { addBos: true }).ids);
-    const comparison = compareNextTokenReads(model, sequences, tokenizer.padTokenId);
+    const comparison = compareNextTokenReads(model, sequences, tokenizer.padTokenId!);
     const blocked = blockedCells(comparison.left.batch);
     const mask = comparison.left.forward; // the model's own key mask
     blocked.forEach((rows, row) =>
@@ -193,7 +193,7 @@ describe("stages and batch modes in Chromium (built bundle, real GQA model)", fu
     const report = (await show("batch", BATCH_TEXT, { batch })) as BatchReport;
     assert.ok(!("error" in report), JSON.stringify(report));
     const sequences = batch.lines.map((line) => line.tokens.map((token) => token.id));
-    const comparison = compareNextTokenReads(model, sequences, tokenizer.padTokenId);
+    const comparison = compareNextTokenReads(model, sequences, tokenizer.padTokenId!);
     assert.deepEqual(report.inputIds, comparison.left.batch.inputIds);
     assert.deepEqual(report.tokenMask, comparison.left.forward.keyMask, "the token mask the model used");
     const traced = traceModelStages(model, comparison.left.batch.inputIds, comparison.left.batch.tokenMask);

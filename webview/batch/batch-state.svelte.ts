@@ -9,9 +9,9 @@ import type { PaddedBatch } from "../../src/attention/padded-batch";
 import type { DecoderConfig } from "../../src/model/config";
 import type { DecoderModel } from "../../src/model/decoder-model";
 import { compareNextTokenReads, type PaddingComparison } from "../../src/model/padding-comparison";
-import { TextTokenizer } from "../../src/model/tokenizer";
+import type { TextTokenizer } from "../../src/model/tokenizer";
+import { tokenizerOf } from "../runtime/tokenizer-loading";
 import type { BatchLine } from "../../src/protocol";
-import { fetchBytes } from "../runtime/model-loading";
 import { REFERENCE_MODEL_NAME } from "../stages/reference-model";
 import { ReferenceModelRun, type ReferenceModelRunHost, type ShowAttention } from "../stages/reference-model-run.svelte";
 import { batchReport, maxPadWeights } from "./batch-report";
@@ -40,7 +40,6 @@ export class BatchState extends ReferenceModelRun<BatchRun> {
   layer = $state(0);
   head = $state(0);
 
-  private readonly tokenizers = new Map<string, Promise<TextTokenizer>>();
 
   constructor(host: BatchStateHost) {
     super(host, "batch");
@@ -103,16 +102,7 @@ export class BatchState extends ReferenceModelRun<BatchRun> {
    */
   private async tokenTexts(request: ShowAttention, lines: readonly BatchLine[], padTokenId: number): Promise<(id: number) => string> {
     const known = new Map<number, string>(lines.flatMap((line) => line.tokens.map((token): [number, string] => [token.id, token.text])));
-    let tokenizer: TextTokenizer | undefined;
-    const uri = request.model.tokenizerUri;
-    if (uri) {
-      let cached = this.tokenizers.get(uri);
-      if (!cached) {
-        cached = fetchBytes(uri, `${request.model.id}/tokenizer.json`).then((bytes) => TextTokenizer.fromJson(new TextDecoder().decode(bytes), `${request.model.id}/tokenizer.json`));
-        this.tokenizers.set(uri, cached);
-      }
-      tokenizer = await cached.catch(() => undefined);
-    }
+    const tokenizer: TextTokenizer | undefined = request.model.tokenizerUri ? await tokenizerOf(request.model).catch(() => undefined) : undefined;
     return (id) => (id === padTokenId ? "PAD" : (known.get(id) ?? tokenizer?.tokenText(id) ?? `#${id}`));
   }
 }

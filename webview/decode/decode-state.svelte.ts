@@ -17,10 +17,11 @@
 
 import type { DecodeAction, DecodeStepSummary, HostToWebviewMessage, ModelDescriptor, WebviewToHostMessage } from "../../src/protocol";
 import { checkSamplingSettings, type SamplingSettings } from "../../src/model/sampling";
-import { TextTokenizer } from "../../src/model/tokenizer";
+import type { TextTokenizer } from "../../src/model/tokenizer";
+import { tokenizerOf } from "../runtime/tokenizer-loading";
 import { ContextFullError, DecodingSession, type CacheState, type DecodingStep } from "../../src/runtime/decoding-session";
 import type { Backend } from "../../src/runtime/model-runtime";
-import { DecoderCache, fetchBytes, nextFrame } from "../runtime/model-loading";
+import { DecoderCache, nextFrame } from "../runtime/model-loading";
 import { cacheHash } from "./cache-hash";
 import { generatedText, type GeneratedText } from "./generated-text";
 
@@ -80,7 +81,6 @@ export class DecodeState {
   private generation = 0;
   /** Request id of the decoding running or shown, so the same one is not started twice. */
   private startedFor: number | null = null;
-  private readonly tokenizers = new Map<string, Promise<TextTokenizer>>();
 
   constructor(private readonly context: DecodeContext) {}
 
@@ -284,18 +284,7 @@ export class DecodeState {
   }
 
   private tokenizerOf(model: ModelDescriptor): Promise<TextTokenizer> {
-    let tokenizer = this.tokenizers.get(model.id);
-    if (!tokenizer) {
-      const uri = model.tokenizerUri;
-      tokenizer = (async () => {
-        if (!uri) throw new Error(`${model.id}: the host sent no tokenizer.json address, so generated tokens cannot be shown as text; update or reinstall Attention Lens.`);
-        const bytes = await fetchBytes(uri, `${model.id}/tokenizer.json`);
-        return TextTokenizer.fromJson(new TextDecoder().decode(bytes), `${model.id}/tokenizer.json`);
-      })();
-      tokenizer.catch(() => this.tokenizers.delete(model.id));
-      this.tokenizers.set(model.id, tokenizer);
-    }
-    return tokenizer;
+    return tokenizerOf(model);
   }
 
   /** Puts the session's current state on screen and reports it to the host. */

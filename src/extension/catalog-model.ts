@@ -1,0 +1,158 @@
+/**
+ * One entry of the model catalog: a usable model, wherever it was found, with what the picker
+ * shows, what the webview needs to load it, and whether it fits the panel's memory.
+ *
+ *   source      id                              name (shown)          folder
+ *   bundled     "attention-lens-gqa"            the id                media/models/attention-lens-gqa
+ *   folder      "/home/ada/models/SmolLM2"      "SmolLM2"             that folder
+ *   hub-cache   "HuggingFaceTB/SmolLM2-135M"    the repository id     .../snapshots/<commit>
+ *
+ * Pure: no `vscode` import; webview URIs come from the caller's `asWebviewUri`.
+ */
+
+import { basename } from "node:path";
+
+import type { DecoderConfig, ModelFamily } from "../model/config";
+import type { ModelHeadMetrics } from "../model/head-metrics";
+import { parameterCount } from "../model/weights";
+import type { ModelDescriptor, ModelSource } from "../protocol";
+import type { ModelOrigin } from "./model-advice";
+import type { GenerationSettings, ModelFolder } from "./model-folder";
+import { isInside } from "./model-files";
+import { estimateRunMemory, type RunMemoryEstimate } from "./model-memory";
+
+/** A usable model of the catalog. */
+export interface CatalogModel {
+  /** Bundled: the folder's name; hub cache: "org/name"; a person's folder: its absolute path. */
+  id: string;
+  source: ModelSource;
+  /** For display: the bundled id, the hub repository id, or the folder's name. */
+  name: string;
+  /** Absolute path of the folder that holds config.json (for the hub cache: the snapshot). */
+  folder: string;
+  /** The Hugging Face repository, for a model of the hub cache. */
+  repositoryId?: string;
+  config: DecoderConfig;
+  family: ModelFamily;
+  /** "GQA (9 query heads, 3 key/value heads)". */
+  label: string;
+  /** "30 layers, width 576, context 8192 tokens". */
+  description: string;
+  /** Parameters, a tied output head counted once. */
+  parameterCount: number;
+  /** The weights' dtypes as stored: "BF16", or "F32+F16" when mixed. */
+  dtype: string;
+  /** Bytes of the weight files on disk. */
+  fileBytes: number;
+  /** Absolute paths of the files. */
+  configFile: string;
+  /** The single model.safetensors, or the shards in the index's order. */
+  weightFiles: string[];
+  /** model.safetensors.index.json, for sharded weights. */
+  weightIndexFile?: string;
+  tokenizerFile: string;
+  tokenizerConfigFile?: string;
+  generationConfigFile?: string;
+  /** generation_config.json's BOS and EOS ids, when the folder has the file. */
+  generation?: GenerationSettings;
+  generationConfigProblem?: string;
+  /** What running it in the panel takes, and whether that fits (model-memory.ts). */
+  memory: RunMemoryEstimate;
+  /** SHA-256 of tokenizer.json: models with the same digest read the same token ids as the same text. */
+  tokenizerDigest: string;
+  /** head-metrics.json, checked; absent when the file is missing or wrong (then `headMetricsProblem` says why). */
+  headMetrics?: ModelHeadMetrics;
+  headMetricsProblem?: string;
+  /** The folders the webview must be allowed to read for this model (see `localResourceRootsOf`). */
+  resourceRoots: string[];
+}
+
+/**
+ * The previous name of `CatalogModel`, from when only bundled models were listed. TEMPORARY: kept
+ * so that attention-controller.ts compiles until it is rewired to the catalog's new sources.
+ */
+export type BundledModel = CatalogModel;
+
+/** Turns an absolute file path into a URI the webview may load. */
+export type AsWebviewUri = (filePath: string) => string;
+
+/** The attention kind and head counts, as shown in the model picker. */
+export function labelOfModel(config: DecoderConfig): string {
+  const { numAttentionHeads: heads, numKeyValueHeads: keyValueHeads } = config;
+  if (keyValueHeads === heads) return `MHA (${heads} heads)`;
+  if (keyValueHeads === 1) return `MQA (${heads} query heads, 1 key/value head)`;
+  return `GQA (${heads} query heads, ${keyValueHeads} key/value heads)`;
+}
+
+/** "30 layers, width 576, context 8192 tokens". */
+export function describeModel(config: DecoderConfig): string {
+  const layers = config.numHiddenLayers === 1 ? "1 layer" : `${config.numHiddenLayers} layers`;
+  return `${layers}, width ${config.hiddenSize}, context ${config.maxPositionEmbeddings} tokens`;
+}
+
+/**
+ * The catalog entry for an inspected folder. `repositoryFolder` is the hub cache's
+ * models--org--name folder, whose blobs the snapshot's links point into.
+ */
+export function toCatalogModel(origin: ModelOrigin, folder: ModelFolder, repositoryFolder?: string): CatalogModel {
+  const { config, weights } = folder;
+  const root = repositoryFolder ?? origin.folder;
+  return {
+    id: origin.id,
+    source: origin.source,
+    name: origin.source === "folder" ? basename(origin.folder) : (origin.repositoryId ?? origin.id),
+    folder: origin.folder,
+    ...(origin.repositoryId ? { repositoryId: origin.repositoryId } : {}),
+    config,
+    family: config.family,
+    label: labelOfModel(config),
+    description: describeModel(config),
+    parameterCount: parameterCount(config),
+    dtype: weights.dtype,
+    fileBytes: weights.fileBytes,
+    configFile: folder.configFile,
+    weightFiles: weights.files,
+    ...(weights.indexFile ? { weightIndexFile: weights.indexFile } : {}),
+    tokenizerFile: folder.tokenizerFile,
+    ...(folder.tokenizerConfigFile ? { tokenizerConfigFile: folder.tokenizerConfigFile } : {}),
+    ...(folder.generationConfigFile ? { generationConfigFile: folder.generationConfigFile } : {}),
+    ...(folder.generation ? { generation: folder.generation } : {}),
+    ...(folder.generationConfigProblem ? { generationConfigProblem: folder.generationConfigProblem } : {}),
+    memory: estimateRunMemory(config),
+    tokenizerDigest: folder.tokenizerDigest,
+    ...(folder.headMetrics ? { headMetrics: folder.headMetrics } : {}),
+    ...(folder.headMetricsProblem ? { headMetricsProblem: folder.headMetricsProblem } : {}),
+    resourceRoots: [root, ...folder.linkedFolders.filter((linked) => !isInside(root, linked))],
+  };
+}
+
+/** The model as the webview needs it: sizes and the URIs to load it from. */
+export function toModelDescriptor(model: CatalogModel, asWebviewUri: AsWebviewUri): ModelDescriptor {
+  return {
+    id: model.id,
+    label: model.label,
+    source: model.source,
+    family: model.family,
+    configUri: asWebviewUri(model.configFile),
+    weightsUri: asWebviewUri(model.weightIndexFile ?? model.weightFiles[0]),
+    ...(model.weightIndexFile ? { weightShardUris: model.weightFiles.map((file) => asWebviewUri(file)) } : {}),
+    tokenizerUri: asWebviewUri(model.tokenizerFile),
+    ...(model.tokenizerConfigFile ? { tokenizerConfigUri: asWebviewUri(model.tokenizerConfigFile) } : {}),
+    numLayers: model.config.numHiddenLayers,
+    numHeads: model.config.numAttentionHeads,
+    numKeyValueHeads: model.config.numKeyValueHeads,
+    maxTokens: model.config.maxPositionEmbeddings,
+    ...(model.config.slidingWindows.some((window) => window !== null) ? { slidingWindows: [...model.config.slidingWindows] } : {}),
+    ...(model.headMetrics ? { headMetrics: model.headMetrics } : {}),
+    ...(model.headMetricsProblem ? { headMetricsProblem: model.headMetricsProblem } : {}),
+  };
+}
+
+/**
+ * The folders a webview must be allowed to read (its `localResourceRoots`) to load this model: the
+ * model's folder; for a hub snapshot the whole models--org--name folder, so that the blobs behind
+ * the snapshot's links are readable; and the real folders behind any other links.
+ */
+export function localResourceRootsOf(model: CatalogModel): string[] {
+  return [...model.resourceRoots];
+}

