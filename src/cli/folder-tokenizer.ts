@@ -8,12 +8,18 @@
  * Each token comes with its text, its [start, end) range in UTF-16 code units of the ORIGINAL text
  * (see src/model/tokenizer.ts for partial characters and the empty range of BOS), and whether it is
  * a special token.
+ *
+ * The files are read and checked by src/checkpoint/tokenizer-check.ts, as the extension reads them
+ * (a tokenizer with more ids than config.json's vocab_size is refused); what is the command line's
+ * own is that a folder without a usable tokenizer still runs --ids.
  */
 
-import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import type { ModelOrigin } from "../checkpoint/model-advice";
+import { MODEL_FILES, ModelFileError } from "../checkpoint/model-files";
+import { loadTokenizer } from "../checkpoint/tokenizer-check";
 import type { DecoderConfig } from "../model/config";
-import { TextTokenizer, type TextRange } from "../model/tokenizer";
+import type { TextRange, TextTokenizer } from "../model/tokenizer";
 
 export interface EncodedForModel {
   ids: number[];
@@ -71,27 +77,22 @@ class TextTokenizerAdapter implements FolderTokenizer {
 }
 
 /**
- * Reads `<folder>/tokenizer.json` (and tokenizer_config.json). Returns no tokenizer, and the reason,
- * when the folder has none or one this project cannot read: --ids still runs without one.
+ * Reads tokenizer.json (and tokenizer_config.json) of `origin.folder`, whose entries are `names`.
+ * Returns no tokenizer, and the reason, when the folder has none or one that cannot be used: --ids
+ * still runs without one.
  */
-export function loadFolderTokenizer(folder: string, config: DecoderConfig): { tokenizer?: FolderTokenizer; problem?: string } {
-  const tokenizerPath = join(folder, "tokenizer.json");
-  const configPath = join(folder, "tokenizer_config.json");
-  if (!existsSync(tokenizerPath)) {
-    return { problem: `${folder} has no tokenizer.json; copy the model's tokenizer.json into it, or pass token ids with --ids` };
-  }
+export async function loadFolderTokenizer(
+  names: readonly string[],
+  config: DecoderConfig,
+  origin: ModelOrigin,
+): Promise<{ tokenizer?: FolderTokenizer; problem?: string }> {
+  const tokenizerFile = join(origin.folder, MODEL_FILES.tokenizer);
+  const tokenizerConfigFile = names.includes(MODEL_FILES.tokenizerConfig) ? join(origin.folder, MODEL_FILES.tokenizerConfig) : undefined;
   try {
-    const tokenizerConfig = existsSync(configPath) ? readFileSync(configPath, "utf8") : undefined;
-    const tokenizer = TextTokenizer.fromFiles(readFileSync(tokenizerPath, "utf8"), tokenizerConfig, { tokenizerJson: tokenizerPath, tokenizerConfig: configPath });
-    if (tokenizer.vocabSize > config.vocabSize) {
-      return {
-        problem:
-          `${tokenizerPath} has ${tokenizer.vocabSize} tokens but config.json's vocab_size is ${config.vocabSize}; ` +
-          "the tokenizer belongs to another model, copy the right tokenizer.json into the folder",
-      };
-    }
+    const tokenizer = await loadTokenizer({ tokenizerFile, ...(tokenizerConfigFile ? { tokenizerConfigFile } : {}) }, config, origin);
     return { tokenizer: new TextTokenizerAdapter(tokenizer) };
   } catch (error) {
-    return { problem: `${error instanceof Error ? error.message : String(error)}; or pass token ids with --ids` };
+    if (!(error instanceof ModelFileError)) throw error;
+    return { problem: `${error.message} Or pass token ids with --ids.` };
   }
 }

@@ -1,44 +1,44 @@
 /**
- * Reading a whole model from disk, in Node: a Hugging Face model folder, or a bundled model by id.
+ * The model `--model` names, read whole: a Hugging Face model folder, or a bundled model by id.
  *
- *   <folder>/config.json                      parseModelConfig (every family of src/model/config.ts)
- *   <folder>/model.safetensors                readSafetensors
- *     or model.safetensors.index.json         every shard it names must exist; each read, then merged
- *        + model-0000k-of-0000n.safetensors   (a tensor in two shards is refused)
- *   <folder>/tokenizer.json                   TextTokenizer (optional for --ids, needed for --text)
- *   <folder>/tokenizer_config.json            optional: special tokens, add_bos_token
+ *   finding it          a path that exists wins over an id; a bundled id is a folder of media/models/
+ *                       of this package (attention-lens-gqa); a snapshot of the hub cache is named
+ *                       by its repository ("org/name")
+ *   checking it         src/checkpoint, as the extension does: config.json, the weight layout (a
+ *                       single file or the shard index; pickles, GGUF, ONNX refused), every header
+ *                       against the config
+ *   reading it fully    src/checkpoint/weight-loading.ts: every tensor, shards merged
+ *   the tokenizer       folder-tokenizer.ts: optional here, --ids runs without one
  *
- * `--model` is a folder path, or the id of a bundled model: a folder name under media/models/ of
- * this package, such as attention-lens-gqa. A path that exists wins over an id.
- *
- * The weights go through `decoderWeightsFromTensors`, which is strict: it lists every tensor that is
- * missing or unused, so a config that does not belong to its weights is caught here.
+ * What is the command line's own: the bundled ids, the refusal of a FILE passed as --model, and
+ * `tool: "command-line"` in the origin, so that the advice names --model and never a VS Code command.
  */
 
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { basename, join, resolve, sep } from "node:path";
-import { mergeShardTensors, parseShardIndex } from "../model/checkpoint-shards";
-import { parseModelConfig, type DecoderConfig } from "../model/config";
-import { readSafetensors } from "../model/safetensors";
-import type { Tensor } from "../attention/tensor";
-import { decoderWeightsFromTensors, type DecoderWeights } from "../model/weights";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
+import { repositoryOfSnapshotFolder } from "../checkpoint/hub-cache";
+import type { ModelOrigin } from "../checkpoint/model-advice";
+import { MODEL_FILES, ModelFileError } from "../checkpoint/model-files";
+import { listModelFolder, readModelConfig } from "../checkpoint/model-folder";
+import { checkFolderWeights } from "../checkpoint/weight-check";
+import { otherWeightFileFormat } from "../checkpoint/weight-format";
+import { loadModelWeights } from "../checkpoint/weight-loading";
+import type { DecoderConfig } from "../model/config";
+import type { DecoderWeights } from "../model/weights";
 import { ModelFolderError } from "./command-line-errors";
 import { loadFolderTokenizer, type FolderTokenizer } from "./folder-tokenizer";
-import { findWeightFiles, refuseModelFile, type WeightFiles } from "./weight-files";
 
 /** Where the bundled models are: media/models/ of this package (src/cli/ -> ../../media/models). */
 export const BUNDLED_MODELS_FOLDER = resolve(__dirname, "..", "..", "media", "models");
 
-export interface ModelFolder {
+/** A model read from disk, ready to run. */
+export interface LoadedModel {
   /** The bundled id, "<org>/<name>" for a Hugging Face cache snapshot, else the folder's name. */
   id: string;
   /** The folder's absolute path. */
   folder: string;
-  bundled: boolean;
   config: DecoderConfig;
   weights: DecoderWeights;
-  /** The weight files read, relative to the folder. */
-  weightFiles: string[];
   /** Undefined when the folder has no tokenizer.json, or one this project cannot read (see `tokenizerProblem`). */
   tokenizer: FolderTokenizer | undefined;
   /** Why there is no tokenizer, for --text to report. */
@@ -49,88 +49,61 @@ export interface ModelFolder {
 export function bundledModelIds(): string[] {
   if (!existsSync(BUNDLED_MODELS_FOLDER)) return [];
   return readdirSync(BUNDLED_MODELS_FOLDER)
-    .filter((name) => existsSync(join(BUNDLED_MODELS_FOLDER, name, "config.json")))
+    .filter((name) => existsSync(join(BUNDLED_MODELS_FOLDER, name, MODEL_FILES.config)))
     .sort();
 }
 
-/** Finds the folder `--model` names: a path, else a bundled id. */
-export function locateModelFolder(argument: string): { folder: string; id: string; bundled: boolean } {
+/** The folder `--model` names (a path, else a bundled id), as the origin the checks and their advice need. */
+export function locateModelFolder(argument: string): ModelOrigin {
   const path = resolve(argument);
   if (existsSync(path)) {
     if (!statSync(path).isDirectory()) refuseModelFile(path);
-    return { folder: path, id: folderId(path), bundled: false };
+    const repository = repositoryOfSnapshotFolder(path);
+    if (repository) return { source: "hub-cache", id: repository.repositoryId, folder: path, repositoryId: repository.repositoryId, tool: "command-line" };
+    return { source: "folder", id: path, folder: path, tool: "command-line" };
   }
   const bundled = bundledModelIds();
-  if (bundled.includes(argument)) return { folder: join(BUNDLED_MODELS_FOLDER, argument), id: argument, bundled: true };
+  if (bundled.includes(argument)) return { source: "bundled", id: argument, folder: join(BUNDLED_MODELS_FOLDER, argument), tool: "command-line" };
   throw new ModelFolderError(
     `--model ${argument}: there is no such folder, and it is not a bundled model; ` +
       `pass a Hugging Face model folder (config.json, model.safetensors, tokenizer.json) or one of ${bundled.join(", ") || "(no bundled models found)"}`,
   );
 }
 
-/**
- * A readable id for a folder: "<org>/<name>" for a Hugging Face cache snapshot
- * (.../models--<org>--<name>/snapshots/<commit>), else the folder's own name.
- */
-function folderId(folder: string): string {
-  const parts = folder.split(sep);
-  const snapshots = parts.lastIndexOf("snapshots");
-  const repository = snapshots > 0 ? parts[snapshots - 1] : undefined;
-  if (repository?.startsWith("models--")) return repository.slice("models--".length).split("--").join("/");
-  return basename(folder);
-}
-
-function readJsonFile(path: string, what: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (error) {
-    throw new ModelFolderError(`cannot read ${path} (${messageOf(error)}); ${what}`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new ModelFolderError(`${path} is not valid JSON (${messageOf(error)}); the file is damaged, download it again`);
-  }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** Reads every tensor of the folder's safetensors, shards merged; returns them and the files read. */
-function readCheckpointTensors(folder: string, files: WeightFiles): { tensors: Map<string, Tensor>; weightFiles: string[] } {
-  if (files.kind === "single") {
-    return { tensors: readSafetensors(readFileSync(files.file), files.file).tensors, weightFiles: [basename(files.file)] };
-  }
-  const index = parseShardIndex(readJsonFile(files.indexFile, "a sharded model needs its index"), files.indexFile);
-  const absent = index.shards.filter((shard) => !existsSync(join(folder, shard)));
-  if (absent.length > 0) {
+/** Refuses a --model that names a file rather than a folder, saying what the file is and what to pass. */
+function refuseModelFile(path: string): never {
+  const folder = dirname(path);
+  const otherFormat = otherWeightFileFormat(path, { source: "folder", id: folder, folder, tool: "command-line" });
+  if (otherFormat !== undefined) throw new ModelFolderError(otherFormat);
+  if (path.endsWith(".safetensors")) {
     throw new ModelFolderError(
-      `${files.indexFile} names ${index.shards.length} shard(s) but ${absent.length} of them ${absent.length === 1 ? "is" : "are"} not in ${folder}: ` +
-        `${absent.join(", ")}; the download is incomplete, download the missing shards again`,
+      `${path} is a weights file, but --model takes the FOLDER that holds it with config.json and tokenizer.json; pass --model ${folder}`,
     );
   }
-  const shards = index.shards.map((shard) => {
-    const path = join(folder, shard);
-    return { file: shard, tensors: readSafetensors(readFileSync(path), path).tensors };
-  });
-  return { tensors: mergeShardTensors(index, shards, files.indexFile), weightFiles: [basename(files.indexFile), ...index.shards] };
+  throw new ModelFolderError(
+    `${path} is a file; --model takes a Hugging Face model folder (config.json, model.safetensors, tokenizer.json) or a bundled model's id`,
+  );
 }
 
-/** Reads the model `--model` names: config, weights (checked strictly) and, when there is one, its tokenizer. */
-export function loadModelFolder(argument: string): ModelFolder {
-  const { folder, id, bundled } = locateModelFolder(argument);
-  const weightFilesFound = findWeightFiles(folder);
-  const configPath = join(folder, "config.json");
-  if (!existsSync(configPath)) {
-    throw new ModelFolderError(
-      `${folder} has weights but no config.json; a Hugging Face model folder needs the config.json its weights were saved with, download it too`,
-    );
+/** Reads the model `--model` names: config, weights (checked strictly, then read) and, when there is one, its tokenizer. */
+export async function loadModelFolder(argument: string): Promise<LoadedModel> {
+  const origin = locateModelFolder(argument);
+  try {
+    const names = await listModelFolder(origin);
+    const { config } = await readModelConfig(names, origin);
+    const checked = await checkFolderWeights(names, config, origin);
+    if (!checked.weights) throw new ModelFolderError(checked.problems.join(" "));
+    const weights = await loadModelWeights(checked.weights, config, origin);
+    const { tokenizer, problem } = await loadFolderTokenizer(names, config, origin);
+    return {
+      id: origin.source === "folder" ? basename(origin.folder) : origin.id,
+      folder: origin.folder,
+      config,
+      weights,
+      tokenizer,
+      ...(problem !== undefined ? { tokenizerProblem: problem } : {}),
+    };
+  } catch (error) {
+    throw error instanceof ModelFileError ? new ModelFolderError(error.message) : error;
   }
-  const config = parseModelConfig(readJsonFile(configPath, "every model folder needs one"), configPath);
-  const { tensors, weightFiles } = readCheckpointTensors(folder, weightFilesFound);
-  const weights = decoderWeightsFromTensors(config, tensors, join(folder, weightFiles[0])); // model.safetensors or the shard index
-  const { tokenizer, problem } = loadFolderTokenizer(folder, config);
-  return { id, folder, bundled, config, weights, weightFiles, tokenizer, ...(problem !== undefined ? { tokenizerProblem: problem } : {}) };
 }

@@ -63,7 +63,7 @@ function checkOutputs(outputs: PrefillOutputs, layers: number, heads: number, to
 
 export async function runMapsCommand(options: MapsOptions): Promise<MapsResult> {
   const outPath = checkOutPath(options.out);
-  const model = loadModelFolder(options.model);
+  const model = await loadModelFolder(options.model);
   const tokens = mapsTokens(options.input, model, options.maxTokens);
   const { config } = model;
 

@@ -15,7 +15,7 @@
 import { readFileSync } from "node:fs";
 import { InputError } from "./command-line-errors";
 import type { MapsInputSource } from "./maps-arguments";
-import type { ModelFolder } from "./load-model-folder";
+import type { LoadedModel } from "./load-model-folder";
 
 export interface TokenRecord {
   id: number;
@@ -40,7 +40,7 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function tokensOfTextFile(file: string, model: ModelFolder): MapsTokens {
+function tokensOfTextFile(file: string, model: LoadedModel): MapsTokens {
   if (!model.tokenizer) throw new InputError(`--text needs the model's tokenizer: ${model.tokenizerProblem ?? "it has none"}`);
   let text: string;
   try {
@@ -60,7 +60,7 @@ function tokensOfTextFile(file: string, model: ModelFolder): MapsTokens {
   return { text, tokens, totalTokens: tokens.length };
 }
 
-function tokensOfIds(ids: readonly number[], model: ModelFolder): MapsTokens {
+function tokensOfIds(ids: readonly number[], model: LoadedModel): MapsTokens {
   const { vocabSize } = model.config;
   ids.forEach((id, index) => {
     if (id >= vocabSize) {
@@ -84,7 +84,7 @@ function tokensOfIds(ids: readonly number[], model: ModelFolder): MapsTokens {
 }
 
 /** The tokens to run: encoded or given, cut to `maxTokens`, and no longer than the model's context. */
-export function mapsTokens(input: MapsInputSource, model: ModelFolder, maxTokens: number | undefined): MapsTokens {
+export function mapsTokens(input: MapsInputSource, model: LoadedModel, maxTokens: number | undefined): MapsTokens {
   const all = input.kind === "text" ? tokensOfTextFile(input.file, model) : tokensOfIds(input.ids, model);
   const kept = maxTokens !== undefined && all.tokens.length > maxTokens ? { ...all, tokens: all.tokens.slice(0, maxTokens) } : all;
   const context = model.config.maxPositionEmbeddings;

@@ -16,9 +16,9 @@ import type { DecoderConfig, ModelFamily } from "../model/config";
 import type { ModelHeadMetrics } from "../model/head-metrics";
 import { parameterCount } from "../model/weights";
 import type { ModelDescriptor, ModelSource } from "../protocol";
-import type { ModelOrigin } from "./model-advice";
-import type { GenerationSettings, ModelFolder } from "./model-folder";
-import { isInside } from "./model-files";
+import type { ModelOrigin } from "../checkpoint/model-advice";
+import { isInside } from "../checkpoint/model-files";
+import type { GenerationSettings, ModelFolder } from "../checkpoint/model-folder";
 import { estimateRunMemory, type RunMemoryEstimate } from "./model-memory";
 
 /** A usable model of the catalog. */
@@ -66,12 +66,6 @@ export interface CatalogModel {
   /** The folders the webview must be allowed to read for this model (see `localResourceRootsOf`). */
   resourceRoots: string[];
 }
-
-/**
- * The previous name of `CatalogModel`, from when only bundled models were listed. TEMPORARY: kept
- * so that attention-controller.ts compiles until it is rewired to the catalog's new sources.
- */
-export type BundledModel = CatalogModel;
 
 /** Turns an absolute file path into a URI the webview may load. */
 export type AsWebviewUri = (filePath: string) => string;
@@ -130,7 +124,8 @@ export function toCatalogModel(origin: ModelOrigin, folder: ModelFolder, reposit
 export function toModelDescriptor(model: CatalogModel, asWebviewUri: AsWebviewUri): ModelDescriptor {
   return {
     id: model.id,
-    label: model.label,
+    // A bundled model is known by its kind (MHA, GQA, MQA); a person's own by its name first.
+    label: model.source === "bundled" ? model.label : `${model.name} · ${model.label}`,
     source: model.source,
     family: model.family,
     configUri: asWebviewUri(model.configFile),

@@ -14,6 +14,9 @@
  *   -- pure, no vscode import, unit-tested in plain Node --
  *   selection-tokens.ts       the selected text -> tokens with document ranges
  *   model-catalog.ts          every usable model: bundled, the person's folders, the Hugging Face cache
+ *   model-sources.ts          where the catalog looks: media/models, attentionLens.modelFolders, opened folders, the cache
+ *   catalog-model.ts          one catalog entry: labels, resource roots, the webview's model descriptor
+ *   model-memory.ts           whether a model fits the panel's memory, from config.json
  *   settings.ts               the attentionLens.* settings, checked
  *   request-tracker.ts        request ids, supersession, outcomes that always settle
  *   webview-html.ts           the page and its Content-Security-Policy
@@ -23,6 +26,9 @@
  *   stages-choice.ts          Show Attention Stages' argument, checked
  *   walkthrough.ts            the walkthrough's steps, examples and modes (pure)
  *   contributions.ts          the ids package.json contributes (commands, view type)
+ *
+ * Reading a model folder on disk (the hub cache, config.json, the weights' headers, the refusal of
+ * other formats, tokenizer.json) is src/checkpoint/, shared with the command line (src/cli/).
  */
 
 import * as vscode from "vscode";

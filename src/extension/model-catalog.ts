@@ -4,7 +4,8 @@
  *
  *   sources (model-sources.ts)      bundled media/models, attentionLens.modelFolders, folders opened
  *                                   with "Open Model Folder...", the Hugging Face hub cache
- *   one folder (model-folder.ts)    config.json, the safetensors headers, tokenizer.json, ...
+ *   one folder (src/checkpoint/     config.json, the safetensors headers, tokenizer.json, ...
+ *     model-folder.ts)
  *   one entry (catalog-model.ts)    CatalogModel: labels, memory estimate, webview descriptor
  *
  * Scanning is cheap (small files and weight headers; an unchanged tokenizer.json is not hashed
@@ -22,15 +23,15 @@ import { stat } from "node:fs/promises";
 
 import type { TextTokenizer } from "../model/tokenizer";
 import type { ModelSource } from "../protocol";
-import { loadTokenizer, TokenizerFileChecks } from "./catalog-tokenizer";
+import { downloadCommand, repairAdvice, type ModelOrigin } from "../checkpoint/model-advice";
+import { missingOrUnreadable, ModelFileError, reasonOf } from "../checkpoint/model-files";
+import { inspectModelFolder } from "../checkpoint/model-folder";
+import { loadTokenizer, TokenizerFileChecks } from "../checkpoint/tokenizer-check";
 import { toCatalogModel, type CatalogModel } from "./catalog-model";
-import { downloadCommand, repairAdvice, type ModelOrigin } from "./model-advice";
-import { missingOrUnreadable, ModelFileError, reasonOf } from "./model-files";
-import { inspectModelFolder } from "./model-folder";
 import { DEFAULT_MODEL_FOLDERS_SETTING, expandHome, listModelCandidates, type ModelCandidate, type ModelCatalogSources, type ModelProblem } from "./model-sources";
 
-export { MODEL_FILES } from "./model-files";
-export { describeModel, labelOfModel, localResourceRootsOf, toModelDescriptor, type AsWebviewUri, type BundledModel, type CatalogModel } from "./catalog-model";
+export { MODEL_FILES } from "../checkpoint/model-files";
+export { describeModel, labelOfModel, localResourceRootsOf, toModelDescriptor, type AsWebviewUri, type CatalogModel } from "./catalog-model";
 export type { ModelCatalogSources, ModelProblem } from "./model-sources";
 
 /** Thrown for a model that is missing or broken; the message says which file and what to do. */
@@ -104,7 +105,7 @@ export function scanModels(modelsFolder: string): Promise<ModelScan> {
 
 /** Reads and checks one bundled model folder; throws `ModelCatalogError` naming the broken file(s). */
 export async function readModelFolder(folder: string, id: string): Promise<CatalogModel> {
-  const origin: ModelOrigin = { source: "bundled", id, folder };
+  const origin: ModelOrigin = { source: "bundled", id, folder, tool: "extension" };
   const inspection = await inspectModelFolder(origin, new TokenizerFileChecks());
   if (!inspection.model) throw new ModelCatalogError(inspection.problems.join(" "));
   return toCatalogModel(origin, inspection.model);
@@ -120,12 +121,9 @@ export class ModelCatalog {
   private readonly tokenizerChecks = new TokenizerFileChecks();
   private readonly tokenizers = new Map<string, { version: string; tokenizer: Promise<TextTokenizer> }>();
 
-  /**
-   * `sources`: where to look. A string is the bundled models folder alone (TEMPORARY: how
-   * attention-controller.ts constructs the catalog until it passes every source).
-   */
-  constructor(sources: ModelCatalogSources | string) {
-    this.sourceList = typeof sources === "string" ? { bundledModelsFolder: sources } : { ...sources };
+  /** `sources`: where to look. */
+  constructor(sources: ModelCatalogSources) {
+    this.sourceList = { ...sources };
   }
 
   get sources(): Readonly<ModelCatalogSources> {
@@ -135,11 +133,6 @@ export class ModelCatalog {
   /** Changes where to look (a setting changed, a folder was opened); takes effect at the next `refresh()`. */
   setSources(sources: ModelCatalogSources): void {
     this.sourceList = { ...sources };
-  }
-
-  /** The bundled models folder. TEMPORARY: the controller's messages name it; use `describeSources()`. */
-  get modelsFolder(): string {
-    return this.sourceList.bundledModelsFolder ?? this.describeSources();
   }
 
   /** Scans every source again (models may have been added, replaced or removed since the last scan). */
@@ -191,7 +184,8 @@ export class ModelCatalog {
     const available = this.scan.models.map((candidate) => `"${candidate.id}"`).join(", ");
     throw new ModelCatalogError(
       `The model "${id}" (from ${settingName}) is not one of the models Attention Lens found in ${this.describeSources()}: ${available}. ` +
-        `${this.howToAddModels(id)} Pick one of these with "Attention Lens: Select Model", or change ${settingName} in Settings.`,
+        `${this.howToAddModels(id)} Pick one of these with "Attention Lens: Select Model"` +
+        (settingName.startsWith("attentionLens.") ? `, or change ${settingName} in Settings.` : "."),
     );
   }
 
@@ -229,7 +223,7 @@ export class ModelCatalog {
   /** The model's tokenizer (tokenizer.json with tokenizer_config.json), loaded on first use; throws `ModelCatalogError` naming the file. */
   async tokenizer(model: CatalogModel): Promise<TextTokenizer> {
     const files = [model.tokenizerFile, ...(model.tokenizerConfigFile ? [model.tokenizerConfigFile] : [])];
-    const origin: ModelOrigin = { source: model.source, id: model.id, folder: model.folder, ...(model.repositoryId ? { repositoryId: model.repositoryId } : {}) };
+    const origin: ModelOrigin = { source: model.source, id: model.id, folder: model.folder, ...(model.repositoryId ? { repositoryId: model.repositoryId } : {}), tool: "extension" };
     const versions = await Promise.all(
       files.map((path) =>
         stat(path).then(

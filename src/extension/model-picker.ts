@@ -16,7 +16,7 @@ import { homedir } from "node:os";
 import * as vscode from "vscode";
 
 import { attentionKind } from "../model/config";
-import { hubCacheFolder } from "./hub-cache";
+import { hubCacheFolder } from "../checkpoint/hub-cache";
 import type { CatalogModel, ModelCatalog, ModelCatalogSources, ModelProblem } from "./model-catalog";
 import { formatGibibytes } from "./model-memory";
 import { SETTINGS_SECTION, type ExtensionSettings } from "./settings";

@@ -7,9 +7,9 @@
  *   model folders         attentionLens.modelFolders: each a model folder, or a folder whose
  *                         subfolders are model folders (one level down)
  *   remembered folders    opened with "Open Model Folder...": the same two kinds
- *   the hub cache         every models--org--name at its snapshot (hub-cache.ts)
+ *   the hub cache         every models--org--name at its snapshot (src/checkpoint/hub-cache.ts)
  *
- * Nothing is inspected here beyond folder listings: model-folder.ts does that.
+ * Nothing is inspected here beyond folder listings: src/checkpoint/model-folder.ts does that.
  *
  * No `vscode` import.
  */
@@ -17,9 +17,10 @@
 import { readdir, realpath } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
 
-import { listHubCache } from "./hub-cache";
-import type { ModelOrigin } from "./model-advice";
-import { fileState, MODEL_FILES, reasonOf } from "./model-files";
+import { listHubCache } from "../checkpoint/hub-cache";
+import type { ModelOrigin } from "../checkpoint/model-advice";
+import { fileState, MODEL_FILES, reasonOf } from "../checkpoint/model-files";
+import { isWeightFileName } from "../checkpoint/weight-format";
 
 /** The places the catalog looks in. Every one is optional. */
 export interface ModelCatalogSources {
@@ -71,7 +72,7 @@ export async function listModelCandidates(sources: ModelCatalogSources): Promise
     const listing = await listHubCache(sources.hubCacheFolder);
     for (const repository of listing.repositories) {
       candidates.push({
-        origin: { source: "hub-cache", id: repository.repositoryId, folder: repository.snapshotFolder, repositoryId: repository.repositoryId },
+        origin: { source: "hub-cache", id: repository.repositoryId, folder: repository.snapshotFolder, repositoryId: repository.repositoryId, tool: "extension" },
         repositoryFolder: repository.repositoryFolder,
       });
     }
@@ -86,7 +87,7 @@ async function listBundled(modelsFolder: string, candidates: ModelCandidate[], p
   try {
     const entries = await readdir(modelsFolder, { withFileTypes: true });
     for (const name of entries.filter((entry) => entry.isDirectory() && !entry.name.startsWith(".")).map((entry) => entry.name).sort()) {
-      candidates.push({ origin: { source: "bundled", id: name, folder: join(modelsFolder, name) } });
+      candidates.push({ origin: { source: "bundled", id: name, folder: join(modelsFolder, name), tool: "extension" } });
     }
   } catch (error) {
     problems.push({ folder: modelsFolder, message: `The models folder ${modelsFolder} cannot be read (${reasonOf(error)}). Reinstall the Attention Lens extension.` });
@@ -122,7 +123,7 @@ async function listPersonFolder(
   });
   if (names === undefined) return;
   if (looksLikeModelFolder(names)) {
-    candidates.push({ origin: { source: "folder", id: folder, folder } });
+    candidates.push({ origin: { source: "folder", id: folder, folder, tool: "extension" } });
     return;
   }
   let found = 0;
@@ -131,7 +132,7 @@ async function listPersonFolder(
     if ((await fileState(subfolder)).kind !== "folder") continue;
     const subfolderNames = await readdir(subfolder).catch(() => [] as string[]);
     if (!looksLikeModelFolder(subfolderNames)) continue;
-    candidates.push({ origin: { source: "folder", id: subfolder, folder: subfolder } });
+    candidates.push({ origin: { source: "folder", id: subfolder, folder: subfolder, tool: "extension" } });
     found++;
   }
   if (found === 0 && names.some((name) => name.startsWith("models--"))) {
@@ -156,15 +157,7 @@ async function listPersonFolder(
 
 /** Holds config.json, or weights of any format (so that a lone .gguf is explained, not skipped). */
 function looksLikeModelFolder(names: readonly string[]): boolean {
-  return names.some(
-    (name) =>
-      name === MODEL_FILES.config ||
-      name.endsWith(".safetensors") ||
-      name === MODEL_FILES.weightIndex ||
-      /^pytorch_model.*\.bin$/.test(name) ||
-      name.toLowerCase().endsWith(".gguf") ||
-      name.toLowerCase().endsWith(".onnx"),
-  );
+  return names.some((name) => name === MODEL_FILES.config || isWeightFileName(name));
 }
 
 /** "~/models" -> "<home>/models"; undefined for a "~" path without a home folder. */

@@ -11,8 +11,8 @@
  *     }
  *   }
  *
- * Pure: no file access. The extension host checks the files on disk (src/extension), the webview
- * and the command line fetch or read the shards and merge their tensors here.
+ * Pure: no file access. src/checkpoint checks the files on disk and reads them in Node (for the
+ * extension host and the command line), the webview fetches them; both merge the tensors here.
  */
 
 import type { Tensor } from "../attention/tensor";

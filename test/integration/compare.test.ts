@@ -95,7 +95,7 @@ describe("Compare Models in the extension host", () => {
     assert.equal(summary, undefined);
     const error = shown.find((message) => message.kind === "error");
     assert.ok(error, `no error shown: ${JSON.stringify(shown)}`);
-    assert.match(error.text, /"attention-lens-xl" \(from Compare Models\) is not one of the bundled models: .*"attention-lens-mha"/);
+    assert.match(error.text, /"attention-lens-xl" \(from Compare Models\) is not one of the models Attention Lens found in the bundled models .*: "attention-lens-mha", "attention-lens-gqa", "attention-lens-mqa"\..* Pick one of these with "Attention Lens: Select Model"\.$/);
   });
 
   it("a newer comparison supersedes an older one; closing the panel mid-run leaves nothing hanging", async () => {

@@ -230,6 +230,7 @@ describe("attention-lens maps (the command line, in a child process)", function 
       const lines = result.stderr.trim().split("\n");
       assert.equal(lines.length, 1, `one line on stderr, found: ${result.stderr}`);
       assert.match(lines[0], message);
+      assert.doesNotMatch(lines[0], /"Attention Lens: |Reinstall the Attention Lens extension/, "a command-line user is not told about VS Code");
     }
 
     it("usage errors exit 2 with one line: unknown flag, missing --out, --text with --ids, bad values, no command", async () => {
@@ -265,14 +266,26 @@ describe("attention-lens maps (the command line, in a child process)", function 
       await assertRefused(
         ["maps", "--model", folder, "--ids", "1,2", "--out", join(scratch, "pt.json")],
         1,
-        /holds PyTorch weights \(pytorch_model\.bin\) but no model\.safetensors: .*never unpickles.*safe_serialization=True.*huggingface-cli download/,
+        /holds PyTorch pickle weights \(pytorch_model\.bin\) but no model\.safetensors\. .*never opens a pickle.*safe_serialization=True.*hf download .*--include "\*\.json" "\*\.safetensors"/,
+      );
+    });
+
+    it("a snapshot of the Hugging Face cache with only pickles: the advice names its repository and --model", async () => {
+      const snapshot = join(scratch, "hub", "models--TinyOrg--pickled", "snapshots", "0123abcd");
+      mkdirSync(snapshot, { recursive: true });
+      copyFileSync(join(FIXTURES, "families", "qwen2", "config.json"), join(snapshot, "config.json"));
+      writeFileSync(join(snapshot, "pytorch_model.bin"), "not a pickle: it must never be read");
+      await assertRefused(
+        ["maps", "--model", snapshot, "--ids", "1,2", "--out", join(scratch, "hub.json")],
+        1,
+        /from_pretrained\("TinyOrg\/pickled"\).*then pass that folder to --model, or .*`hf download TinyOrg\/pickled --include/,
       );
     });
 
     it("a GGUF file, an unknown model and a text file that does not exist are refused (exit 1)", async () => {
       const gguf = join(scratch, "model-q4.gguf");
       writeFileSync(gguf, "GGUF");
-      await assertRefused(["maps", "--model", gguf, "--ids", "1", "--out", join(scratch, "g.json")], 1, /is a GGUF file .* download the model's safetensors/);
+      await assertRefused(["maps", "--model", gguf, "--ids", "1", "--out", join(scratch, "g.json")], 1, /model-q4\.gguf is a GGUF file\. GGUF is a llama\.cpp format .*hf download/);
       await assertRefused(["maps", "--model", "no-such-model", "--ids", "1", "--out", join(scratch, "g.json")], 1, /not a bundled model; .* attention-lens-gqa/);
       await assertRefused(
         ["maps", "--model", "attention-lens-gqa", "--text", join(scratch, "absent.txt"), "--out", join(scratch, "g.json")],
@@ -289,7 +302,7 @@ describe("attention-lens maps (the command line, in a child process)", function 
       await assertRefused(
         ["maps", "--model", folder, "--ids", "1,2", "--out", join(scratch, "partial.json")],
         1,
-        /names 3 shard\(s\) but 1 of them is not in .*: model-00002-of-00003\.safetensors; the download is incomplete/,
+        /model\.safetensors\.index\.json names the shard model-00002-of-00003\.safetensors, but .*model-00002-of-00003\.safetensors is missing: the download is incomplete/,
       );
     });
 
@@ -305,7 +318,7 @@ describe("attention-lens maps (the command line, in a child process)", function 
       await assertRefused(
         ["maps", "--model", folder, "--ids", "1,2", "--out", join(scratch, "duplicate.json")],
         1,
-        /model\.embed_tokens\.weight is in two shards, model-00001-of-00003\.safetensors and model-00003-of-00003\.safetensors/,
+        /model\.embed_tokens\.weight is in two files, .*model-00001-of-00003\.safetensors and .*model-00003-of-00003\.safetensors/,
       );
     });
   });

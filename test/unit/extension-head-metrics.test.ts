@@ -10,7 +10,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { parseHeadMetrics, readHeadMetrics } from "../../src/extension/head-metrics-file";
+import { parseHeadMetrics, readHeadMetrics } from "../../src/checkpoint/head-metrics-file";
 import { ModelCatalog, ModelCatalogError, scanModels, toModelDescriptor } from "../../src/extension/model-catalog";
 import { parseModelConfig } from "../../src/model/config";
 import { measureHeads } from "../../src/model/head-metrics";
@@ -99,7 +99,7 @@ describe("extension: head-metrics.json", function () {
     const json = JSON.parse(readFileSync(path, "utf8")) as { added_tokens: { content: string }[] };
     json.added_tokens[0].content = "<|start|>";
     writeFileSync(path, JSON.stringify(json));
-    const catalog = new ModelCatalog(folder);
+    const catalog = new ModelCatalog({ bundledModelsFolder: folder });
     await catalog.refresh();
     const [mha, gqa, mqa] = ["attention-lens-mha", "attention-lens-gqa", "attention-lens-mqa"].map((id) => catalog.require(id));
     assert.deepEqual(catalog.modelsSharingTokenizer(gqa).map((model) => model.id), ["attention-lens-mha", "attention-lens-gqa"]);

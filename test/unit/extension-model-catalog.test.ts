@@ -91,7 +91,7 @@ describe("extension: the model catalog, on the bundled models", () => {
   });
 
   it("loads a model's tokenizer once, lazily, and it is the real one", async () => {
-    const catalog = new ModelCatalog(MODELS);
+    const catalog = new ModelCatalog({ bundledModelsFolder: MODELS });
     await catalog.refresh();
     const model = catalog.require("attention-lens-gqa");
     const first = await catalog.tokenizer(model);
@@ -101,7 +101,7 @@ describe("extension: the model catalog, on the bundled models", () => {
   });
 
   it("says which models exist when the requested one does not", async () => {
-    const catalog = new ModelCatalog(MODELS);
+    const catalog = new ModelCatalog({ bundledModelsFolder: MODELS });
     await catalog.refresh();
     assert.throws(
       () => catalog.require("attention-lens-nope"),
@@ -124,7 +124,7 @@ describe("extension: the model catalog, on the bundled models", () => {
     assert.match(message, /is not valid JSON/);
     assert.match(message, /Reinstall the Attention Lens extension/);
 
-    const catalog = new ModelCatalog(folder);
+    const catalog = new ModelCatalog({ bundledModelsFolder: folder });
     await catalog.refresh();
     assert.throws(() => catalog.require("broken-model"), /The model "broken-model" cannot be used: .*config\.json is not valid JSON/);
   });
@@ -160,7 +160,7 @@ describe("extension: the model catalog, on the bundled models", () => {
     assert.match(byId.get("truncated") ?? "", /model\.safetensors is not a valid safetensors file \(its header says 4096 bytes of JSON follow, but the file has 9 bytes/);
     assert.match(byId.get("pointer") ?? "", /model\.safetensors is a Git LFS pointer, not the weights\. Run "git lfs pull"/);
 
-    const catalog = new ModelCatalog(folder);
+    const catalog = new ModelCatalog({ bundledModelsFolder: folder });
     await catalog.refresh();
     assert.throws(() => catalog.require("other"), /The model "other" cannot be used|found no usable model/);
   });
@@ -179,7 +179,7 @@ describe("extension: the model catalog, on the bundled models", () => {
     const folder = temporary(["model"]);
     const tokenizerPath = join(folder, "model", MODEL_FILES.tokenizer);
     writeFileSync(tokenizerPath, JSON.stringify({ model: { type: "Unigram", vocab: [] } }));
-    const catalog = new ModelCatalog(folder);
+    const catalog = new ModelCatalog({ bundledModelsFolder: folder });
     await catalog.refresh();
     const model = catalog.require("model"); // the scan only checks that the file is JSON
     await assert.rejects(catalog.tokenizer(model), (error: Error) => {
@@ -200,7 +200,7 @@ describe("extension: the model catalog, on the bundled models", () => {
     writeFileSync(configPath, JSON.stringify(configJson));
     const config = parseModelConfig(configJson);
     writeFileSync(join(folder, "model", MODEL_FILES.weights), writeSafetensors(decoderWeightsToTensors(config, randomDecoderWeights(config, 1)), { dtype: "F16" }));
-    const catalog = new ModelCatalog(folder);
+    const catalog = new ModelCatalog({ bundledModelsFolder: folder });
     await catalog.refresh();
     await assert.rejects(catalog.tokenizer(catalog.require("model")), /has \d+ tokens but .*config\.json says vocab_size 10: the tokenizer does not belong to this model/);
   });
@@ -210,7 +210,7 @@ describe("extension: the model catalog, on the bundled models", () => {
     const scan = await scanModels(missing);
     assert.equal(scan.models.length, 0);
     assert.match(scan.problems[0].message, /models folder .* cannot be read/);
-    const catalog = new ModelCatalog(missing);
+    const catalog = new ModelCatalog({ bundledModelsFolder: missing });
     await catalog.refresh();
     assert.throws(() => catalog.require("attention-lens-gqa"), /found no usable model in .*cannot be read/);
   });

@@ -242,6 +242,10 @@ describe("extension: people's own models (model folders and the Hugging Face cac
       writeHubRepository(cache, "TinyOrg/qwen2-tiny", COMMIT, fixtureFiles("qwen2"));
       writeHubRepository(cache, "TinyOrg/qwen2-sharded", COMMIT, fixtureFiles("qwen2-sharded"));
       writeHubRepository(cache, "TinyOrg/partial", COMMIT, fixtureFiles("qwen2-sharded"), { danglingFiles: ["model-00003-of-00003.safetensors"] });
+      const pickled = fixtureFiles("qwen2");
+      pickled.delete("model.safetensors");
+      pickled.set("pytorch_model.bin", Buffer.from([0x80, 0x02, 0x8a, 0x0a])); // a pickle's first bytes
+      writeHubRepository(cache, "TinyOrg/pickled", COMMIT, pickled);
       // GPT-2's real tokenizer files, and an embedding padded to 50304 rows as nanoGPT pads it.
       const gpt2 = checkpointFiles("gpt2", { vocab_size: 50304 }, "F16");
       gpt2.set("tokenizer.json", readFileSync(join(GPT2_TOKENIZER_FOLDER, "tokenizer.json")));
@@ -272,6 +276,13 @@ describe("extension: people's own models (model folders and the Hugging Face cac
       assert.match(message, /names the shard model-00003-of-00003\.safetensors, but .*snapshots\/[0-9a-f]+\/model-00003-of-00003\.safetensors is a link to \.\.\/\.\.\/blobs\/[0-9a-f]{64}, which is not there/);
       assert.match(message, /which is not there: the download is incomplete\. Download the model again: `hf download TinyOrg\/partial`/);
       assert.doesNotMatch(message, /reinstall/i);
+    });
+
+    it("a repository of pickles only: how to convert it from the hub, and the command that opens the result", () => {
+      const message = problemOf(scan, "TinyOrg/pickled");
+      assert.match(message, /AutoModelForCausalLM\.from_pretrained\("TinyOrg\/pickled"\)\.save_pretrained\(folder, safe_serialization=True\)/);
+      assert.match(message, /then open that folder with "Attention Lens: Open Model Folder\.\.\."/);
+      assert.match(message, /`hf download TinyOrg\/pickled --include "\*\.json" "\*\.safetensors"`/);
     });
 
     it("a real tokenizer loads with its tokenizer_config.json; a config vocab_size larger than the tokenizer (padding rows) is fine", async () => {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { mkdirSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-import { folderNameOfRepository, hubCacheFolder, listHubCache, repositoryIdOfFolder } from "../../src/extension/hub-cache";
+import { folderNameOfRepository, hubCacheFolder, listHubCache, repositoryIdOfFolder } from "../../src/checkpoint/hub-cache";
 import { removeTemporaryFolders, temporaryFolder, writeHubRepository } from "./helpers/model-folders";
 
 describe("extension: the Hugging Face hub cache", () => {

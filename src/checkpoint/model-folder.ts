@@ -1,19 +1,37 @@
 /**
+ * src/checkpoint: a model folder on disk, for every tool that reads one (the VS Code extension's
+ * catalog, the `attention-lens maps` command line). Finding it, checking its files by their
+ * headers, refusing other formats, reading it fully:
+ *
+ *   hub-cache.ts            finding it: the Hugging Face cache's models--org--name/snapshots/<commit>
+ *   model-files.ts          the files of a folder by role; missing, dangling link, Git LFS pointer
+ *   model-advice.ts         what to do about a broken file, by where the model came from and which tool reads it
+ *   weight-format.ts        which weights the folder holds; the refusal of pickles, GGUF, ONNX, TF/Flax
+ *   safetensors-header.ts   one safetensors file's header, read without its weights
+ *   weight-check.ts         the headers of every weight file (shards by their index) against config.json
+ *   tokenizer-check.ts      tokenizer.json: checked and hashed at a scan, loaded on first use
+ *   head-metrics-file.ts    head-metrics.json (optional): what each head does, measured
+ *   model-folder.ts         this file: one folder, inspected from its small files and headers
+ *   weight-loading.ts       the checked weights read in full, shards merged, for a forward pass
+ *
+ * Dependencies run one way: src/extension and src/cli use this folder, it uses src/model; nothing
+ * here imports `vscode`, src/extension or src/cli, and the webview never imports it (node:fs).
+ *
  * One Hugging Face model folder, inspected: a bundled model, a folder of the person's, or a
  * snapshot of the hub cache. Only small files and the weights' headers are read:
  *
  *   config.json              parseModelConfig: the family and the sizes                  required
  *   weights                  model.safetensors, or the index and every shard it names      required
  *                            (weight-format.ts finds them, weight-check.ts checks the headers)
- *   tokenizer.json           hashed (catalog-tokenizer.ts); loaded on first use            required
+ *   tokenizer.json           hashed (tokenizer-check.ts); loaded on first use              required
  *   tokenizer_config.json    checked to be JSON; read with the tokenizer                   optional
  *   generation_config.json   bos_token_id and eos_token_id                                  optional
  *   head-metrics.json        what each head does, measured (head-metrics-file.ts)          optional
  *
  * A problem with a required file makes the folder unusable; the inspection then returns every
- * problem it found, each naming the file, what is wrong and what to do.
- *
- * No `vscode` import.
+ * problem it found, each naming the file, what is wrong and what to do. `listModelFolder` and
+ * `readModelConfig` are the first two steps on their own, for a tool that reads less (the command
+ * line, where tokenizer.json is optional).
  */
 
 import { readdir, readFile, realpath } from "node:fs/promises";
@@ -21,12 +39,12 @@ import { dirname, join } from "node:path";
 
 import { ConfigError, parseModelConfig, type DecoderConfig } from "../model/config";
 import type { ModelHeadMetrics } from "../model/head-metrics";
-import { checkTokenizerConfig, type TokenizerFileChecks } from "./catalog-tokenizer";
 import { readHeadMetrics } from "./head-metrics-file";
-import { incompleteDownloadAdvice, repairAdvice, type ModelOrigin } from "./model-advice";
-import { describeAbsentFile, fileState, isGitLfsPointer, isInside, MODEL_FILES, ModelFileError, reasonOf } from "./model-files";
-import { checkWeights, type ModelWeights } from "./weight-check";
-import { findWeightLayout, otherWeightFormat } from "./weight-format";
+import { repairAdvice, type ModelOrigin } from "./model-advice";
+import { describeAbsentFile, fileState, isInside, MODEL_FILES, ModelFileError, parseModelJson, readModelFile, reasonOf } from "./model-files";
+import { checkTokenizerConfig, type TokenizerFileChecks } from "./tokenizer-check";
+import { checkFolderWeights, type ModelWeights } from "./weight-check";
+import { otherWeightFormat } from "./weight-format";
 
 /** generation_config.json's token ids, when the folder has the file. */
 export interface GenerationSettings {
@@ -65,35 +83,20 @@ export type ModelFolderInspection = { model: ModelFolder; problems: [] } | { mod
 export async function inspectModelFolder(origin: ModelOrigin, tokenizerChecks: TokenizerFileChecks): Promise<ModelFolderInspection> {
   const folder = origin.folder;
   let names: string[];
-  try {
-    names = await readdir(folder);
-  } catch (error) {
-    const state = await fileState(folder);
-    const what = state.kind === "file" ? "is a file, not a model folder" : state.kind === "folder" ? `cannot be read (${reasonOf(error)})` : describeAbsentFile(state);
-    return { problems: [`${folder} ${what}. ${repairAdvice(origin)}`] };
-  }
-
   let config: DecoderConfig;
-  const configFile = join(folder, MODEL_FILES.config);
+  let configFile: string;
   try {
-    config = await readConfig(configFile, origin);
+    names = await listModelFolder(origin);
+    ({ config, configFile } = await readModelConfig(names, origin));
   } catch (error) {
+    // Without the sizes the weights cannot be checked.
     if (!(error instanceof ModelFileError)) throw error;
-    // Without the sizes the weights cannot be checked; a folder of another format (a lone .gguf) says so first.
-    const otherFormat = names.includes(MODEL_FILES.config) ? undefined : otherWeightFormat(folder, names, origin);
-    return { problems: [otherFormat ?? error.message] };
+    return { problems: [error.message] };
   }
 
   const problems: string[] = [];
-  let weights: ModelWeights | undefined;
-  try {
-    const checked = await checkWeights(findWeightLayout(folder, names, origin), config, origin);
-    if (checked.weights) weights = checked.weights;
-    else problems.push(...checked.problems);
-  } catch (error) {
-    if (!(error instanceof ModelFileError)) throw error;
-    problems.push(error.message);
-  }
+  const checked = await checkFolderWeights(names, config, origin);
+  problems.push(...checked.problems);
 
   const tokenizerFile = join(folder, MODEL_FILES.tokenizer);
   let tokenizerDigest: string | undefined;
@@ -110,6 +113,7 @@ export async function inspectModelFolder(origin: ModelOrigin, tokenizerChecks: T
       problems.push(error.message);
     });
   }
+  const weights = checked.weights;
   if (problems.length > 0 || !weights || tokenizerDigest === undefined) return { problems };
 
   const generationConfigFile = names.includes(MODEL_FILES.generationConfig) ? join(folder, MODEL_FILES.generationConfig) : undefined;
@@ -133,24 +137,30 @@ export async function inspectModelFolder(origin: ModelOrigin, tokenizerChecks: T
   };
 }
 
-/** config.json, parsed; throws `ModelFileError` naming the file and what to do. */
-async function readConfig(path: string, origin: ModelOrigin): Promise<DecoderConfig> {
-  const state = await fileState(path);
-  if (state.kind !== "file") {
-    throw new ModelFileError(`${path} ${describeAbsentFile(state)}. ${state.kind === "dangling-link" ? incompleteDownloadAdvice(origin) : repairAdvice(origin)}`);
-  }
-  const bytes = await readFile(path).catch((error: unknown) => {
-    throw new ModelFileError(`${path} cannot be read (${reasonOf(error)}). ${repairAdvice(origin)}`);
-  });
-  let json: unknown;
+/** The names in `origin.folder` (links included); throws `ModelFileError` when it is not a readable folder. */
+export async function listModelFolder(origin: ModelOrigin): Promise<string[]> {
   try {
-    json = JSON.parse(bytes.toString("utf8"));
+    return await readdir(origin.folder);
   } catch (error) {
-    const what = isGitLfsPointer(bytes) ? "is a Git LFS pointer, not the file" : `is not valid JSON (${reasonOf(error)}); the file is truncated or corrupt`;
-    throw new ModelFileError(`${path} ${what}. ${repairAdvice(origin)}`);
+    const state = await fileState(origin.folder);
+    const what = state.kind === "file" ? "is a file, not a model folder" : state.kind === "folder" ? `cannot be read (${reasonOf(error)})` : describeAbsentFile(state);
+    throw new ModelFileError(`${origin.folder} ${what}. ${repairAdvice(origin)}`);
   }
+}
+
+/**
+ * config.json of `origin.folder` (whose entries are `names`), parsed; throws `ModelFileError`
+ * naming the file and what to do. A folder of another format without one (a lone .gguf) says so first.
+ */
+export async function readModelConfig(names: readonly string[], origin: ModelOrigin): Promise<{ config: DecoderConfig; configFile: string }> {
+  const configFile = join(origin.folder, MODEL_FILES.config);
+  if (!names.includes(MODEL_FILES.config)) {
+    const otherFormat = otherWeightFormat(origin.folder, names, origin);
+    if (otherFormat !== undefined) throw new ModelFileError(otherFormat);
+  }
+  const json = parseModelJson(await readModelFile(configFile, "the file", origin), configFile, origin);
   try {
-    return parseModelConfig(json, path);
+    return { config: parseModelConfig(json, configFile), configFile };
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     // A bundled model's config is damaged; a person's may simply be of a family Attention Lens does not run.

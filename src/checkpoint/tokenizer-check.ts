@@ -1,5 +1,5 @@
 /**
- * A catalog model's tokenizer files, in two steps:
+ * A model folder's tokenizer files, in two steps:
  *
  *   scanning     tokenizer.json must be there, not a Git LFS pointer, and JSON; its SHA-256 says
  *                which models share a tokenizer (the same ids are the same text to each).
@@ -14,13 +14,13 @@
  */
 
 import { createHash } from "node:crypto";
-import { readFile, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { join } from "node:path";
 
 import type { DecoderConfig } from "../model/config";
 import { TextTokenizer } from "../model/tokenizer";
-import { gitLfsAdvice, incompleteDownloadAdvice, repairAdvice, type ModelOrigin } from "./model-advice";
-import { describeAbsentFile, fileState, isGitLfsPointer, MODEL_FILES, missingOrUnreadable, ModelFileError, reasonOf } from "./model-files";
+import { incompleteDownloadAdvice, repairAdvice, type ModelOrigin } from "./model-advice";
+import { describeAbsentFile, fileState, MODEL_FILES, ModelFileError, parseModelJson, readModelFile, reasonOf } from "./model-files";
 
 /** The scan's result for one tokenizer.json. */
 interface TokenizerFileCheck {
@@ -38,16 +38,12 @@ export class TokenizerFileChecks {
 
   /** Throws `ModelFileError` naming the file and what to do. */
   async digestOf(path: string, origin: ModelOrigin): Promise<string> {
-    const state = await fileState(path);
-    if (state.kind !== "file") throw new ModelFileError(`${path} ${describeAbsentFile(state)}. ${await missingTokenizerAdvice(path, state.kind, origin)}`);
+    await requireTokenizerFile(path, origin);
     const version = await stat(path).then((stats) => `${stats.size}:${stats.mtimeMs}`);
     const cached = this.checked.get(path);
     if (cached && cached.version === version) return cached.digest;
 
-    const bytes = await readFile(path).catch((error: unknown) => {
-      throw new ModelFileError(`${path} ${missingOrUnreadable(error)}. ${repairAdvice(origin)}`);
-    });
-    if (isGitLfsPointer(bytes.subarray(0, 64))) throw new ModelFileError(`${path} is a Git LFS pointer, not the tokenizer. ${gitLfsAdvice(origin)}`);
+    const bytes = await readModelFile(path, "the tokenizer", origin);
     checkJsonObject(bytes, path, origin);
     const digest = createHash("sha256").update(bytes).digest("hex");
     this.checked.set(path, { version, digest });
@@ -57,27 +53,20 @@ export class TokenizerFileChecks {
 
 /** Throws `ModelFileError` unless the optional tokenizer_config.json at `path` is a JSON object. */
 export async function checkTokenizerConfig(path: string, origin: ModelOrigin): Promise<void> {
-  const state = await fileState(path);
-  if (state.kind !== "file") {
-    throw new ModelFileError(`${path} ${describeAbsentFile(state)}. ${state.kind === "dangling-link" ? incompleteDownloadAdvice(origin) : repairAdvice(origin)}`);
-  }
-  const bytes = await readFile(path).catch((error: unknown) => {
-    throw new ModelFileError(`${path} ${missingOrUnreadable(error)}. ${repairAdvice(origin)}`);
-  });
-  if (isGitLfsPointer(bytes.subarray(0, 64))) throw new ModelFileError(`${path} is a Git LFS pointer, not the file. ${gitLfsAdvice(origin)}`);
-  checkJsonObject(bytes, path, origin);
+  checkJsonObject(await readModelFile(path, "the file", origin), path, origin);
 }
 
 function checkJsonObject(bytes: Buffer, path: string, origin: ModelOrigin): void {
-  let json: unknown;
-  try {
-    json = JSON.parse(bytes.toString("utf8"));
-  } catch (error) {
-    throw new ModelFileError(`${path} is not valid JSON (${reasonOf(error)}); the file is truncated or damaged. ${repairAdvice(origin)}`);
-  }
+  const json = parseModelJson(bytes, path, origin);
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     throw new ModelFileError(`${path} is not a JSON object, as a Hugging Face tokenizer file is. ${repairAdvice(origin)}`);
   }
+}
+
+/** Throws `ModelFileError` unless tokenizer.json is there: the message says where else the tokenizer may be. */
+async function requireTokenizerFile(path: string, origin: ModelOrigin): Promise<void> {
+  const state = await fileState(path);
+  if (state.kind !== "file") throw new ModelFileError(`${path} ${describeAbsentFile(state)}. ${await missingTokenizerAdvice(path, state.kind, origin)}`);
 }
 
 /**
@@ -121,16 +110,10 @@ export interface TokenizerFiles {
  */
 export async function loadTokenizer(files: TokenizerFiles, config: DecoderConfig, origin: ModelOrigin): Promise<TextTokenizer> {
   const path = files.tokenizerFile;
-  const tokenizerText = await readFile(path, "utf8").catch((error: unknown) => {
-    throw new ModelFileError(`${path} ${missingOrUnreadable(error)}. ${repairAdvice(origin)}`);
-  });
+  await requireTokenizerFile(path, origin);
+  const tokenizerText = (await readModelFile(path, "the tokenizer", origin)).toString("utf8");
   const configPath = files.tokenizerConfigFile;
-  const tokenizerConfigText =
-    configPath === undefined
-      ? undefined
-      : await readFile(configPath, "utf8").catch((error: unknown) => {
-          throw new ModelFileError(`${configPath} ${missingOrUnreadable(error)}. ${repairAdvice(origin)}`);
-        });
+  const tokenizerConfigText = configPath === undefined ? undefined : (await readModelFile(configPath, "the file", origin)).toString("utf8");
   let tokenizer: TextTokenizer;
   try {
     // Its errors start with the path of the file they are about.

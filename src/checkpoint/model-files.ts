@@ -1,7 +1,7 @@
 /**
- * The files of a Hugging Face model folder, and the few file-system questions the catalog asks
- * about them: is the file there, is it a link whose target is gone (a partial download in the hub
- * cache), is it a Git LFS pointer instead of the real file, and what are its first bytes.
+ * The files of a Hugging Face model folder, and the few file-system questions asked about them: is
+ * the file there, is it a link whose target is gone (a partial download in the hub cache), is it a
+ * Git LFS pointer instead of the real file, and its bytes when it is a small one (JSON).
  *
  *   config.json                       the sizes (parseModelConfig)
  *   model.safetensors                 the weights, one file
@@ -11,14 +11,15 @@
  *   generation_config.json            optional: bos_token_id, eos_token_id for generation
  *   head-metrics.json                 optional: what each head does, measured (head-metrics-file.ts)
  *
- * Nothing here reads a weight file beyond its first bytes. No `vscode` import.
+ * Nothing here reads a weight file. No `vscode` import.
  */
 
-import { lstat, open, readlink, stat } from "node:fs/promises";
+import { lstat, readFile, readlink, stat } from "node:fs/promises";
 import { isAbsolute, relative } from "node:path";
 
 import { SHARD_INDEX_FILE, SINGLE_WEIGHTS_FILE } from "../model/checkpoint-shards";
 import { HEAD_METRICS_FILE } from "./head-metrics-file";
+import { gitLfsAdvice, incompleteDownloadAdvice, repairAdvice, type ModelOrigin } from "./model-advice";
 
 /** The files of one model folder, by their role. */
 export const MODEL_FILES = {
@@ -80,24 +81,38 @@ export function describeAbsentFile(state: Exclude<FileState, { kind: "file" }>):
   }
 }
 
-/** The first `count` bytes of a file (fewer when the file is shorter). */
-export async function readFileHead(path: string, count: number): Promise<Buffer> {
-  const file = await open(path, "r");
-  try {
-    const head = Buffer.alloc(count);
-    const { bytesRead } = await file.read(head, 0, count, 0);
-    return head.subarray(0, bytesRead);
-  } finally {
-    await file.close();
-  }
-}
-
 /**
  * Git LFS writes a small text file in place of a large one when the repository was cloned without
  * `git lfs`: "version https://git-lfs.github.com/spec/v1\noid sha256:...\nsize N\n".
  */
 export function isGitLfsPointer(head: Uint8Array): boolean {
   return Buffer.from(head.buffer, head.byteOffset, head.byteLength).toString("latin1").startsWith("version https://git-lfs");
+}
+
+/**
+ * A small file of the folder (config.json, the shard index, tokenizer.json), read whole. Throws
+ * `ModelFileError` naming the file and what to do when it is absent (a dangling link: the download
+ * stopped), unreadable, or a Git LFS pointer; `role` names what it should be ("the index").
+ */
+export async function readModelFile(path: string, role: string, origin: ModelOrigin): Promise<Buffer> {
+  const state = await fileState(path);
+  if (state.kind !== "file") {
+    throw new ModelFileError(`${path} ${describeAbsentFile(state)}. ${state.kind === "dangling-link" ? incompleteDownloadAdvice(origin) : repairAdvice(origin)}`);
+  }
+  const bytes = await readFile(path).catch((error: unknown) => {
+    throw new ModelFileError(`${path} ${missingOrUnreadable(error)}. ${repairAdvice(origin)}`);
+  });
+  if (isGitLfsPointer(bytes.subarray(0, 64))) throw new ModelFileError(`${path} is a Git LFS pointer, not ${role}. ${gitLfsAdvice(origin)}`);
+  return bytes;
+}
+
+/** The JSON of a file read with `readModelFile`; throws `ModelFileError` when it is not JSON (truncated or damaged). */
+export function parseModelJson(bytes: Buffer, path: string, origin: ModelOrigin): unknown {
+  try {
+    return JSON.parse(bytes.toString("utf8"));
+  } catch (error) {
+    throw new ModelFileError(`${path} is not valid JSON (${reasonOf(error)}); the file is truncated or damaged. ${repairAdvice(origin)}`);
+  }
 }
 
 /** Whether `path` is `folder` itself or inside it (both absolute). */
@@ -119,12 +134,4 @@ export function missingOrUnreadable(error: unknown): string {
 
 function codeOf(error: unknown): unknown {
   return (error as { code?: unknown } | null)?.code;
-}
-
-/** "12.3 MB", "1.9 GB": sizes in the messages (decimal units, as file managers show them). */
-export function formatBytes(bytes: number): string {
-  if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(1)} GB`;
-  if (bytes >= 1e6) return `${(bytes / 1e6).toFixed(1)} MB`;
-  if (bytes >= 1e3) return `${(bytes / 1e3).toFixed(1)} kB`;
-  return `${bytes} bytes`;
 }

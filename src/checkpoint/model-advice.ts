@@ -5,6 +5,11 @@
  *   folder      a folder of the person's: copy or download its files again
  *   hub-cache   a repository in the Hugging Face cache: download it again with `hf download`
  *
+ * and by the tool that reads it, whose own ways the advice may name:
+ *
+ *   extension      the VS Code extension: its commands ("Attention Lens: Open Model Folder...")
+ *   command-line   `attention-lens maps`: its flags (--model <folder>); never a VS Code command
+ *
  * A message about the person's own model never says "reinstall Attention Lens": reinstalling would
  * not touch their files.
  *
@@ -13,15 +18,19 @@
 
 import type { ModelSource } from "../protocol";
 
-/** Where one model folder came from, for the messages about it. */
+/** The tool that reads the model folder: the advice speaks of its commands or its flags. */
+export type ModelTool = "extension" | "command-line";
+
+/** Where one model folder came from, and which tool reads it, for the messages about it. */
 export interface ModelOrigin {
   source: ModelSource;
-  /** The catalog id: "attention-lens-gqa", "HuggingFaceTB/SmolLM2-135M", or the folder's path. */
+  /** The model's id: "attention-lens-gqa", "HuggingFaceTB/SmolLM2-135M", or the folder's path. */
   id: string;
   /** Absolute path of the folder that holds config.json (for the hub cache: the snapshot). */
   folder: string;
   /** The Hugging Face repository ("org/name"), for a model of the hub cache. */
   repositoryId?: string;
+  tool: ModelTool;
 }
 
 /** The command that downloads a repository's files the transformers way (the `hf` CLI of huggingface_hub). */
@@ -33,7 +42,9 @@ export function downloadCommand(repositoryId: string, localFolder?: string): str
 export function repairAdvice(origin: ModelOrigin): string {
   switch (origin.source) {
     case "bundled":
-      return `Reinstall the Attention Lens extension; when developing it, put the exported model back into media/models/${origin.id}/.`;
+      return origin.tool === "extension"
+        ? `Reinstall the Attention Lens extension; when developing it, put the exported model back into media/models/${origin.id}/.`
+        : `Reinstall attention-lens (npm install); in a checkout of its repository, put the exported model back into media/models/${origin.id}/.`;
     case "hub-cache": {
       const repository = origin.repositoryId ?? origin.id;
       return `Download the model again: ${downloadCommand(repository)} (the older name is \`huggingface-cli download\`), or load it once with transformers' from_pretrained("${repository}").`;
@@ -62,4 +73,9 @@ export function gitLfsAdvice(origin: ModelOrigin): string {
     `The repository was cloned without Git LFS: run "git lfs install" and then "git lfs pull" in ${origin.folder}, ` +
     `or download the files instead: ${downloadCommand(origin.repositoryId ?? "<org>/<name>", origin.source === "folder" ? origin.folder : undefined)}.`
   );
+}
+
+/** How to use a folder the person has just written (a converted model): the tool's own way to open it. */
+export function openFolderAdvice(origin: ModelOrigin): string {
+  return origin.tool === "extension" ? 'open that folder with "Attention Lens: Open Model Folder..."' : "pass that folder to --model";
 }

@@ -18,7 +18,7 @@
  */
 
 import { readdir, readFile, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 
 import { reasonOf } from "./model-files";
 
@@ -75,6 +75,18 @@ export function repositoryIdOfFolder(folderName: string): string | undefined {
 /** "HuggingFaceTB/SmolLM2-135M" -> "models--HuggingFaceTB--SmolLM2-135M". */
 export function folderNameOfRepository(repositoryId: string): string {
   return REPOSITORY_FOLDER_PREFIX + repositoryId.split("/").join("--");
+}
+
+/**
+ * The repository a snapshot folder belongs to: ".../models--org--name/snapshots/<commit>" ->
+ * { repositoryId: "org/name", repositoryFolder: ".../models--org--name" }; undefined for any other folder.
+ */
+export function repositoryOfSnapshotFolder(folder: string): { repositoryId: string; repositoryFolder: string } | undefined {
+  const snapshotsFolder = dirname(folder);
+  if (basename(snapshotsFolder) !== "snapshots") return undefined;
+  const repositoryFolder = dirname(snapshotsFolder);
+  const repositoryId = repositoryIdOfFolder(basename(repositoryFolder));
+  return repositoryId === undefined ? undefined : { repositoryId, repositoryFolder };
 }
 
 /**

@@ -12,16 +12,15 @@
  * No `vscode` import.
  */
 
-import { readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 
-import { parseShardIndex, ShardIndexError } from "../model/checkpoint-shards";
+import { parseShardIndex, ShardIndexError, type ShardIndex } from "../model/checkpoint-shards";
 import type { DecoderConfig } from "../model/config";
 import { checkCheckpointTensors } from "../model/weights";
-import { gitLfsAdvice, incompleteDownloadAdvice, repairAdvice, type ModelOrigin } from "./model-advice";
-import { describeAbsentFile, fileState, isGitLfsPointer, ModelFileError, reasonOf } from "./model-files";
+import { incompleteDownloadAdvice, repairAdvice, type ModelOrigin } from "./model-advice";
+import { describeAbsentFile, fileState, ModelFileError, parseModelJson, readModelFile, reasonOf } from "./model-files";
 import { readSafetensorsHeader, SUPPORTED_WEIGHT_DTYPES, type HeaderTensor, type SafetensorsHeader } from "./safetensors-header";
-import type { WeightLayout } from "./weight-format";
+import { findWeightLayout, type WeightLayout } from "./weight-format";
 
 /** The weights of a usable model. */
 export interface ModelWeights {
@@ -36,6 +35,21 @@ export interface ModelWeights {
 }
 
 export type WeightsCheck = { weights: ModelWeights; problems: [] } | { weights?: undefined; problems: string[] };
+
+/**
+ * The weights of `origin.folder`, whose entries are `names`: found (weight-format.ts, which refuses
+ * other formats) and checked against `config`. Never throws for a broken folder.
+ */
+export async function checkFolderWeights(names: readonly string[], config: DecoderConfig, origin: ModelOrigin): Promise<WeightsCheck> {
+  let layout: WeightLayout;
+  try {
+    layout = findWeightLayout(origin.folder, names, origin);
+  } catch (error) {
+    if (!(error instanceof ModelFileError)) throw error;
+    return { problems: [error.message] };
+  }
+  return checkWeights(layout, config, origin);
+}
 
 /** Reads the headers of the weights `layout` names and checks them against `config`. */
 export async function checkWeights(layout: WeightLayout, config: DecoderConfig, origin: ModelOrigin): Promise<WeightsCheck> {
@@ -96,23 +110,9 @@ export async function checkWeights(layout: WeightLayout, config: DecoderConfig, 
   };
 }
 
-/** model.safetensors.index.json, parsed: the shards (sorted: model-00001 first) and which tensor is in which. */
-async function readShardIndex(path: string, origin: ModelOrigin): Promise<{ shards: string[]; weightMap: Map<string, string> }> {
-  const state = await fileState(path);
-  if (state.kind !== "file") {
-    const advice = state.kind === "dangling-link" ? incompleteDownloadAdvice(origin) : repairAdvice(origin);
-    throw new ModelFileError(`${path} ${describeAbsentFile(state)}. ${advice}`);
-  }
-  const text = await readFile(path).catch((error: unknown) => {
-    throw new ModelFileError(`${path} cannot be read (${reasonOf(error)}). ${repairAdvice(origin)}`);
-  });
-  if (isGitLfsPointer(text.subarray(0, 64))) throw new ModelFileError(`${path} is a Git LFS pointer, not the index. ${gitLfsAdvice(origin)}`);
-  let json: unknown;
-  try {
-    json = JSON.parse(text.toString("utf8"));
-  } catch (error) {
-    throw new ModelFileError(`${path} is not valid JSON (${reasonOf(error)}); the file is truncated or damaged. ${repairAdvice(origin)}`);
-  }
+/** model.safetensors.index.json, parsed: the shards (sorted: model-00001 first) and which tensor is in which; throws `ModelFileError`. */
+export async function readShardIndex(path: string, origin: ModelOrigin): Promise<ShardIndex> {
+  const json = parseModelJson(await readModelFile(path, "the index", origin), path, origin);
   try {
     return parseShardIndex(json, path);
   } catch (error) {
