@@ -24,8 +24,10 @@ Usage:
 Flags:
   --model <folder | id>  a Hugging Face model folder: config.json, model.safetensors (or
                          model.safetensors.index.json and its shards), tokenizer.json, optional
-                         tokenizer_config.json; families llama, mistral, qwen2, qwen3, gpt2. Or the
-                         id of a bundled model: attention-lens-mha, attention-lens-gqa,
+                         tokenizer_config.json; families llama, mistral, qwen2, qwen3, gpt2. Or a
+                         repository of the Hugging Face cache ("HuggingFaceTB/SmolLM2-135M"; the
+                         cache is HF_HUB_CACHE, else HF_HOME/hub, else ~/.cache/huggingface/hub).
+                         Or the id of a bundled model: attention-lens-mha, attention-lens-gqa,
                          attention-lens-mqa. Only safetensors are read (never pytorch_model.bin,
                          .gguf or .onnx).
   --text <file>          a UTF-8 text file, tokenized as the model reads it (BOS in front when

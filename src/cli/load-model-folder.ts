@@ -2,8 +2,9 @@
  * The model `--model` names, read whole: a Hugging Face model folder, or a bundled model by id.
  *
  *   finding it          a path that exists wins over an id; a bundled id is a folder of media/models/
- *                       of this package (attention-lens-gqa); a snapshot of the hub cache is named
- *                       by its repository ("org/name")
+ *                       of this package (attention-lens-gqa); a repository id ("org/name") is looked
+ *                       up in the Hugging Face cache (HF_HUB_CACHE, HF_HOME/hub, ~/.cache/huggingface/hub),
+ *                       and a snapshot folder of the cache is named by its repository
  *   checking it         src/checkpoint, as the extension does: config.json, the weight layout (a
  *                       single file or the shard index; pickles, GGUF, ONNX refused), every header
  *                       against the config
@@ -15,8 +16,9 @@
  */
 
 import { existsSync, readdirSync, statSync } from "node:fs";
+import { homedir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
-import { repositoryOfSnapshotFolder } from "../checkpoint/hub-cache";
+import { hubCacheFolder, listHubCache, repositoryOfSnapshotFolder } from "../checkpoint/hub-cache";
 import type { ModelOrigin } from "../checkpoint/model-advice";
 import { MODEL_FILES, ModelFileError } from "../checkpoint/model-files";
 import { listModelFolder, readModelConfig } from "../checkpoint/model-folder";
@@ -53,8 +55,11 @@ export function bundledModelIds(): string[] {
     .sort();
 }
 
-/** The folder `--model` names (a path, else a bundled id), as the origin the checks and their advice need. */
-export function locateModelFolder(argument: string): ModelOrigin {
+/**
+ * The folder `--model` names (a path, else a bundled id, else a repository of the Hugging Face
+ * cache: "HuggingFaceTB/SmolLM2-135M"), as the origin the checks and their advice need.
+ */
+export async function locateModelFolder(argument: string, environment: NodeJS.ProcessEnv = process.env): Promise<ModelOrigin> {
   const path = resolve(argument);
   if (existsSync(path)) {
     if (!statSync(path).isDirectory()) refuseModelFile(path);
@@ -64,9 +69,14 @@ export function locateModelFolder(argument: string): ModelOrigin {
   }
   const bundled = bundledModelIds();
   if (bundled.includes(argument)) return { source: "bundled", id: argument, folder: join(BUNDLED_MODELS_FOLDER, argument), tool: "command-line" };
+  const cache = hubCacheFolder(environment, homedir());
+  if (/^[^/\s]+\/[^/\s]+$/.test(argument)) {
+    const cached = (await listHubCache(cache)).repositories.find((repository) => repository.repositoryId === argument);
+    if (cached) return { source: "hub-cache", id: cached.repositoryId, folder: cached.snapshotFolder, repositoryId: cached.repositoryId, tool: "command-line" };
+  }
   throw new ModelFolderError(
-    `--model ${argument}: there is no such folder, and it is not a bundled model; ` +
-      `pass a Hugging Face model folder (config.json, model.safetensors, tokenizer.json) or one of ${bundled.join(", ") || "(no bundled models found)"}`,
+    `--model ${argument}: there is no such folder, it is not a bundled model, and the Hugging Face cache (${cache}) has no such repository; ` +
+      `pass a Hugging Face model folder (config.json, model.safetensors, tokenizer.json), a repository of the cache ("org/name"), or one of ${bundled.join(", ") || "(no bundled models found)"}`,
   );
 }
 
@@ -87,7 +97,7 @@ function refuseModelFile(path: string): never {
 
 /** Reads the model `--model` names: config, weights (checked strictly, then read) and, when there is one, its tokenizer. */
 export async function loadModelFolder(argument: string): Promise<LoadedModel> {
-  const origin = locateModelFolder(argument);
+  const origin = await locateModelFolder(argument);
   try {
     const names = await listModelFolder(origin);
     const { config } = await readModelConfig(names, origin);

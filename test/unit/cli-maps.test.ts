@@ -35,10 +35,11 @@ interface CommandResult {
   stderr: string;
 }
 
-/** Runs the real command line in a child process. */
-function runCli(args: readonly string[]): Promise<CommandResult> {
+/** Runs the real command line in a child process; `environment` is added to this process's. */
+function runCli(args: readonly string[], environment: Record<string, string> = {}): Promise<CommandResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [LAUNCHER, ...args], { cwd: REPOSITORY, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+    const env = { ...process.env, ...environment };
+    execFile(process.execPath, [LAUNCHER, ...args], { cwd: REPOSITORY, env, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       const exitCode = error ? (typeof error.code === "number" ? error.code : -1) : 0;
       resolve({ exitCode, stdout, stderr });
     });
@@ -270,6 +271,23 @@ describe("attention-lens maps (the command line, in a child process)", function 
       );
     });
 
+    it("a repository id of the Hugging Face cache (HF_HUB_CACHE): its refs/main snapshot runs", async () => {
+      const repository = join(scratch, "id-cache", "models--TestOrg--tiny-qwen2");
+      const commit = "0123456789abcdef0123456789abcdef01234567";
+      const snapshot = join(repository, "snapshots", commit);
+      mkdirSync(join(repository, "refs"), { recursive: true });
+      mkdirSync(snapshot, { recursive: true });
+      writeFileSync(join(repository, "refs", "main"), commit);
+      for (const file of ["config.json", "model.safetensors"]) copyFileSync(join(FIXTURES, "families", "qwen2", file), join(snapshot, file));
+      const out = join(scratch, "by-id.json");
+      const result = await runCli(["maps", "--model", "TestOrg/tiny-qwen2", "--ids", "1,5,9", "--out", out], { HF_HUB_CACHE: join(scratch, "id-cache") });
+      assert.equal(result.exitCode, 0, result.stderr);
+      const maps = JSON.parse(readFileSync(out, "utf8")) as MapsJson;
+      assert.equal(maps.model.id, "TestOrg/tiny-qwen2");
+      assert.equal(maps.model.family, "qwen2");
+      assert.equal(maps.attentions[0][0].length, 3);
+    });
+
     it("a snapshot of the Hugging Face cache with only pickles: the advice names its repository and --model", async () => {
       const snapshot = join(scratch, "hub", "models--TinyOrg--pickled", "snapshots", "0123abcd");
       mkdirSync(snapshot, { recursive: true });
@@ -286,7 +304,7 @@ describe("attention-lens maps (the command line, in a child process)", function 
       const gguf = join(scratch, "model-q4.gguf");
       writeFileSync(gguf, "GGUF");
       await assertRefused(["maps", "--model", gguf, "--ids", "1", "--out", join(scratch, "g.json")], 1, /model-q4\.gguf is a GGUF file\. GGUF is a llama\.cpp format .*hf download/);
-      await assertRefused(["maps", "--model", "no-such-model", "--ids", "1", "--out", join(scratch, "g.json")], 1, /not a bundled model; .* attention-lens-gqa/);
+      await assertRefused(["maps", "--model", "no-such-model", "--ids", "1", "--out", join(scratch, "g.json")], 1, /not a bundled model, and the Hugging Face cache \(.*\) has no such repository; .*attention-lens-gqa/);
       await assertRefused(
         ["maps", "--model", "attention-lens-gqa", "--text", join(scratch, "absent.txt"), "--out", join(scratch, "g.json")],
         1,
