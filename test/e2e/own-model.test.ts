@@ -156,7 +156,8 @@ describe("your own model in a real workbench: a model folder and the Hugging Fac
     const header = await view().locator(".run-header").innerText();
     const expected = tokenCount(join(root, "models", "llama-32k"));
     assert.ok(header.includes(`${expected} tokens`), `the header says "${header}"; Node tokenizes the selection into ${expected} tokens (with <s>)`);
-    await view().locator(".head-view").evaluate((element) => element.scrollIntoView({ block: "start" }));
+    // The panel from its top: the model's name in the header, the overview of its layers and heads.
+    await view().locator(".run-header").evaluate((element) => element.scrollIntoView({ block: "start" }));
     await workbench.page.mouse.move(0, 0);
     await saveScreenshot(workbench, "own-model-dark.png");
   });

@@ -20,7 +20,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as vscode from "vscode";
 
-import type { AttentionSummary } from "../../src/extension/attention-controller";
+import type { AttentionSummary, DecodeReport } from "../../src/extension/attention-controller";
+import type { LearningReport } from "../../src/protocol";
 import { parseModelConfig } from "../../src/model/config";
 import { DecoderModel } from "../../src/model/decoder-model";
 import { readSafetensors } from "../../src/model/safetensors";
@@ -166,5 +167,36 @@ describe("your own model: model folders, the Hugging Face cache, Open Model Fold
     assert.equal(opened, folder, `errors: ${errors.join(" | ")}`);
     const summary = await showAttentionOn("def f(x):\n    return x * 2\n");
     assert.equal(summary.modelId, folder);
+  });
+
+  it("the other modes run the person's model too: decoding with the cache, the stages, a batch", async () => {
+    const folder = join(workspace, "opened", "llama-copy"); // the current model since the previous test
+    const text = "def f(x):\n    return x * 2\n";
+    const document = await vscode.workspace.openTextDocument({ content: text, language: "python" });
+    const editor = await vscode.window.showTextDocument(document);
+    editor.selection = new vscode.Selection(document.positionAt(0), document.positionAt(text.length));
+
+    const started = await within(vscode.commands.executeCommand<DecodeReport | undefined>("attentionLens.stepThroughDecoding"), SETTLE_MS, "Step Through Decoding");
+    assert.ok(started?.step, `Step Through Decoding resolved to ${JSON.stringify(started)}`);
+    assert.equal(started.step.modelId, folder);
+    const stepped = await within(vscode.commands.executeCommand<DecodeReport | undefined>("attentionLens.decodeControl", "step"), SETTLE_MS, "a decoding step");
+    assert.ok(stepped?.step, JSON.stringify(stepped));
+    assert.equal(stepped.step.index, 1);
+    assert.equal(stepped.step.generatedIds.length, 1);
+    assert.ok(stepped.step.logitsMaxDifference !== undefined && stepped.step.logitsMaxDifference < 1e-4, `the cached step differs from a full recompute by ${stepped.step.logitsMaxDifference}`);
+
+    editor.selection = new vscode.Selection(document.positionAt(0), document.positionAt(text.length));
+    const stages = await within(
+      vscode.commands.executeCommand<LearningReport | undefined>("attentionLens.showStages", { layer: 1, head: 3, query: 4, key: 2 }),
+      SETTLE_MS,
+      "Show Attention Stages",
+    );
+    assert.ok(stages && !("error" in stages) && stages.mode === "stages", JSON.stringify(stages));
+    const weights = stages.rows.weights.filter((value): value is number => value !== null);
+    assert.ok(Math.abs(weights.reduce((sum, value) => sum + value, 0) - 1) < 1e-5, "the stage's softmax row sums to 1");
+
+    editor.selection = new vscode.Selection(document.positionAt(0), document.positionAt(text.length));
+    const batch = await within(vscode.commands.executeCommand<LearningReport | undefined>("attentionLens.showBatch"), SETTLE_MS, "Show Batch and Masks");
+    assert.ok(batch && !("error" in batch) && batch.mode === "batch", JSON.stringify(batch));
   });
 });
