@@ -199,8 +199,8 @@ async function readModelHeadMetrics(
   if (!present && origin.source !== "bundled") {
     return {
       headMetricsProblem:
-        `${origin.id} has no ${MODEL_FILES.headMetrics}, so the heads' measured roles (previous-token, induction, sink, entropy) are not shown; ` +
-        "the bundled models come with one, written by training/model-cards.ts.",
+        "The heads' measured roles (previous-token, induction, sink, entropy) come with the bundled models; " +
+        `for this model the heads are shown in layer order (a ${MODEL_FILES.headMetrics} beside its config.json would add them).`,
     };
   }
   const { metrics, problem } = await readHeadMetrics(join(origin.folder, MODEL_FILES.headMetrics), origin.id, config);

@@ -154,9 +154,10 @@ export class AttentionController implements vscode.Disposable {
    * Attention Lens: Show Attention. For tests and scripts, resolves once the panel answers: to the
    * summary of what was computed, or to undefined when nothing was computed (nothing to show, a
    * broken model, a failed, superseded or cancelled run): the reason was shown and logged. It
-   * never rejects. `mode`: open the panel in that mode (the walkthrough); absent: it stays as it is.
+   * never rejects. `mode`: open the panel in that mode (the walkthrough); absent: the Attention mode,
+   * whatever mode the panel was in (a batch or a comparison on screen would not be of this text).
    */
-  async showAttention(mode?: LensMode): Promise<AttentionSummary | undefined> {
+  async showAttention(mode: LensMode = "attention"): Promise<AttentionSummary | undefined> {
     const generation = ++this.commandGeneration;
     const text = this.textOfActiveEditor("Attention Lens shows the text of an editor");
     if (!text) return undefined;
@@ -164,7 +165,7 @@ export class AttentionController implements vscode.Disposable {
       const prepared = await this.currentModel(generation);
       if (!prepared) return undefined;
       const { settings, model, tokenizer } = prepared;
-      return summaryOf(await this.sendText(text, model, tokenizer, settings, mode ? { mode } : {}));
+      return summaryOf(await this.sendText(text, model, tokenizer, settings, { mode }));
     } catch (error) {
       this.reportError(error);
       return undefined;

@@ -25,7 +25,7 @@ import { compareNextTokenReads } from "../../src/model/padding-comparison";
 import { readSafetensors } from "../../src/model/safetensors";
 import { inspectStages, traceModelStages } from "../../src/model/stage-inspection";
 import { TextTokenizer } from "../../src/model/tokenizer";
-import { closeInstalledWorkbench, reportFailure, saveScreenshot, startInstalledWorkbench, type InstalledWorkbench } from "./steps";
+import { closeInstalledWorkbench, reportFailure, saveScreenshot, startInstalledWorkbench, until, type InstalledWorkbench } from "./steps";
 import { REPOSITORY_ROOT, type Workbench } from "./workbench";
 
 const MODEL = join(REPOSITORY_ROOT, "media", "models", "attention-lens-gqa");
@@ -116,5 +116,19 @@ describe("learning modes in the workbench (stages and batch, from the walkthroug
     await workbench.page.mouse.move(0, 0);
     await new Promise((resolve) => setTimeout(resolve, 500));
     await saveScreenshot(workbench, "batch-dark.png");
+  });
+
+  it("Show Attention after the batch switches the panel back to the Attention tab and draws this text's maps", async () => {
+    assert.ok(workbench);
+    // The keyboard back in the padding example's editor, the cursor on its first line, then the command.
+    await workbench.editor(step("padding").example).locator(".view-lines").click();
+    await workbench.page.keyboard.press("Control+Home");
+    await workbench.runCommand("Attention Lens: Show Attention");
+    const view = workbench.webview();
+    await until("the Attention tab, selected, with its head view drawn", async () => {
+      const selected = (await view.locator('[role=tab][data-mode="attention"]').getAttribute("aria-selected")) === "true";
+      return selected && (await view.locator("main.lens[aria-busy='false'] .head-view .map canvas").isVisible().catch(() => false));
+    }, 60_000);
+    assert.equal(await view.locator(".batch").count(), 0, "the batch view is gone");
   });
 });

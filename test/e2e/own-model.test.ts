@@ -74,10 +74,26 @@ describe("your own model in a real workbench: a model folder and the Hugging Fac
     return workbench.webview();
   };
 
+  /**
+   * Select Model from the palette, until its own quick pick shows. Not `runCommand`: that waits for
+   * the palette to close, and Select Model's quick pick opens in the same widget at once.
+   */
+  async function openSelectModel(): Promise<void> {
+    assert.ok(workbench);
+    const page = workbench.page;
+    await page.keyboard.press("F1");
+    const input = page.locator(".quick-input-widget input.input");
+    await input.waitFor({ state: "visible" });
+    await input.fill(">Attention Lens: Select Model");
+    await page.locator(".quick-input-list .monaco-list-row", { hasText: "Attention Lens: Select Model" }).first().waitFor({ state: "visible", timeout: 30_000 });
+    await page.keyboard.press("Enter");
+    await page.locator('.quick-input-widget input[placeholder="The model whose attention the panel shows"]').waitFor({ state: "visible", timeout: 30_000 });
+  }
+
   /** Select Model, then the row whose label is `name`. */
   async function pickModel(name: string): Promise<void> {
     assert.ok(workbench);
-    await workbench.runCommand("Attention Lens: Select Model");
+    await openSelectModel();
     const row = workbench.page.locator(".quick-input-list .monaco-list-row", { hasText: name }).first();
     await row.waitFor({ state: "visible", timeout: 30_000 });
     await row.click();
@@ -133,7 +149,7 @@ describe("your own model in a real workbench: a model folder and the Hugging Fac
     assert.ok(workbench);
     await workbench.selectLines(SAMPLE_FILE, FIRST_LINE, LINES_SELECTED);
     await workbench.hideSideBar();
-    await workbench.runCommand("Attention Lens: Select Model");
+    await openSelectModel();
     const rows = workbench.page.locator(".quick-input-list .monaco-list-row");
     const llama = rows.filter({ hasText: "llama-32k" }).first();
     await llama.waitFor({ state: "visible", timeout: 30_000 });
