@@ -57,7 +57,6 @@ class TextTokenizerAdapter implements FolderTokenizer {
 
   encodeForModel(text: string): EncodedForModel {
     const encoded = this.tokenizer.encode(text, { addSpecialTokens: true });
-    // `special` is not enumerable on EncodedText: copied by name.
     return { ids: encoded.ids, texts: encoded.tokens, offsets: encoded.offsets, special: [...encoded.special] };
   }
 

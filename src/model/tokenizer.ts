@@ -222,18 +222,12 @@ export class TextTokenizer {
     const after: readonly number[] = options.addSpecialTokens ? this.suffixTokenIds : [];
 
     const allIds = [...before, ...ids, ...after];
-    const result = {
+    return {
       ids: allIds,
       tokens: allIds.map((id) => this.tokenText(id)),
       offsets: [...before.map((): TextRange => [0, 0]), ...offsets, ...after.map((): TextRange => [text.length, text.length])],
+      special: [...before.map(() => true), ...special, ...after.map(() => true)],
     };
-    Object.defineProperty(result, "special", {
-      value: [...before.map(() => true), ...special, ...after.map(() => true)],
-      enumerable: false,
-      writable: true,
-      configurable: true,
-    });
-    return result as EncodedText;
   }
 
   /**

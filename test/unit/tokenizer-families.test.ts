@@ -347,11 +347,12 @@ describe("TextTokenizer on real files: token bytes and texts", function () {
     assert.deepEqual(encoded.offsets, [[0, 7], [7, 8], [8, 16], [16, 26]]);
   });
 
-  it("keeps `special` out of enumeration, so results still compare as the three arrays", () => {
+  it("returns four arrays of one length: ids, tokens, offsets and whether each token is special", () => {
     const { json, path } = tokenizerJsonOf("gpt2");
-    const encoded = TextTokenizer.fromJson(json, path).encode("<|endoftext|>");
-    assert.deepEqual(Object.keys(encoded), ["ids", "tokens", "offsets"]);
-    assert.deepEqual(encoded.special, [true]);
+    const encoded = TextTokenizer.fromJson(json, path).encode("<|endoftext|> hi");
+    assert.deepEqual(Object.keys(encoded), ["ids", "tokens", "offsets", "special"]);
+    assert.deepEqual(encoded.special, [true, false]);
+    assert.deepEqual(JSON.parse(JSON.stringify(encoded)).special, [true, false], "a copy keeps it");
   });
 });
 

@@ -291,8 +291,9 @@ describe("TextTokenizer (src/model/tokenizer.ts)", () => {
     assert.deepEqual(withBos.ids, [tokenizer.bosTokenId, ...plain.ids]);
     assert.deepEqual(withBos.offsets, [[0, 0], ...plain.offsets]);
     assert.deepEqual(withBos.tokens, ["<|bos|>", ...plain.tokens]);
-    assert.deepEqual(tokenizer.encode("", { addBos: true }), { ids: [0], tokens: ["<|bos|>"], offsets: [[0, 0]] });
-    assert.deepEqual(tokenizer.encode(""), { ids: [], tokens: [], offsets: [] });
+    assert.deepEqual(withBos.special, [true, ...plain.special]);
+    assert.deepEqual(tokenizer.encode("", { addBos: true }), { ids: [0], tokens: ["<|bos|>"], offsets: [[0, 0]], special: [true] });
+    assert.deepEqual(tokenizer.encode(""), { ids: [], tokens: [], offsets: [], special: [] });
   });
 
   it("round-trips prose, code, tabs, CRLF, accents, emoji and CJK exactly", () => {
