@@ -8,6 +8,9 @@
  * value; two cached decoding steps; a left-padded batch (real query rows: transformers gives pad
  * rows a uniform distribution, the graph zeros); masked cells exactly 0. On onnxruntime-node (CPU):
  * the same graph, prefill and batch. And the fused Attention-23 graph against the primitive one.
+ *
+ * Both decoders run every check on wasm: `OnnxDecoder` (one graph holding every weight) and
+ * `LayeredDecoder` (one layer graph fed each layer's weights in turn, then the output head).
  */
 
 import assert from "node:assert/strict";
@@ -23,6 +26,8 @@ import { buildActivation } from "../../src/model/onnx/graph-mlp";
 import { DataType, encodeModel } from "../../src/model/onnx/onnx-proto";
 import { prepareGraphStep, type GraphStep } from "../../src/model/onnx/graph-inputs";
 import { randomDecoderWeights } from "../../src/model/weights";
+import { LayeredDecoder } from "../../src/runtime/layered-decoder";
+import type { RuntimeSettings } from "../../src/runtime/model-runtime";
 import { OnnxDecoder, type OnnxDecoderStep } from "../../src/runtime/onnx-decoder";
 import { isMasked, loadFamilyFixture, maxDifferenceOnRows, type FamilyFixture } from "./helpers/family-fixtures";
 import { FIXTURES, tensorFromJson, type TensorJson } from "./helpers/fixtures";
@@ -45,13 +50,27 @@ const FIXTURE_NAMES = [
   "gpt2-bf16",
 ];
 
-type Runtime = "wasm" | "node" | "fused";
+type Runtime = "wasm" | "node" | "fused" | "layered";
+
+/** What the parity tests need of a decoder; both decoders have it. */
+type ParityDecoder = Pick<OnnxDecoder, "forward" | "reset" | "dispose" | "backend" | "length">;
+type CreateDecoder = (
+  config: FamilyFixture["config"],
+  weights: FamilyFixture["weights"],
+  settings: RuntimeSettings,
+  options?: { attention?: "primitive" | "fused" },
+) => Promise<ParityDecoder>;
+
+const DECODERS: { kind: "single graph" | "layer by layer"; runtime: Runtime; create: CreateDecoder }[] = [
+  { kind: "single graph", runtime: "wasm", create: (config, weights, settings, options) => OnnxDecoder.create(config, weights, settings, options) },
+  { kind: "layer by layer", runtime: "layered", create: (config, weights, settings, options) => LayeredDecoder.create(config, weights, settings, options) },
+];
 /** The worst difference seen per fixture and runtime, printed at the end for the record. */
 const worstDifference = new Map<string, Record<Runtime, number>>();
 
 /** Asserts a difference is within TOLERANCE and remembers it for the summary. */
 function check(fixture: string, runtime: Runtime, difference: number, label: string): void {
-  const row = worstDifference.get(fixture) ?? { wasm: 0, node: 0, fused: 0 };
+  const row = worstDifference.get(fixture) ?? { wasm: 0, node: 0, fused: 0, layered: 0 };
   row[runtime] = Math.max(row[runtime], difference);
   worstDifference.set(fixture, row);
   assert.ok(difference <= TOLERANCE, `${fixture} on ${runtime}, ${label}: max |difference| ${difference} > ${TOLERANCE}`);
@@ -92,18 +111,18 @@ async function runOnNode(session: ortNode.InferenceSession, fixture: FamilyFixtu
   return outputs;
 }
 
-for (const name of FIXTURE_NAMES) {
-  describe(`ONNX decoder graph equals transformers: ${name}`, function () {
+for (const name of FIXTURE_NAMES) for (const { kind, runtime: wasmRuntime, create } of DECODERS) {
+  describe(`ONNX decoder (${kind}) equals transformers: ${name}`, function () {
     this.timeout(120000);
     const fixture = loadFamilyFixture(name);
     const { config, expected } = fixture;
     const windows = config.slidingWindows;
-    let decoder: OnnxDecoder;
+    let decoder: ParityDecoder;
 
     before(async () => {
       assert.deepEqual(windows, expected.layerWindows, "the config's sliding windows are transformers' layer windows");
       assert.equal(expected.maskedCellsAreZero, true, "transformers' masked cells are 0 too");
-      decoder = await OnnxDecoder.create(config, fixture.weights, wasm);
+      decoder = await create(config, fixture.weights, wasm);
       assert.equal(decoder.backend, "wasm");
     });
     after(async () => decoder?.dispose());
@@ -112,15 +131,15 @@ for (const name of FIXTURE_NAMES) {
     it("prefill on wasm: logits, every attention map and every present key/value; masked cells exactly 0", async () => {
       const prefill = expected.prefill;
       const actual = await decoder.forward(prefill.inputIds, { fetchPresent: true });
-      check(name, "wasm", maxDifferenceOnRows(actual.logits, tensorFromJson(prefill.logits), rowAxis.logits), "prefill logits");
+      check(name, wasmRuntime, maxDifferenceOnRows(actual.logits, tensorFromJson(prefill.logits), rowAxis.logits), "prefill logits");
       assert.equal(actual.attentions.length, config.numHiddenLayers);
       actual.attentions.forEach((attention, layer) => {
-        check(name, "wasm", maxDifferenceOnRows(attention, tensorFromJson(prefill.attentions[layer]), rowAxis.attention), `prefill attention ${layer}`);
+        check(name, wasmRuntime, maxDifferenceOnRows(attention, tensorFromJson(prefill.attentions[layer]), rowAxis.attention), `prefill attention ${layer}`);
         assertMaskedCellsAreZero(attention, windows[layer], actual.keyMask, `prefill attention ${layer}`);
       });
       actual.presentKeyValues.forEach(({ key, value }, layer) => {
-        check(name, "wasm", maxDifferenceOnRows(key, tensorFromJson(prefill.presentKeys[layer]), 2), `present key ${layer}`);
-        check(name, "wasm", maxDifferenceOnRows(value, tensorFromJson(prefill.presentValues[layer]), 2), `present value ${layer}`);
+        check(name, wasmRuntime, maxDifferenceOnRows(key, tensorFromJson(prefill.presentKeys[layer]), 2), `present key ${layer}`);
+        check(name, wasmRuntime, maxDifferenceOnRows(value, tensorFromJson(prefill.presentValues[layer]), 2), `present value ${layer}`);
       });
     });
 
@@ -128,9 +147,9 @@ for (const name of FIXTURE_NAMES) {
       await decoder.forward(expected.prefill.inputIds);
       for (const [index, step] of expected.decode.entries()) {
         const actual = await decoder.forward(step.inputIds);
-        check(name, "wasm", maxDifferenceOnRows(actual.logits, tensorFromJson(step.logits), rowAxis.logits), `decode ${index} logits`);
+        check(name, wasmRuntime, maxDifferenceOnRows(actual.logits, tensorFromJson(step.logits), rowAxis.logits), `decode ${index} logits`);
         actual.attentions.forEach((attention, layer) => {
-          check(name, "wasm", maxDifferenceOnRows(attention, tensorFromJson(step.attentions[layer]), rowAxis.attention), `decode ${index} attention ${layer}`);
+          check(name, wasmRuntime, maxDifferenceOnRows(attention, tensorFromJson(step.attentions[layer]), rowAxis.attention), `decode ${index} attention ${layer}`);
           assertMaskedCellsAreZero(attention, windows[layer], actual.keyMask, `decode ${index} attention ${layer}`);
         });
       }
@@ -142,15 +161,15 @@ for (const name of FIXTURE_NAMES) {
       const actual = await decoder.forward(batch.inputIds, { attentionMask: batch.attentionMask });
       assert.deepEqual(actual.positions, batch.positionIds);
       const isReal = (row: number, slot: number) => batch.attentionMask[row][slot] === 1;
-      check(name, "wasm", maxDifferenceOnRows(actual.logits, tensorFromJson(batch.logits), rowAxis.logits, isReal), "batch logits");
+      check(name, wasmRuntime, maxDifferenceOnRows(actual.logits, tensorFromJson(batch.logits), rowAxis.logits, isReal), "batch logits");
       assert.ok(!actual.logits.data.some(Number.isNaN), "no NaN, not even in pad rows");
       actual.attentions.forEach((attention, layer) => {
-        check(name, "wasm", maxDifferenceOnRows(attention, tensorFromJson(batch.attentions[layer]), rowAxis.attention, isReal), `batch attention ${layer}`);
+        check(name, wasmRuntime, maxDifferenceOnRows(attention, tensorFromJson(batch.attentions[layer]), rowAxis.attention, isReal), `batch attention ${layer}`);
         assertMaskedCellsAreZero(attention, windows[layer], actual.keyMask, `batch attention ${layer}`);
       });
     });
 
-    it("onnxruntime-node (CPU) runs the same graph: prefill (logits, maps, presents) and the padded batch", async () => {
+    if (kind === "single graph") it("onnxruntime-node (CPU) runs the same graph: prefill (logits, maps, presents) and the padded batch", async () => {
       const session = await ortNode.InferenceSession.create(encodeDecoderGraph(config, fixture.weights), { intraOpNumThreads: 1, interOpNumThreads: 1 });
       try {
         const prefill = expected.prefill;
@@ -179,7 +198,7 @@ for (const name of FIXTURE_NAMES) {
     });
 
     it("the fused Attention-23 graph gives the primitive graph's logits and presents: prefill, decoding, padded batch", async () => {
-      const fused = await OnnxDecoder.create(config, fixture.weights, wasm, { attention: "fused" });
+      const fused = await create(config, fixture.weights, wasm, { attention: "fused" });
       try {
         const compare = (actual: OnnxDecoderStep, reference: OnnxDecoderStep, label: string, keepRow?: (batch: number, row: number) => boolean) => {
           check(name, "fused", maxDifferenceOnRows(actual.logits, reference.logits, rowAxis.logits, keepRow), `${label} logits`);
@@ -317,7 +336,7 @@ describe("MLP activations of the graph on onnxruntime-node and onnxruntime-web",
 after(() => {
   const lines = [...worstDifference].map(
     ([fixture, row]) =>
-      `  ${fixture.padEnd(28)} wasm ${row.wasm.toExponential(2)}  node ${row.node.toExponential(2)}  fused (vs primitive, and prefill vs transformers) ${row.fused.toExponential(2)}`,
+      `  ${fixture.padEnd(28)} wasm ${row.wasm.toExponential(2)}  layer by layer ${row.layered.toExponential(2)}  node ${row.node.toExponential(2)}  fused (vs primitive, and prefill vs transformers) ${row.fused.toExponential(2)}`,
   );
   console.log(`\n  Worst |difference| per fixture (tolerance ${TOLERANCE}):\n${lines.join("\n")}`);
 });

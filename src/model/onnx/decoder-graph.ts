@@ -135,7 +135,7 @@ export function encodeDecoderGraph(config: DecoderConfig, weights: DecoderWeight
 }
 
 /** One pre-norm decoder layer: h = x + attention(norm(x)); y = h + mlp(norm(h)). */
-function buildDecoderLayer(graph: GraphBuilder, hidden: string, weights: DecoderLayerWeights, context: AttentionContext): string {
+export function buildDecoderLayer(graph: GraphBuilder, hidden: string, weights: DecoderLayerWeights, context: AttentionContext): string {
   const { config, layer } = context;
   const prefix = `model.layers.${layer}`;
   const attentionInput = buildNorm(graph, config, hidden, weights.inputNorm, weights.inputNormBias, `${prefix}.input_layernorm`); // (B, T, C)
@@ -148,7 +148,7 @@ function buildDecoderLayer(graph: GraphBuilder, hidden: string, weights: Decoder
 }
 
 /** The checks a mismatched config and weights would otherwise fail deep inside the runtime. */
-function checkWeightsFitConfig(config: DecoderConfig, weights: DecoderWeights): void {
+export function checkWeightsFitConfig(config: DecoderConfig, weights: DecoderWeights): void {
   if (weights.layers.length !== config.numHiddenLayers) {
     throw new RangeError(
       `the weights have ${weights.layers.length} layers but the config has ${config.numHiddenLayers}; load the weights with the config.json they belong to`,

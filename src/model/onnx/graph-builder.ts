@@ -37,11 +37,33 @@ export interface OpOptions {
 /** ONNX element type codes by name, for Cast's `to` attribute. */
 export const ElementType = DataType;
 
+/** A weight that a graph built with `weightsAsInputs` takes as an input: fed at run time, not stored. */
+export interface FedWeight {
+  name: string;
+  tensor: Tensor;
+}
+
+export interface GraphBuilderOptions {
+  /**
+   * Make every `weight` a graph input instead of an initializer, and collect the tensors in
+   * `fedWeights`: one graph then serves every layer of a model (runtime/layered-decoder.ts feeds
+   * each layer's weights in turn). Constants (`int64s`, `floats`) stay initializers.
+   */
+  weightsAsInputs?: boolean;
+}
+
 export class GraphBuilder {
   readonly nodes: NodeSpec[] = [];
   readonly initializers: TensorSpec[] = [];
+  /** The weights taken as inputs, in the order first used (only with `weightsAsInputs`). */
+  readonly fedWeights: FedWeight[] = [];
+  readonly weightsAsInputs: boolean;
   private readonly usedNames = new Set<string>();
   private readonly constantCache = new Map<string, string>();
+
+  constructor(options: GraphBuilderOptions = {}) {
+    this.weightsAsInputs = options.weightsAsInputs ?? false;
+  }
 
   /** Adds a node and returns its first output's name (use `opOutputs` for several outputs). */
   op(opType: string, inputs: readonly string[], options: OpOptions = {}): string {
@@ -66,10 +88,11 @@ export class GraphBuilder {
     return outputs;
   }
 
-  /** A float32 weight or constant tensor, stored in the model as an initializer. */
+  /** A float32 weight, stored in the model as an initializer, or a graph input with `weightsAsInputs`. */
   weight(name: string, tensor: Tensor): string {
     const unique = this.uniqueName(name);
-    this.initializers.push(floatTensor(unique, tensor.shape, tensor.data));
+    if (this.weightsAsInputs) this.fedWeights.push({ name: unique, tensor });
+    else this.initializers.push(floatTensor(unique, tensor.shape, tensor.data));
     return unique;
   }
 

@@ -40,14 +40,20 @@ export interface AttentionMask {
 }
 
 /** One mask per layer, by config.slidingWindows; layers with the same window get the same object. */
-export function buildAttentionMasks(graph: GraphBuilder, config: DecoderConfig, variant: AttentionVariant): AttentionMask[] {
+export function buildAttentionMasks(
+  graph: GraphBuilder,
+  config: DecoderConfig,
+  variant: AttentionVariant,
+  newTokens: string = GraphNames.inputIds,
+): AttentionMask[] {
   if (config.slidingWindows.length !== config.numHiddenLayers) {
     throw new RangeError(`the config lists ${config.slidingWindows.length} sliding windows for ${config.numHiddenLayers} layers; it needs one (a window or null) per layer`);
   }
   const zero = graph.int64s([0], []);
   const one = graph.int64s([1], []);
   // T and S as scalars, read from the inputs' shapes.
-  const newLength = graph.op("Gather", [graph.op("Shape", [GraphNames.inputIds], { name: "mask/shape_ids" }), one], {
+  // newTokens is any (B, T, ...) value: input_ids, or the hidden states of a one-layer graph.
+  const newLength = graph.op("Gather", [graph.op("Shape", [newTokens], { name: "mask/shape_ids" }), one], {
     name: "mask/T",
     attributes: { axis: 0 },
   }); // ()

@@ -1,0 +1,366 @@
+/**
+ * A decoder of real size on onnxruntime-web, run layer by layer: the layer graph of
+ * model/onnx/layer-graph.ts is loaded once per distinct sliding window, and each run feeds it one
+ * layer's weights after the other, then runs the output head on the rows whose logits are wanted.
+ *
+ *   ids -> embed (TypeScript) -> layer 0 -> layer 1 -> ... -> layer L-1 -> head (rows asked for)
+ *
+ * Memory holds the weights once, as the checkpoint's tensors (JavaScript), plus what one layer needs
+ * inside the runtime; no protobuf holds them, so there is no 2 GB limit and a tied output head is
+ * the embedding matrix itself. Between layers a run reports progress (`onLayer`) and stops when its
+ * `signal` is aborted (`RunCancelledError`), so a cancelled or superseded run ends at the next layer.
+ *
+ * It offers what `OnnxDecoder` (one graph holding every weight) offers, step for step: `compute`
+ * (stateless: after a past the caller keeps, or from nothing), and `forward`/`restore`/`reset` with
+ * a cache of its own. Outputs are the attention library's `Tensor`s.
+ *
+ * Shape legend: B batch, T new tokens, P past slots, S = P + T, C model width, V vocabulary,
+ * nh query heads, nkv key/value heads, hs head size, N rows with logits.
+ */
+
+import * as ort from "onnxruntime-web";
+import type { KeyValue } from "../attention/kv-cache";
+import { RotaryEmbedding } from "../attention/rotary-embedding";
+import { Tensor } from "../attention/tensor";
+import type { DecoderConfig } from "../model/config";
+import { checkWeightsFitConfig } from "../model/onnx/decoder-graph";
+import type { AttentionVariant } from "../model/onnx/graph-attention";
+import { prepareGraphStep } from "../model/onnx/graph-inputs";
+import { GraphNames } from "../model/onnx/graph-names";
+import { buildLayerGraph, buildOutputHeadGraph, LayerGraphNames, layerWeightInputs } from "../model/onnx/layer-graph";
+import type { DecoderWeights } from "../model/weights";
+import { type Backend, ModelRuntime, probeWebGpu, type RuntimeSettings } from "./model-runtime";
+import type { OnnxDecoderComputeCall, OnnxDecoderPast, OnnxDecoderStep } from "./onnx-decoder";
+
+/** A run stopped by its signal, between two layers. Nothing of it is kept. */
+export class RunCancelledError extends Error {
+  override name = "RunCancelledError";
+}
+
+/** Which rows get logits: every new token's, only each sequence's last, or none (maps only). */
+export type LogitRows = "all" | "last" | "none";
+
+export interface LayeredDecoderCall extends OnnxDecoderComputeCall {
+  /** Default "all": logits (B, T, V). "last": (B, 1, V). "none": (B, 0, V), the head does not run. */
+  logits?: LogitRows;
+  /** Stops the run before the next layer; the run then rejects with `RunCancelledError`. */
+  signal?: AbortSignal;
+  /** Called after every layer (and once more after the head) with the layers done so far. */
+  onLayer?: (done: number, layers: number) => void;
+  /** Receives each layer's attention maps (B, nh, T, S) as they come, instead of `attentions`. */
+  onAttention?: (layer: number, weights: Tensor) => void;
+}
+
+export interface LayeredDecoderOptions {
+  /** "primitive" (default) exposes the attention maps; "fused" uses ONNX Attention-23. */
+  attention?: AttentionVariant;
+}
+
+/** The layer graph for each distinct window, and which runtime each layer uses. */
+interface LayerRuntimes {
+  byWindow: Map<number | null, ModelRuntime>;
+  ofLayer: ModelRuntime[];
+}
+
+export class LayeredDecoder {
+  /** Per layer, the cached keys and values of `forward` (B, nkv, P, hs). */
+  private pastKeyValues: { key: ort.Tensor; value: ort.Tensor }[] = [];
+  private pastTokenMask: number[][] = [];
+  private rotaryCosine: Float32Array = new Float32Array(0);
+  private rotarySine: Float32Array = new Float32Array(0);
+  private rotaryPositions = 0;
+  private readonly rotary: RotaryEmbedding | undefined;
+
+  private constructor(
+    readonly config: DecoderConfig,
+    private readonly weights: DecoderWeights,
+    private readonly layers: LayerRuntimes,
+    private readonly head: ModelRuntime,
+    /** Per layer, its weights as runtime inputs (views of the weights' own arrays, no copies). */
+    private readonly layerFeeds: Record<string, ort.Tensor>[],
+    private readonly headFeeds: Record<string, ort.Tensor>,
+    readonly hasAttentionOutputs: boolean,
+  ) {
+    this.rotary = config.positionEncoding === "rope" ? new RotaryEmbedding(config.headDim, config.ropeTheta, config.ropeScaling) : undefined;
+  }
+
+  /** Builds the layer graphs and the head graph, and loads them on the backend the settings choose. */
+  static async create(
+    config: DecoderConfig,
+    weights: DecoderWeights,
+    runtimeSettings: RuntimeSettings,
+    options: LayeredDecoderOptions = {},
+  ): Promise<LayeredDecoder> {
+    checkWeightsFitConfig(config, weights);
+    const variant = options.attention ?? "primitive";
+    // One probe for every runtime, so that all of them take the same backend.
+    const settings: RuntimeSettings = {
+      ...runtimeSettings,
+      webGpuProbe: runtimeSettings.choice === "wasm" ? runtimeSettings.webGpuProbe : (runtimeSettings.webGpuProbe ?? (await probeWebGpu())),
+    };
+    const created: ModelRuntime[] = [];
+    try {
+      const byWindow = new Map<number | null, ModelRuntime>();
+      for (const window of new Set(config.slidingWindows)) {
+        const layer = config.slidingWindows.indexOf(window);
+        const runtime = await ModelRuntime.create(buildLayerGraph(config, window, weights.layers[layer], { attention: variant }).bytes, settings);
+        created.push(runtime);
+        byWindow.set(window, runtime);
+      }
+      const headGraph = buildOutputHeadGraph(config, weights);
+      const head = await ModelRuntime.create(headGraph.bytes, settings);
+      created.push(head);
+      const ofLayer = config.slidingWindows.map((window) => byWindow.get(window) as ModelRuntime);
+      const layerFeeds = weights.layers.map((layerWeights) => feedsOf(layerWeightInputs(config, layerWeights)));
+      const headFeeds = feedsOf(headGraph.weights);
+      return new LayeredDecoder(config, weights, { byWindow, ofLayer }, head, layerFeeds, headFeeds, variant === "primitive");
+    } catch (error) {
+      await Promise.all(created.map((runtime) => runtime.dispose()));
+      throw error;
+    }
+  }
+
+  /** Which backend runs the layers ("wasm" when any of them fell back to it). */
+  get backend(): Backend {
+    return [...this.layers.byWindow.values(), this.head].every((runtime) => runtime.backend === "webgpu") ? "webgpu" : "wasm";
+  }
+
+  /** Why the layers do not run on the backend wanted first; undefined when they do. */
+  get fallbackReason(): string | undefined {
+    return [...this.layers.byWindow.values(), this.head].map((runtime) => runtime.fallbackReason).find((reason) => reason !== undefined);
+  }
+
+  /** Slots in the cache of `forward`. */
+  get length(): number {
+    return this.pastTokenMask[0]?.length ?? 0;
+  }
+
+  /** Runs T new tokens after whatever `forward` cached before, and caches them. */
+  async forward(inputIds: readonly (readonly number[])[], call: LayeredDecoderCall = {}): Promise<OnnxDecoderStep> {
+    const past = this.length > 0 ? { keyValues: this.pastKeyValues, keyMask: this.pastTokenMask } : undefined;
+    const { step, presents } = await this.run(inputIds, past, call);
+    // Only a run that went through every layer replaces the cache.
+    this.disposePast();
+    this.pastKeyValues = presents;
+    this.pastTokenMask = step.keyMask;
+    return step;
+  }
+
+  /**
+   * Runs T new tokens WITHOUT touching this decoder's own cache: after `call.past` when given, else
+   * from an empty cache (a full recompute). The presents are returned when `fetchPresent` is set.
+   */
+  async compute(inputIds: readonly (readonly number[])[], call: LayeredDecoderCall = {}): Promise<OnnxDecoderStep> {
+    const given = call.past && (call.past.keyMask[0]?.length ?? 0) > 0 ? call.past : undefined;
+    if (given && given.keyValues.length !== this.config.numHiddenLayers) {
+      throw new RangeError(`LayeredDecoder.compute: the past holds ${given.keyValues.length} layers but the model has ${this.config.numHiddenLayers}`);
+    }
+    const past = given ? { keyValues: given.keyValues.map(({ key, value }) => ({ key: fromTensor(key), value: fromTensor(value) })), keyMask: given.keyMask } : undefined;
+    const { step, presents } = await this.run(inputIds, past, call);
+    for (const { key, value } of presents) {
+      key.dispose();
+      value.dispose();
+    }
+    return step;
+  }
+
+  /** Replaces the cache of `forward` with `past`, so that the next `forward` continues from it. */
+  restore(past: OnnxDecoderPast): void {
+    const length = past.keyMask[0]?.length ?? 0;
+    if (length === 0) {
+      this.reset();
+      return;
+    }
+    if (past.keyValues.length !== this.config.numHiddenLayers) {
+      throw new RangeError(`LayeredDecoder.restore: the past holds ${past.keyValues.length} layers but the model has ${this.config.numHiddenLayers}`);
+    }
+    prepareGraphStep(this.config, {
+      inputIds: past.keyMask.map(() => [0]),
+      pastTokenMask: past.keyMask,
+      pastShapes: past.keyValues.flatMap(({ key, value }) => [key.shape, value.shape]),
+    });
+    this.disposePast();
+    this.pastKeyValues = past.keyValues.map(({ key, value }) => ({ key: fromTensor(key), value: fromTensor(value) }));
+    this.pastTokenMask = past.keyMask.map((row) => [...row]);
+  }
+
+  /** Empties the cache of `forward`. */
+  reset(): void {
+    this.disposePast();
+    this.pastTokenMask = [];
+  }
+
+  async dispose(): Promise<void> {
+    this.reset();
+    await Promise.all([...this.layers.byWindow.values(), this.head].map((runtime) => runtime.dispose()));
+  }
+
+  private disposePast(): void {
+    for (const { key, value } of this.pastKeyValues) {
+      key.dispose();
+      value.dispose();
+    }
+    this.pastKeyValues = [];
+  }
+
+  /** The run itself: embeddings, every layer, the head. Returns the presents (B, nkv, S, hs) per layer. */
+  private async run(
+    inputIds: readonly (readonly number[])[],
+    past: { keyValues: readonly { key: ort.Tensor; value: ort.Tensor }[]; keyMask: readonly (readonly number[])[] } | undefined,
+    call: LayeredDecoderCall,
+  ): Promise<{ step: OnnxDecoderStep; presents: { key: ort.Tensor; value: ort.Tensor }[] }> {
+    const { config } = this;
+    const layers = config.numHiddenLayers;
+    const prepared = prepareGraphStep(config, {
+      inputIds,
+      attentionMask: call.attentionMask,
+      pastTokenMask: past?.keyMask.map((row) => [...row]),
+      pastShapes: past?.keyValues.flatMap(({ key, value }) => [key.dims, value.dims]),
+    });
+    const batchSize = inputIds.length;
+    const length = inputIds[0].length;
+    const fetchAttentions = this.hasAttentionOutputs && (call.fetchAttentions ?? true);
+    const cancelled = (): RunCancelledError => new RunCancelledError(`the run was cancelled before layer ${completed + 1} of ${layers}`);
+
+    const attentionMask = new ort.Tensor("int64", prepared.feeds[GraphNames.attentionMask].data as BigInt64Array, prepared.feeds[GraphNames.attentionMask].dims);
+    const rotary = this.rotaryFeeds(prepared.positions);
+    const emptyPast = new ort.Tensor("float32", new Float32Array(0), [batchSize, config.numKeyValueHeads, 0, config.headDim]);
+    let hidden: ort.Tensor = new ort.Tensor("float32", this.embed(inputIds, prepared.positions), [batchSize, length, config.hiddenSize]);
+
+    const presents: { key: ort.Tensor; value: ort.Tensor }[] = [];
+    const attentions: Tensor[] = [];
+    const presentKeyValues: KeyValue[] = [];
+    let completed = 0;
+    const started = performance.now();
+    try {
+      for (let layer = 0; layer < layers; layer++) {
+        if (call.signal?.aborted) throw cancelled();
+        const outputs = await this.layers.ofLayer[layer].run({
+          [LayerGraphNames.hiddenStates]: hidden,
+          [GraphNames.attentionMask]: attentionMask,
+          ...rotary,
+          [GraphNames.pastKey(0)]: past?.keyValues[layer].key ?? emptyPast,
+          [GraphNames.pastValue(0)]: past?.keyValues[layer].value ?? emptyPast,
+          ...this.layerFeeds[layer],
+        });
+        hidden = outputs[LayerGraphNames.hiddenStatesOut];
+        const key = outputs[GraphNames.presentKey(0)];
+        const value = outputs[GraphNames.presentValue(0)];
+        presents.push({ key, value });
+        if (call.fetchPresent) presentKeyValues.push({ key: await toTensor(key, "copy"), value: await toTensor(value, "copy") });
+        const weights = outputs[GraphNames.attentions(0)];
+        if (weights && fetchAttentions) {
+          const map = await toTensor(weights);
+          if (call.onAttention) call.onAttention(layer, map);
+          else attentions.push(map);
+        } else weights?.dispose();
+        completed = layer + 1;
+        call.onLayer?.(completed, layers);
+      }
+      if (call.signal?.aborted) throw cancelled();
+      const logits = await this.runHead(hidden, call.logits ?? "all");
+      call.onLayer?.(layers, layers);
+      const milliseconds = performance.now() - started;
+      return {
+        step: { logits, attentions, presentKeyValues, positions: prepared.positions, keyMask: prepared.keyMask, milliseconds },
+        presents,
+      };
+    } catch (error) {
+      for (const { key, value } of presents) {
+        key.dispose();
+        value.dispose();
+      }
+      throw error;
+    }
+  }
+
+  /** The output head on the rows asked for: (B, T, C) -> (B, N, V). */
+  private async runHead(hidden: ort.Tensor, rows: LogitRows): Promise<Tensor> {
+    const [batchSize, length, width] = hidden.dims;
+    if (rows === "none") return new Tensor(new Float32Array(0), [batchSize, 0, this.config.vocabSize]);
+    let input = hidden;
+    if (rows === "last" && length > 1) {
+      const data = (await hidden.getData()) as Float32Array;
+      const last = new Float32Array(batchSize * width);
+      for (let batch = 0; batch < batchSize; batch++) last.set(data.subarray((batch * length + length - 1) * width, (batch * length + length) * width), batch * width);
+      input = new ort.Tensor("float32", last, [batchSize, 1, width]);
+    }
+    const outputs = await this.head.run({ [LayerGraphNames.hiddenStates]: input, ...this.headFeeds });
+    return toTensor(outputs[GraphNames.logits]);
+  }
+
+  /**
+   * The input of layer 0: each token's row of the embedding matrix, plus its position's row of
+   * GPT-2's learned position embeddings. (B, T) ids -> (B, T, C).
+   */
+  private embed(inputIds: readonly (readonly number[])[], positions: readonly (readonly number[])[]): Float32Array {
+    const width = this.config.hiddenSize;
+    const table = this.weights.embedTokens.data; // (V, C)
+    const positionTable = this.config.positionEncoding === "learned" ? this.weights.positionEmbeddings?.data : undefined; // (maxPositions, C)
+    if (this.config.positionEncoding === "learned" && !positionTable) {
+      throw new Error("the config asks for learned positions but the weights have no position embeddings (GPT-2's wpe); load the weights with the config they belong to");
+    }
+    const length = inputIds[0].length;
+    const hidden = new Float32Array(inputIds.length * length * width);
+    inputIds.forEach((row, batch) =>
+      row.forEach((id, token) => {
+        const offset = (batch * length + token) * width;
+        hidden.set(table.subarray(id * width, (id + 1) * width), offset);
+        if (positionTable) {
+          const position = positions[batch][token];
+          for (let feature = 0; feature < width; feature++) hidden[offset + feature] += positionTable[position * width + feature];
+        }
+      }),
+    );
+    return hidden;
+  }
+
+  /** RoPE's cos and sin at the new tokens' positions, (B, 1, T, hs) each; {} for learned positions. */
+  private rotaryFeeds(positions: readonly (readonly number[])[]): Record<string, ort.Tensor> {
+    if (!this.rotary) return {};
+    const headDim = this.config.headDim;
+    const needed = Math.max(0, ...positions.flat()) + 1;
+    if (needed > this.rotaryPositions) {
+      // Tables for the positions used so far, grown by doubling up to the context: never the whole
+      // context at once (131k positions x hs 128 would be 128 MiB).
+      const count = Math.min(this.config.maxPositionEmbeddings, Math.max(256, 2 ** Math.ceil(Math.log2(needed))));
+      const tables = this.rotary.tables(Math.max(count, needed));
+      this.rotaryCosine = tables.cosine.data;
+      this.rotarySine = tables.sine.data;
+      this.rotaryPositions = tables.cosine.shape[0];
+    }
+    const length = positions[0].length;
+    const cosine = new Float32Array(positions.length * length * headDim);
+    const sine = new Float32Array(cosine.length);
+    positions.forEach((row, batch) =>
+      row.forEach((position, token) => {
+        const offset = (batch * length + token) * headDim;
+        cosine.set(this.rotaryCosine.subarray(position * headDim, (position + 1) * headDim), offset);
+        sine.set(this.rotarySine.subarray(position * headDim, (position + 1) * headDim), offset);
+      }),
+    );
+    const dims = [positions.length, 1, length, headDim];
+    return { [LayerGraphNames.ropeCosine]: new ort.Tensor("float32", cosine, dims), [LayerGraphNames.ropeSine]: new ort.Tensor("float32", sine, dims) };
+  }
+}
+
+/** Runtime inputs over the tensors' own arrays: onnxruntime copies them into the backend at each run. */
+function feedsOf(weights: readonly { name: string; tensor: Tensor }[]): Record<string, ort.Tensor> {
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const { name, tensor } of weights) feeds[name] = new ort.Tensor("float32", tensor.data, [...tensor.shape]);
+  return feeds;
+}
+
+/** A library Tensor as an onnxruntime tensor over a COPY of its data (a run may not keep ours). */
+function fromTensor(tensor: Tensor): ort.Tensor {
+  return new ort.Tensor("float32", tensor.data.slice(), [...tensor.shape]);
+}
+
+/**
+ * An onnxruntime output (on the CPU or the GPU) as a library Tensor. "share" hands over the output's
+ * own array (for an output nothing else uses); "copy" for one the decoder keeps (a present).
+ */
+async function toTensor(tensor: ort.Tensor, use: "share" | "copy" = "share"): Promise<Tensor> {
+  const data = (await tensor.getData()) as Float32Array;
+  return new Tensor(use === "share" && tensor.location === "cpu" ? data : new Float32Array(data), tensor.dims);
+}

@@ -1,0 +1,76 @@
+/**
+ * What the layer-by-layer decoder adds to the decoder graph (whose numbers onnx-families.test.ts
+ * checks against transformers): logits of the last row only, progress after every layer, a run
+ * stopped between layers by its signal (leaving the cache as it was), maps handed over per layer,
+ * and a stateless `compute` after a past the caller keeps, equal to `forward` with its own cache.
+ */
+
+import assert from "node:assert/strict";
+import { LayeredDecoder, RunCancelledError } from "../../src/runtime/layered-decoder";
+import { loadFamilyFixture, maxDifferenceOnRows } from "./helpers/family-fixtures";
+import { tensorFromJson } from "./helpers/fixtures";
+
+describe("LayeredDecoder: one layer graph fed layer by layer", function () {
+  this.timeout(60000);
+  const fixture = loadFamilyFixture("qwen2"); // a full and a sliding layer: two layer graphs
+  const { config, expected } = fixture;
+  const ids = expected.prefill.inputIds;
+  let decoder: LayeredDecoder;
+
+  before(async () => {
+    decoder = await LayeredDecoder.create(config, fixture.weights, { choice: "wasm" });
+  });
+  after(async () => decoder?.dispose());
+  beforeEach(() => decoder.reset());
+
+  it('logits: "last" gives each sequence\'s last row, "none" no rows; the maps are the same', async () => {
+    const all = await decoder.compute(ids);
+    const last = await decoder.compute(ids, { logits: "last" });
+    const none = await decoder.compute(ids, { logits: "none" });
+    const [batchSize, length, vocabulary] = all.logits.shape;
+    assert.deepEqual(last.logits.shape, [batchSize, 1, vocabulary]);
+    assert.deepEqual(none.logits.shape, [batchSize, 0, vocabulary]);
+    const lastRow = all.logits.data.subarray((length - 1) * vocabulary, length * vocabulary);
+    assert.deepEqual(Array.from(last.logits.data), Array.from(lastRow));
+    assert.equal(maxDifferenceOnRows(last.attentions[1], all.attentions[1], 2), 0);
+    assert.ok(maxDifferenceOnRows(all.logits, tensorFromJson(expected.prefill.logits), 1) < 1e-4);
+  });
+
+  it("reports progress after every layer, and hands each layer's maps to onAttention instead of keeping them", async () => {
+    const progress: string[] = [];
+    const layers: number[] = [];
+    const step = await decoder.compute(ids, {
+      onLayer: (done, total) => progress.push(`${done}/${total}`),
+      onAttention: (layer, weights) => {
+        layers.push(layer);
+        assert.deepEqual(weights.shape, [1, config.numAttentionHeads, ids[0].length, ids[0].length]);
+      },
+    });
+    assert.deepEqual(progress, ["1/2", "2/2", "2/2"], "each layer, then the head");
+    assert.deepEqual(layers, [0, 1]);
+    assert.equal(step.attentions.length, 0);
+  });
+
+  it("a run whose signal is aborted stops at the next layer with RunCancelledError, and the cache stays as it was", async () => {
+    await decoder.forward(ids);
+    const cached = decoder.length;
+    const controller = new AbortController();
+    await assert.rejects(
+      decoder.forward([[5]], { signal: controller.signal, onLayer: (done) => done === 1 && controller.abort() }),
+      (error: unknown) => error instanceof RunCancelledError && /before layer 2 of 2/.test(error.message),
+    );
+    assert.equal(decoder.length, cached, "the cancelled step cached nothing");
+    const step = await decoder.forward(expected.decode[0].inputIds);
+    assert.ok(maxDifferenceOnRows(step.logits, tensorFromJson(expected.decode[0].logits), 1) < 1e-4, "the next step continues from the old cache");
+  });
+
+  it("compute after a past the caller keeps equals forward with the decoder's own cache", async () => {
+    const prefill = await decoder.compute(ids, { fetchPresent: true });
+    const past = { keyValues: prefill.presentKeyValues, keyMask: prefill.keyMask };
+    const stateless = await decoder.compute(expected.decode[0].inputIds, { past });
+    await decoder.forward(ids);
+    const stateful = await decoder.forward(expected.decode[0].inputIds);
+    assert.equal(maxDifferenceOnRows(stateless.logits, stateful.logits, 1), 0);
+    assert.equal(maxDifferenceOnRows(stateless.attentions[0], stateful.attentions[0], 2), 0);
+  });
+});
