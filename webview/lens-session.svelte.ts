@@ -37,6 +37,7 @@ import { StagesState } from "./stages/stages-state.svelte";
 import type { HostConnection } from "./host-connection";
 import { DEFAULT_MODE, isLensMode } from "./modes";
 import { DecoderCache, nextFrame, type ProgressReporter } from "./runtime/model-loading";
+import { signalWhen } from "../src/runtime/layered-decoder";
 
 type ShowAttention = Extract<HostToWebviewMessage, { type: "showAttention" }>;
 
@@ -258,11 +259,16 @@ export class LensSession {
 
       const { step, milliseconds } = await this.decoders.queue.run(async () => {
         if (!this.isCurrent(requestId)) return { step: undefined, milliseconds: 0 };
-        report("running", `Running ${model.id} on ${tokens.length} tokens (${decoder.backend})`);
+        const running = `Running ${model.id} on ${tokens.length} tokens (${decoder.backend})`;
+        report("running", running);
         await nextFrame();
-        decoder.reset(); // a prefill: nothing cached before these tokens
         const started = performance.now();
-        const output = await decoder.forward([tokens.map((token) => token.id)]);
+        // A prefill (nothing cached before these tokens); a newer request stops it at the next layer.
+        const output = await decoder.compute([tokens.map((token) => token.id)], {
+          logits: "none",
+          signal: signalWhen(() => !this.isCurrent(requestId)),
+          onLayer: (done, layers) => report("running", `${running}: layer ${Math.min(done + 1, layers)} of ${layers}`),
+        });
         return { step: output, milliseconds: performance.now() - started };
       });
       if (!step || !this.isCurrent(requestId)) return;
@@ -273,7 +279,7 @@ export class LensSession {
         model,
         requestedBackend: request.settings.backend,
         backend: decoder.backend,
-        ...(decoder.runtime.fallbackReason !== undefined ? { fallbackReason: decoder.runtime.fallbackReason } : {}),
+        ...(decoder.fallbackReason !== undefined ? { fallbackReason: decoder.fallbackReason } : {}),
         milliseconds,
         text: request.text,
         source: request.source,

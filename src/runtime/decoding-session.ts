@@ -255,7 +255,7 @@ export class DecodingSession {
 
   private async prefill(): Promise<void> {
     const started = performance.now();
-    const result = await this.decoder.compute([this.promptIds], { fetchPresent: true });
+    const result = await this.decoder.compute([this.promptIds], { fetchPresent: true, logits: "last" });
     const milliseconds = performance.now() - started;
     this.keyValues = result.presentKeyValues;
     const length = this.promptIds.length;
@@ -314,7 +314,7 @@ export class DecodingSession {
   /** Runs every cached token from scratch and compares its last position with the cached step's. */
   private async recomputeCheck(ids: number[], logits: Float32Array, attentions: readonly Tensor[]): Promise<RecomputeCheck> {
     const started = performance.now();
-    const full = await this.decoder.compute([ids]); // (1, S): no cache
+    const full = await this.decoder.compute([ids], { logits: "last" }); // (1, S): no cache
     const milliseconds = performance.now() - started;
     const recomputedLogits = lastLogits(full.logits);
     let logitsMaxDifference = 0;

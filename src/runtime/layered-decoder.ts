@@ -30,21 +30,25 @@ import { GraphNames } from "../model/onnx/graph-names";
 import { buildLayerGraph, buildOutputHeadGraph, LayerGraphNames, layerWeightInputs } from "../model/onnx/layer-graph";
 import type { DecoderWeights } from "../model/weights";
 import { type Backend, ModelRuntime, probeWebGpu, type RuntimeSettings } from "./model-runtime";
-import type { OnnxDecoderComputeCall, OnnxDecoderPast, OnnxDecoderStep } from "./onnx-decoder";
+import type { LogitRows, OnnxDecoderComputeCall, OnnxDecoderPast, OnnxDecoderStep } from "./onnx-decoder";
 
 /** A run stopped by its signal, between two layers. Nothing of it is kept. */
 export class RunCancelledError extends Error {
   override name = "RunCancelledError";
 }
 
-/** Which rows get logits: every new token's, only each sequence's last, or none (maps only). */
-export type LogitRows = "all" | "last" | "none";
+/** A signal for `LayeredDecoderCall.signal` read from a condition: aborted once `stopped()` is true. */
+export function signalWhen(stopped: () => boolean): { readonly aborted: boolean } {
+  return {
+    get aborted() {
+      return stopped();
+    },
+  };
+}
 
 export interface LayeredDecoderCall extends OnnxDecoderComputeCall {
-  /** Default "all": logits (B, T, V). "last": (B, 1, V). "none": (B, 0, V), the head does not run. */
-  logits?: LogitRows;
-  /** Stops the run before the next layer; the run then rejects with `RunCancelledError`. */
-  signal?: AbortSignal;
+  /** Stops the run before the next layer once `aborted` (an AbortSignal, or any such object); the run then rejects with `RunCancelledError`. */
+  signal?: { readonly aborted: boolean };
   /** Called after every layer (and once more after the head) with the layers done so far. */
   onLayer?: (done: number, layers: number) => void;
   /** Receives each layer's attention maps (B, nh, T, S) as they come, instead of `attentions`. */
@@ -54,6 +58,8 @@ export interface LayeredDecoderCall extends OnnxDecoderComputeCall {
 export interface LayeredDecoderOptions {
   /** "primitive" (default) exposes the attention maps; "fused" uses ONNX Attention-23. */
   attention?: AttentionVariant;
+  /** "inputs" (default) or "initializers": see `LayerGraphOptions.weights`. */
+  weights?: "inputs" | "initializers";
 }
 
 /** The layer graph for each distinct window, and which runtime each layer uses. */
@@ -101,17 +107,30 @@ export class LayeredDecoder {
     const created: ModelRuntime[] = [];
     try {
       const byWindow = new Map<number | null, ModelRuntime>();
-      for (const window of new Set(config.slidingWindows)) {
-        const layer = config.slidingWindows.indexOf(window);
-        const runtime = await ModelRuntime.create(buildLayerGraph(config, window, weights.layers[layer], { attention: variant }).bytes, settings);
-        created.push(runtime);
-        byWindow.set(window, runtime);
+      let ofLayer: ModelRuntime[];
+      let layerFeeds: Record<string, ort.Tensor>[];
+      if (options.weights === "initializers") {
+        ofLayer = [];
+        for (const [layer, window] of config.slidingWindows.entries()) {
+          const runtime = await ModelRuntime.create(buildLayerGraph(config, window, weights.layers[layer], { attention: variant, weights: "initializers" }).bytes, settings);
+          created.push(runtime);
+          ofLayer.push(runtime);
+          byWindow.set(layer, runtime);
+        }
+        layerFeeds = weights.layers.map(() => ({}));
+      } else {
+        for (const window of new Set(config.slidingWindows)) {
+          const layer = config.slidingWindows.indexOf(window);
+          const runtime = await ModelRuntime.create(buildLayerGraph(config, window, weights.layers[layer], { attention: variant }).bytes, settings);
+          created.push(runtime);
+          byWindow.set(window, runtime);
+        }
+        ofLayer = config.slidingWindows.map((window) => byWindow.get(window) as ModelRuntime);
+        layerFeeds = weights.layers.map((layerWeights) => feedsOf(layerWeightInputs(config, layerWeights)));
       }
-      const headGraph = buildOutputHeadGraph(config, weights);
+      const headGraph = buildOutputHeadGraph(config, weights, { weights: options.weights });
       const head = await ModelRuntime.create(headGraph.bytes, settings);
       created.push(head);
-      const ofLayer = config.slidingWindows.map((window) => byWindow.get(window) as ModelRuntime);
-      const layerFeeds = weights.layers.map((layerWeights) => feedsOf(layerWeightInputs(config, layerWeights)));
       const headFeeds = feedsOf(headGraph.weights);
       return new LayeredDecoder(config, weights, { byWindow, ofLayer }, head, layerFeeds, headFeeds, variant === "primitive");
     } catch (error) {

@@ -39,7 +39,12 @@ export interface OnnxDecoderStep {
   milliseconds: number;
 }
 
+/** Which rows get logits: every new token's, only each sequence's last, or none (maps only). */
+export type LogitRows = "all" | "last" | "none";
+
 export interface OnnxDecoderCall {
+  /** Default "all": logits (B, T, V). "last": (B, 1, V). "none": (B, 0, V). */
+  logits?: LogitRows;
   /** (B, T): 1 real, 0 left padding; default all real. */
   attentionMask?: TokenMask;
   /** Copy the attention maps out of the runtime (default true for the primitive graph). */
@@ -212,7 +217,7 @@ export class OnnxDecoder {
     if (this.hasAttentionOutputs && (call.fetchAttentions ?? true)) {
       for (let layer = 0; layer < layers; layer++) attentions.push(await toTensor(outputs[GraphNames.attentions(layer)]));
     }
-    const logits = await toTensor(outputs[GraphNames.logits]);
+    const logits = logitRows(await toTensor(outputs[GraphNames.logits]), call.logits ?? "all");
     for (const [name, tensor] of Object.entries(outputs)) if (!name.startsWith("present.")) tensor.dispose();
     return { logits, attentions, presentKeyValues, positions, keyMask, milliseconds };
   }
@@ -227,6 +232,18 @@ export class OnnxDecoder {
     this.reset();
     await this.runtime.dispose();
   }
+}
+
+/** (B, T, V) -> the rows asked for: all, (B, 1, V) or (B, 0, V). */
+function logitRows(logits: Tensor, rows: LogitRows): Tensor {
+  const [batchSize, length, vocabulary] = logits.shape;
+  if (rows === "all") return logits;
+  if (rows === "none") return new Tensor(new Float32Array(0), [batchSize, 0, vocabulary]);
+  const last = new Float32Array(batchSize * vocabulary);
+  for (let batch = 0; batch < batchSize; batch++) {
+    last.set(logits.data.subarray((batch * length + length - 1) * vocabulary, (batch * length + length) * vocabulary), batch * vocabulary);
+  }
+  return new Tensor(last, [batchSize, 1, vocabulary]);
 }
 
 function toOrtTensor(feed: FeedTensor): ort.Tensor {

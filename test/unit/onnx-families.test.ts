@@ -10,7 +10,8 @@
  * the same graph, prefill and batch. And the fused Attention-23 graph against the primitive one.
  *
  * Both decoders run every check on wasm: `OnnxDecoder` (one graph holding every weight) and
- * `LayeredDecoder` (one layer graph fed each layer's weights in turn, then the output head).
+ * `LayeredDecoder` (one layer graph fed each layer's weights in turn, or one graph per layer holding
+ * its weights, then the output head).
  */
 
 import assert from "node:assert/strict";
@@ -61,9 +62,14 @@ type CreateDecoder = (
   options?: { attention?: "primitive" | "fused" },
 ) => Promise<ParityDecoder>;
 
-const DECODERS: { kind: "single graph" | "layer by layer"; runtime: Runtime; create: CreateDecoder }[] = [
+const DECODERS: { kind: string; runtime: Runtime; create: CreateDecoder }[] = [
   { kind: "single graph", runtime: "wasm", create: (config, weights, settings, options) => OnnxDecoder.create(config, weights, settings, options) },
   { kind: "layer by layer", runtime: "layered", create: (config, weights, settings, options) => LayeredDecoder.create(config, weights, settings, options) },
+  {
+    kind: "layer by layer, a graph per layer holding its weights",
+    runtime: "layered",
+    create: (config, weights, settings, options) => LayeredDecoder.create(config, weights, settings, { ...options, weights: "initializers" }),
+  },
 ];
 /** The worst difference seen per fixture and runtime, printed at the end for the record. */
 const worstDifference = new Map<string, Record<Runtime, number>>();

@@ -16,6 +16,7 @@ import type { ComparedModelSummary, HostToWebviewMessage, ModelDescriptor, Webvi
 import type { Backend } from "../../src/runtime/model-runtime";
 import { attentionMapsFromLayers, type AttentionMaps } from "../attention/attention-maps";
 import { DecoderCache, nextFrame } from "../runtime/model-loading";
+import { signalWhen } from "../../src/runtime/layered-decoder";
 import { defaultModelB } from "./default-model-b";
 import { differenceMaps, headEntropies, headMeanDifferences, keyValueMemory, layerSummaries, maxOf, type KeyValueMemory, type LayerSummary } from "./comparison";
 
@@ -240,11 +241,17 @@ export class CompareSession {
 
     const output = await this.context.decoders.queue.run(async () => {
       if (!this.isLive(generation, requestId)) return undefined;
-      setStatus(`Running ${model.id} on ${tokens.length} tokens (${decoder.backend})`);
+      const running = `Running ${model.id} on ${tokens.length} tokens (${decoder.backend})`;
+      setStatus(running);
       await nextFrame();
-      decoder.reset(); // a prefill: nothing cached before these tokens
       const started = performance.now();
-      const step = await decoder.forward([tokens.map((token) => token.id)], { fetchPresent: true });
+      // A prefill (nothing cached before these tokens); a newer request stops it at the next layer.
+      const step = await decoder.compute([tokens.map((token) => token.id)], {
+        fetchPresent: true,
+        logits: "none",
+        signal: signalWhen(() => !this.isLive(generation, requestId)),
+        onLayer: (done, layers) => setStatus(`${running}: layer ${Math.min(done + 1, layers)} of ${layers}`),
+      });
       return { step, milliseconds: performance.now() - started };
     });
     if (!output || !this.isLive(generation, requestId)) return undefined;

@@ -7,6 +7,12 @@
  *
  * A model stays loaded: `DecoderCache` keeps one decoder per model id (and backend choice), so the
  * next selection only runs the prefill.
+ *
+ * The decoder runs layer by layer (src/runtime/layered-decoder.ts). Where its weights live depends
+ * on their size: up to `RESIDENT_WEIGHTS_LIMIT_BYTES` of float32 weights, each layer's graph holds
+ * its own (a second copy inside onnxruntime, and about 2x faster for the bundled models, whose
+ * matrices the runtime can pre-pack); above it, one layer graph is fed each layer's weights at every
+ * run, so memory holds them once (a 0.5B model's 2 GB twice would not fit wasm's 4 GB).
  */
 
 import type { BackendSetting, ModelDescriptor, RunStage } from "../../src/protocol";
@@ -15,7 +21,7 @@ import { ConfigError, parseModelConfig, type DecoderConfig } from "../../src/mod
 import { readSafetensors, SafetensorsError } from "../../src/model/safetensors";
 import type { Tensor } from "../../src/attention/tensor";
 import { decoderWeightsFromTensors, WeightsError, type DecoderWeights } from "../../src/model/weights";
-import { OnnxDecoder } from "../../src/runtime/onnx-decoder";
+import { LayeredDecoder } from "../../src/runtime/layered-decoder";
 
 /** A model that cannot be fetched, read or loaded; the message is meant for the user. */
 export class ModelLoadError extends Error {
@@ -227,10 +233,38 @@ export class RunQueue {
   }
 }
 
+/** Float32 weights up to this size are held by the layer graphs themselves (see the top of this file). */
+export const RESIDENT_WEIGHTS_LIMIT_BYTES = 256 * 2 ** 20;
+
+/** Where the decoder keeps weights of this many float32 bytes. */
+export function weightPlacement(weightBytes: number): "initializers" | "inputs" {
+  return weightBytes <= RESIDENT_WEIGHTS_LIMIT_BYTES ? "initializers" : "inputs";
+}
+
+/** Float32 bytes of every weight tensor (a tied head counted once). */
+function float32Bytes(weights: DecoderWeights): number {
+  const seen = new Set<Float32Array>();
+  let bytes = 0;
+  const add = (tensor: Tensor | undefined) => {
+    if (!tensor || seen.has(tensor.data)) return;
+    seen.add(tensor.data);
+    bytes += tensor.data.byteLength;
+  };
+  add(weights.embedTokens);
+  add(weights.positionEmbeddings);
+  add(weights.finalNorm);
+  add(weights.finalNormBias);
+  add(weights.lmHead);
+  for (const layer of weights.layers) {
+    for (const tensor of [layer.inputNorm, layer.inputNormBias, layer.postAttentionNorm, layer.postAttentionNormBias, ...Object.values(layer.attention), ...Object.values(layer.mlp)]) add(tensor);
+  }
+  return bytes;
+}
+
 interface CachedDecoder {
   backend: BackendSetting;
   weightsUri: string;
-  decoder: Promise<OnnxDecoder>;
+  decoder: Promise<LayeredDecoder>;
 }
 
 /**
@@ -250,7 +284,7 @@ export class DecoderCache {
     return entry !== undefined && entry.backend === backend && entry.weightsUri === model.weightsUri;
   }
 
-  get(model: ModelDescriptor, settings: DecoderSettings, report: ProgressReporter): Promise<OnnxDecoder> {
+  get(model: ModelDescriptor, settings: DecoderSettings, report: ProgressReporter): Promise<LayeredDecoder> {
     const entry = this.entries.get(model.id);
     if (entry && entry.backend === settings.backend && entry.weightsUri === model.weightsUri) return entry.decoder;
     if (entry) void this.forget(model.id, entry);
@@ -258,22 +292,24 @@ export class DecoderCache {
     const decoder = (async () => {
       const { config, weights, warnings } = await loadModelFiles(model, report);
       for (const warning of warnings) settings.log(warning);
+      const placement = weightPlacement(float32Bytes(weights));
       report(
         "creating-session",
-        `Building the ONNX graph (${config.numHiddenLayers} layers, ${config.numAttentionHeads} heads) and creating the session (${settings.backend})`,
+        `Building the ONNX layer graph${placement === "initializers" ? "s" : ""} (${config.numHiddenLayers} layers, ${config.numAttentionHeads} heads) and creating the sessions (${settings.backend})`,
       );
       await nextFrame();
       try {
         return await this.queue.run(async () => {
-          const created = await OnnxDecoder.create(config, weights, {
-            choice: settings.backend,
-            wasmPaths: settings.wasmPaths,
-            log: settings.log,
-          });
+          const created = await LayeredDecoder.create(
+            config,
+            weights,
+            { choice: settings.backend, wasmPaths: settings.wasmPaths, log: settings.log },
+            { weights: placement },
+          );
+          settings.log(`weights held as ${placement === "initializers" ? "the layer graphs' initializers" : "inputs fed layer by layer"}`);
           // The first run of a session pays for one-time set-up (measured: ~500 ms against ~20 ms
           // after, for 54 tokens on wasm); pay it here, so the time shown is the model's.
-          await created.forward([[config.bosTokenId ?? 0]], { fetchAttentions: false });
-          created.reset();
+          await created.compute([[config.bosTokenId ?? 0]], { fetchAttentions: false, logits: "none" });
           return created;
         });
       } catch (error) {

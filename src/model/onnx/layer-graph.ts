@@ -34,6 +34,7 @@
  * N rows whose logits are wanted, nh query heads, nkv key/value heads, hs head size.
  */
 
+import { transposeLastTwo } from "../../attention/tensor-operations";
 import type { DecoderConfig } from "../config";
 import type { DecoderLayerWeights, DecoderWeights } from "../weights";
 import { buildDecoderLayer } from "./decoder-graph";
@@ -55,6 +56,11 @@ export const LayerGraphNames = {
 export interface LayerGraphOptions {
   /** "primitive" (default) exposes the attention maps; "fused" uses ONNX Attention-23. */
   attention?: AttentionVariant;
+  /**
+   * "inputs" (default): the weights are graph inputs, fed at every run. "initializers": the graph
+   * holds the weights of the layer it is built with (one graph per layer, loaded once).
+   */
+  weights?: "inputs" | "initializers";
 }
 
 /** A built graph and the weights it takes as inputs (from the layer it was built with). */
@@ -106,7 +112,7 @@ function layerGraphSpec(
   options: LayerGraphOptions,
 ): { spec: ModelSpec; graph: GraphBuilder } {
   const variant = options.attention ?? "primitive";
-  const graph = new GraphBuilder({ weightsAsInputs: true });
+  const graph = new GraphBuilder({ weightsAsInputs: (options.weights ?? "inputs") === "inputs" });
   const output = addLayer(graph, config, window, layerWeights, variant);
   graph.op("Identity", [output], { name: "layer_output", outputNames: [LayerGraphNames.hiddenStatesOut] }); // (B, T, C)
 
@@ -147,10 +153,16 @@ function layerGraphSpec(
 }
 
 /** The output head graph: final norm, then the logits of the rows given. */
-export function buildOutputHeadGraph(config: DecoderConfig, weights: Pick<DecoderWeights, "finalNorm" | "finalNormBias" | "lmHead">): FedGraph {
-  const graph = new GraphBuilder({ weightsAsInputs: true });
+export function buildOutputHeadGraph(
+  config: DecoderConfig,
+  weights: Pick<DecoderWeights, "finalNorm" | "finalNormBias" | "lmHead">,
+  options: Pick<LayerGraphOptions, "weights"> = {},
+): FedGraph {
+  const graph = new GraphBuilder({ weightsAsInputs: (options.weights ?? "inputs") === "inputs" });
   const normalized = buildNorm(graph, config, LayerGraphNames.hiddenStates, weights.finalNorm, weights.finalNormBias, "model.norm"); // (B, N, C)
-  const head = graph.op("Transpose", [graph.weight("lm_head.weight", weights.lmHead)], { name: "lm_head/weight_transposed", attributes: { perm: [1, 0] } }); // (V, C) -> (C, V)
+  const head = graph.weightsAsInputs
+    ? graph.op("Transpose", [graph.weight("lm_head.weight", weights.lmHead)], { name: "lm_head/weight_transposed", attributes: { perm: [1, 0] } }) // (V, C) -> (C, V)
+    : graph.weight("lm_head.weight^T", transposeLastTwo(weights.lmHead)); // (C, V)
   graph.op("MatMul", [normalized, head], { name: "lm_head", outputNames: [GraphNames.logits] }); // (B, N, C) x (C, V) -> (B, N, V)
   const spec: ModelSpec = {
     irVersion: 10,

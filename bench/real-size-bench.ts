@@ -1,0 +1,146 @@
+/**
+ * `npm run bench` (second part): the layer-by-layer decoder at real sizes, side by side with
+ * PyTorch eager on the CPU, in one run, as ratios.
+ *
+ * Models: random-weight checkpoints with the exact shapes of SmolLM2-135M, Qwen2.5-0.5B and GPT-2
+ * small, made by transformers (scripts/bench/make_bench_checkpoints.py) into bench/.models/ (not
+ * committed; made on the first run, reused after). For T = 128, 512 and 1024 (1023 for GPT-2,
+ * whose 1024 positions leave no room for the cached step):
+ *
+ *   prefill        ids[:T], every attention map computed, logits of the last row
+ *   per layer      prefill / layers
+ *   cached step    one token after the prefill's cache; "recompute" runs the T + 1 tokens whole
+ *   peak memory    the process's peak resident memory (one process per model and placement)
+ *   PyTorch        eager attention with output_attentions, 1 thread, same model and ids
+ *
+ * Two weight placements of the decoder: "inputs" (one layer graph, each layer's weights fed at
+ * every run: the weights in memory once) and "initializers" (one graph per layer holding its
+ * weights: a second copy inside the runtime). Every engine is single-threaded. The tables go to the
+ * section of bench/RESULTS.md between the real-size markers.
+ */
+
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { join, resolve } from "node:path";
+import { seededRandom } from "../src/attention/seeded-random";
+
+const ROOT = resolve(__dirname, "..");
+const MODELS = join(ROOT, "bench", ".models");
+const RESULTS = join(ROOT, "bench", "RESULTS.md");
+const START = "<!-- real-size: written by bench/real-size-bench.ts -->";
+const END = "<!-- /real-size -->";
+
+const SHAPES = [
+  { folder: "smollm2-135m-shape", label: "SmolLM2-135M shape (30 x 576, 9 / 3 heads, vocabulary 49152, tied)", lengths: [128, 512, 1024] },
+  { folder: "qwen2.5-0.5b-shape", label: "Qwen2.5-0.5B shape (24 x 896, 14 / 2 heads, q/k/v bias, vocabulary 151936, tied)", lengths: [128, 512, 1024] },
+  { folder: "gpt2-small-shape", label: "GPT-2 small shape (12 x 768, 12 heads, vocabulary 50257)", lengths: [128, 512, 1023] },
+];
+const PLACEMENTS = ["inputs", "initializers"] as const;
+
+interface RunResult {
+  placement: string;
+  layers: number;
+  loadMilliseconds: number;
+  createMilliseconds: number;
+  results: { tokens: number; prefillMilliseconds: number; stepMilliseconds: number; recomputeMilliseconds: number }[];
+  peakRssBytes: number;
+}
+
+interface TorchResult {
+  torch: string;
+  results: { tokens: number; prefill_ms: number[]; step_ms: number[] }[];
+  peak_rss_bytes: number;
+}
+
+function python(): string | undefined {
+  for (const candidate of [join(ROOT, ".venv", "bin", "python"), "python3"]) {
+    try {
+      execFileSync(candidate, ["-c", "import torch, transformers"], { stdio: "ignore" });
+      return candidate;
+    } catch {
+      // try the next one
+    }
+  }
+  return undefined;
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const ms = (value: number) => (value >= 100 ? value.toFixed(0) : value.toFixed(1));
+const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(2)} GiB`;
+const ratio = (value: number) => `${value >= 10 ? value.toFixed(0) : value.toFixed(2)}x`;
+
+function main(): void {
+  const interpreter = python();
+  if (!interpreter) {
+    throw new Error(
+      "real-size benchmark: needs Python with torch and transformers to make the checkpoints (python3 -m venv .venv && .venv/bin/pip install torch transformers safetensors)",
+    );
+  }
+  mkdirSync(MODELS, { recursive: true });
+  execFileSync(interpreter, [join(ROOT, "scripts", "bench", "make_bench_checkpoints.py"), "--out", MODELS], { stdio: "inherit" });
+
+  const random = seededRandom(7);
+  const idsFile = join(MODELS, "ids.json");
+  writeFileSync(idsFile, JSON.stringify({ ids: Array.from({ length: 1025 }, () => Math.floor(random() * 49152)) }));
+
+  const sections: string[] = [];
+  for (const shape of SHAPES) {
+    const folder = join(MODELS, shape.folder);
+    const weightBytes = statSync(join(folder, "model.safetensors")).size;
+    const runs: RunResult[] = PLACEMENTS.map((placement) => {
+      console.log(`${shape.folder}: layer by layer, weights as ${placement}`);
+      const output = execFileSync(join(ROOT, "node_modules", ".bin", "tsx"), [join(ROOT, "bench", "real-size-run.ts"), folder, idsFile, placement, shape.lengths.join(",")], {
+        encoding: "utf8",
+        maxBuffer: 1 << 20,
+      });
+      return JSON.parse(output.trim().split("\n").pop() as string) as RunResult;
+    });
+    console.log(`${shape.folder}: PyTorch eager`);
+    const torch = JSON.parse(
+      execFileSync(interpreter, [join(ROOT, "scripts", "bench", "torch_reference_timing.py"), "--model", folder, "--ids-file", idsFile, "--lengths", shape.lengths.join(","), "--repeats", "1", "--threads", "1"], {
+        encoding: "utf8",
+        maxBuffer: 1 << 20,
+      }),
+    ) as TorchResult;
+    sections.push(section(shape.label, weightBytes, runs, torch));
+  }
+
+  const header =
+    `Machine: ${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB; Node ${process.version}; ` +
+    `PyTorch eager at 1 thread; ${new Date().toISOString().slice(0, 10)}. Random weights, float32, batch 1, single runs (noisy: read the ratios as orders of magnitude).`;
+  const body = `${START}\n## Real sizes: layer by layer on wasm (Node) vs PyTorch eager\n\n${header}\n\n${sections.join("\n\n")}\n${END}`;
+  const previous = existsSync(RESULTS) ? readFileSync(RESULTS, "utf8") : "# Benchmarks\n";
+  const next = previous.includes(START) ? previous.replace(new RegExp(`${START}[\\s\\S]*${END}`), body) : `${previous.trimEnd()}\n\n${body}\n`;
+  writeFileSync(RESULTS, next);
+  console.log(body);
+}
+
+function section(label: string, weightBytes: number, runs: RunResult[], torch: TorchResult): string {
+  const [inputs, initializers] = runs;
+  const rows = inputs.results.map((result, index) => {
+    const resident = initializers.results[index];
+    const reference = torch.results[index];
+    const torchPrefill = median(reference.prefill_ms);
+    const torchStep = median(reference.step_ms);
+    return (
+      `| ${result.tokens} | ${ms(result.prefillMilliseconds)} | ${ms(result.prefillMilliseconds / inputs.layers)} | ${ms(resident.prefillMilliseconds)} | ${ms(torchPrefill)} | ` +
+      `${ratio(result.prefillMilliseconds / torchPrefill)} | ${ms(result.stepMilliseconds)} | ${ms(resident.stepMilliseconds)} | ${ms(torchStep)} | ` +
+      `${ratio(result.recomputeMilliseconds / result.stepMilliseconds)} |`
+    );
+  });
+  const weights = weightBytes;
+  return [
+    `### ${label}`,
+    "",
+    "| T | prefill, inputs (ms) | per layer (ms) | prefill, initializers (ms) | PyTorch prefill (ms) | inputs / PyTorch | cached step, inputs (ms) | cached step, initializers (ms) | PyTorch step (ms) | recompute / cached step |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ...rows,
+    "",
+    `Peak memory: weights as inputs ${gib(inputs.peakRssBytes)}, as initializers ${gib(initializers.peakRssBytes)}, PyTorch ${gib(torch.peak_rss_bytes)}` +
+      (weights > 0 ? `; float32 weights ${gib(weights)} (inputs / weights ${ratio(inputs.peakRssBytes / weights)})` : "") +
+      `. Reading the checkpoint ${ms(inputs.loadMilliseconds)} ms; creating the sessions ${ms(inputs.createMilliseconds)} ms (inputs), ${ms(initializers.createMilliseconds)} ms (initializers).`,
+  ].join("\n");
+}
+
+main();
