@@ -88,13 +88,22 @@ function main(): void {
   for (const shape of SHAPES) {
     const folder = join(MODELS, shape.folder);
     const weightBytes = statSync(join(folder, "model.safetensors")).size;
-    const runs: RunResult[] = PLACEMENTS.map((placement) => {
+    const runs: (RunResult | string)[] = PLACEMENTS.map((placement) => {
       console.log(`${shape.folder}: layer by layer, weights as ${placement}`);
-      const output = execFileSync(join(ROOT, "node_modules", ".bin", "tsx"), [join(ROOT, "bench", "real-size-run.ts"), folder, idsFile, placement, shape.lengths.join(",")], {
-        encoding: "utf8",
-        maxBuffer: 1 << 20,
-      });
-      return JSON.parse(output.trim().split("\n").pop() as string) as RunResult;
+      try {
+        const output = execFileSync(join(ROOT, "node_modules", ".bin", "tsx"), [join(ROOT, "bench", "real-size-run.ts"), folder, idsFile, placement, shape.lengths.join(",")], {
+          encoding: "utf8",
+          maxBuffer: 1 << 20,
+          stdio: ["ignore", "pipe", "pipe"],
+        });
+        return JSON.parse(output.trim().split("\n").pop() as string) as RunResult;
+      } catch (error) {
+        // A placement that cannot run this model (wasm's 4 GiB heap) is a result too: say why.
+        const stderr = (error as { stderr?: string }).stderr ?? String(error);
+        const reason = stderr.trim().split("\n").pop() ?? "failed";
+        console.log(`  failed: ${reason}`);
+        return reason;
+      }
     });
     console.log(`${shape.folder}: PyTorch eager`);
     const torch = JSON.parse(
@@ -116,16 +125,18 @@ function main(): void {
   console.log(body);
 }
 
-function section(label: string, weightBytes: number, runs: RunResult[], torch: TorchResult): string {
+function section(label: string, weightBytes: number, runs: (RunResult | string)[], torch: TorchResult): string {
   const [inputs, initializers] = runs;
+  if (typeof inputs === "string") return `### ${label}\n\nThe decoder with weights as inputs failed: ${inputs}`;
+  const failed = typeof initializers === "string" ? initializers : undefined;
   const rows = inputs.results.map((result, index) => {
-    const resident = initializers.results[index];
+    const resident = typeof initializers === "string" ? undefined : initializers.results[index];
     const reference = torch.results[index];
     const torchPrefill = median(reference.prefill_ms);
     const torchStep = median(reference.step_ms);
     return (
-      `| ${result.tokens} | ${ms(result.prefillMilliseconds)} | ${ms(result.prefillMilliseconds / inputs.layers)} | ${ms(resident.prefillMilliseconds)} | ${ms(torchPrefill)} | ` +
-      `${ratio(result.prefillMilliseconds / torchPrefill)} | ${ms(result.stepMilliseconds)} | ${ms(resident.stepMilliseconds)} | ${ms(torchStep)} | ` +
+      `| ${result.tokens} | ${ms(result.prefillMilliseconds)} | ${ms(result.prefillMilliseconds / inputs.layers)} | ${resident ? ms(resident.prefillMilliseconds) : "—"} | ${ms(torchPrefill)} | ` +
+      `${ratio(result.prefillMilliseconds / torchPrefill)} | ${ms(result.stepMilliseconds)} | ${resident ? ms(resident.stepMilliseconds) : "—"} | ${ms(torchStep)} | ` +
       `${ratio(result.recomputeMilliseconds / result.stepMilliseconds)} |`
     );
   });
@@ -137,9 +148,10 @@ function section(label: string, weightBytes: number, runs: RunResult[], torch: T
     "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ...rows,
     "",
-    `Peak memory: weights as inputs ${gib(inputs.peakRssBytes)}, as initializers ${gib(initializers.peakRssBytes)}, PyTorch ${gib(torch.peak_rss_bytes)}` +
-      (weights > 0 ? `; float32 weights ${gib(weights)} (inputs / weights ${ratio(inputs.peakRssBytes / weights)})` : "") +
-      `. Reading the checkpoint ${ms(inputs.loadMilliseconds)} ms; creating the sessions ${ms(inputs.createMilliseconds)} ms (inputs), ${ms(initializers.createMilliseconds)} ms (initializers).`,
+    `Peak memory (process RSS): weights as inputs ${gib(inputs.peakRssBytes)}, as initializers ${failed ? "—" : gib((initializers as RunResult).peakRssBytes)}, PyTorch ${gib(torch.peak_rss_bytes)}; ` +
+      `float32 weights ${gib(weights)} (inputs / weights ${ratio(inputs.peakRssBytes / weights)}). ` +
+      `Reading the checkpoint ${ms(inputs.loadMilliseconds)} ms; creating the sessions ${ms(inputs.createMilliseconds)} ms (inputs)` +
+      (failed ? `. Weights as initializers could not run: ${failed}` : `, ${ms((initializers as RunResult).createMilliseconds)} ms (initializers).`),
   ].join("\n");
 }
 

@@ -76,6 +76,12 @@ export type LensMode = "attention" | "compare" | "decode" | "stages" | "batch";
 export type DecodeAction = "step" | "back" | "reset" | "play" | "pause";
 
 export type BackendSetting = "auto" | "webgpu" | "wasm";
+
+/**
+ * How the panel keeps attention maps: float32, float16, or 8 bits per cell with one float32 scale
+ * per row (the row's largest weight is 255). The host picks the finest that fits the memory budget.
+ */
+export type MapPrecision = "float32" | "float16" | "uint8";
 export type ColorScale = "linear" | "sqrt" | "log";
 
 export interface ViewSettings {
@@ -115,6 +121,8 @@ export type HostToWebviewMessage =
       /** Set when the selection was empty and the current line was used instead. */
       usedCurrentLine?: boolean;
       settings: ViewSettings;
+      /** How the panel keeps this run's attention maps: the finest that fits the memory budget (default float32). */
+      mapPrecision?: MapPrecision;
       /** Prefix (ending in "/") from which onnxruntime-web loads its .wasm/.mjs files. */
       wasmPaths: string;
       /** Open the panel in this mode; absent: the panel stays in the mode it is in. */

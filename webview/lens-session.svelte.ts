@@ -27,7 +27,7 @@ import type {
 } from "../src/protocol";
 import { assertNever } from "../src/protocol";
 import type { Backend } from "../src/runtime/model-runtime";
-import { attentionMapsFromLayers, headMap, mapRows, meanOfHeads, queryRow, type AttentionMaps } from "./attention/attention-maps";
+import { AttentionMapsBuilder, headMap, mapRows, meanOfHeads, queryRow, type AttentionMaps } from "./attention/attention-maps";
 import type { Cell } from "./heatmap/layout";
 import { CompareSession } from "./compare/compare-session.svelte";
 import { DecodeState } from "./decode/decode-state.svelte";
@@ -257,23 +257,25 @@ export class LensSession {
       );
       if (!this.isCurrent(requestId)) return;
 
-      const { step, milliseconds } = await this.decoders.queue.run(async () => {
-        if (!this.isCurrent(requestId)) return { step: undefined, milliseconds: 0 };
+      const { step, maps, milliseconds } = await this.decoders.queue.run(async () => {
+        if (!this.isCurrent(requestId)) return { step: undefined, maps: undefined, milliseconds: 0 };
         const running = `Running ${model.id} on ${tokens.length} tokens (${decoder.backend})`;
         report("running", running);
         await nextFrame();
         const started = performance.now();
+        // Each layer's maps are kept at the precision the host chose for the memory budget as they come.
+        const layerMaps = new AttentionMapsBuilder(decoder.config.numKeyValueHeads, request.mapPrecision ?? "float32");
         // A prefill (nothing cached before these tokens); a newer request stops it at the next layer.
         const output = await decoder.compute([tokens.map((token) => token.id)], {
           logits: "none",
+          onAttention: (layer, weights) => layerMaps.add(layer, weights),
           signal: signalWhen(() => !this.isCurrent(requestId)),
           onLayer: (done, layers) => report("running", `${running}: layer ${Math.min(done + 1, layers)} of ${layers}`),
         });
-        return { step: output, milliseconds: performance.now() - started };
+        return { step: output, maps: layerMaps.finish(), milliseconds: performance.now() - started };
       });
-      if (!step || !this.isCurrent(requestId)) return;
+      if (!step || !maps || !this.isCurrent(requestId)) return;
 
-      const maps = attentionMapsFromLayers(step.attentions, decoder.config.numKeyValueHeads);
       const result: RunResult = {
         requestId,
         model,

@@ -52,5 +52,5 @@ async function readTensors(path: string, origin: ModelOrigin): Promise<Map<strin
   const bytes = await readFile(path).catch((error: unknown) => {
     throw new ModelFileError(`${path} ${missingOrUnreadable(error)}. ${repairAdvice(origin)}`);
   });
-  return readSafetensors(bytes, path).tensors;
+  return readSafetensors(bytes, path, { shareFloat32: true }).tensors;
 }

@@ -25,6 +25,7 @@ import { COMMANDS } from "./contributions";
 import { EditorHighlights } from "./editor-highlights";
 import { localResourceRootsOf, ModelCatalog, ModelCatalogError, toModelDescriptor, type CatalogModel } from "./model-catalog";
 import { catalogSources, chooseModelFolder, pickModel, RememberedFolders } from "./model-picker";
+import { budgetBytesOf, planRunMemory, RunMemoryError } from "./model-memory";
 import { parsePanelState, savedTextInDocument } from "./panel-state";
 import { formatMilliseconds, RunStatusBar } from "./run-status-bar";
 import { batchOfText } from "./batch-lines";
@@ -343,7 +344,7 @@ export class AttentionController implements vscode.Disposable {
       } else {
         const current = this.currentModelId(this.readSettings());
         if (this.catalog.models.length === 0) this.catalog.require(current); // throws the "no usable model" error
-        const picked = await pickModel(this.catalog, current);
+        const picked = await pickModel(this.catalog, current, budgetBytesOf(this.readSettings().memoryBudgetMB));
         if (!picked) return undefined;
         if (picked.kind === "open-folder") return await this.openModelFolder();
         if (picked.kind === "problem") throw new ModelCatalogError(picked.problem.message);
@@ -692,6 +693,10 @@ export class AttentionController implements vscode.Disposable {
   ): Promise<SentRun> {
     const budget = tokenBudget(settings.maxTokens, model.config.maxPositionEmbeddings);
     const tokens = tokensOfText(text.rawText, tokenizer, budget, text.documentStart);
+    // Before anything loads: weights, runtime, KV cache and maps against attentionLens.memoryBudgetMB.
+    const memory = planRunMemory(model.config, tokens.tokens.length, budgetBytesOf(settings.memoryBudgetMB));
+    if (!memory.fits) throw new RunMemoryError(`${model.name}: ${memory.reason}`);
+    this.log.info(`${model.id}: ${memory.reason}`);
     const document = text.document ? this.openDocument(text.document.uri, text.document.version) : undefined;
     const source = document && text.document ? describeSource(text.document.name, document, tokens) : text.source;
 
@@ -715,6 +720,7 @@ export class AttentionController implements vscode.Disposable {
       tokens: tokens.tokens,
       ...sent,
       settings: viewSettingsOf(settings),
+      mapPrecision: memory.mapPrecision ?? "uint8",
       ...(options.mode ? { mode: options.mode } : {}),
       ...(options.compareWith ? { compareWith: options.compareWith } : {}),
       comparableModels: this.catalog.modelsSharingTokenizer(model).map((candidate) => candidate.id),
@@ -869,7 +875,7 @@ export class AttentionController implements vscode.Disposable {
   }
 
   private reportError(error: unknown): void {
-    if (error instanceof ModelCatalogError) {
+    if (error instanceof ModelCatalogError || error instanceof RunMemoryError) {
       this.log.error(error.message);
       void vscode.window.showErrorMessage(error.message);
       return;

@@ -1,6 +1,6 @@
 /**
  * One entry of the model catalog: a usable model, wherever it was found, with what the picker
- * shows, what the webview needs to load it, and whether it fits the panel's memory.
+ * shows and what the webview needs to load it (whether it fits the panel's memory: model-memory.ts).
  *
  *   source      id                              name (shown)          folder
  *   bundled     "attention-lens-gqa"            the id                media/models/attention-lens-gqa
@@ -19,7 +19,6 @@ import type { ModelDescriptor, ModelSource } from "../protocol";
 import type { ModelOrigin } from "../checkpoint/model-advice";
 import { isInside } from "../checkpoint/model-files";
 import type { GenerationSettings, ModelFolder } from "../checkpoint/model-folder";
-import { estimateRunMemory, type RunMemoryEstimate } from "./model-memory";
 
 /** A usable model of the catalog. */
 export interface CatalogModel {
@@ -56,8 +55,6 @@ export interface CatalogModel {
   /** generation_config.json's BOS and EOS ids, when the folder has the file. */
   generation?: GenerationSettings;
   generationConfigProblem?: string;
-  /** What running it in the panel takes, and whether that fits (model-memory.ts). */
-  memory: RunMemoryEstimate;
   /** SHA-256 of tokenizer.json: models with the same digest read the same token ids as the same text. */
   tokenizerDigest: string;
   /** head-metrics.json, checked; absent when the file is missing or wrong (then `headMetricsProblem` says why). */
@@ -112,7 +109,6 @@ export function toCatalogModel(origin: ModelOrigin, folder: ModelFolder, reposit
     ...(folder.generationConfigFile ? { generationConfigFile: folder.generationConfigFile } : {}),
     ...(folder.generation ? { generation: folder.generation } : {}),
     ...(folder.generationConfigProblem ? { generationConfigProblem: folder.generationConfigProblem } : {}),
-    memory: estimateRunMemory(config),
     tokenizerDigest: folder.tokenizerDigest,
     ...(folder.headMetrics ? { headMetrics: folder.headMetrics } : {}),
     ...(folder.headMetricsProblem ? { headMetricsProblem: folder.headMetricsProblem } : {}),

@@ -1,94 +1,166 @@
 /**
- * Does a model fit the panel? An estimate, from config.json alone, of the memory the panel needs to
- * run a model with today's runtime (the whole model as one ONNX graph in the webview):
+ * Does a run fit the panel? The memory the panel's page plans for one model on T tokens, from
+ * config.json alone, added up BEFORE anything loads, against `attentionLens.memoryBudgetMB`:
  *
- *   float32 weights  W = parameters x 4 bytes (a tied output head counted once), whatever the file's
- *                    dtype: float16 and bfloat16 files are widened to float32 when read
- *   held about 3 x W at the peak: the parsed tensors (DecoderWeights), the ONNX protobuf's
- *                    initializers built from them, and onnxruntime's own copy of the initializers
- *   and W < 2 GiB:   an ONNX model is one protobuf message, and protobuf refuses messages of 2 GiB
- *                    or more; the weights are initializers inside it
+ *   weights      W = parameters x 4 bytes: the checkpoint's tensors, read as float32 (a tied output
+ *                head counted once), held once by the page
+ *   runtime      onnxruntime's share (src/runtime/weight-placement.ts): W again when the layer
+ *                graphs hold their weights (models up to 256 MiB), else what one run feeds at a
+ *                time: the larger of one layer's weights and one slice of the output head
+ *                (HEAD_SLICE_ROWS rows), twice (the input's copy and its transposed view)
+ *   KV cache     2 x L x nkv x T x hs x 4 bytes (the present keys and values of every layer)
+ *   activations  one layer's working set: about 5 attention-sized tensors (scores to weights)
+ *                nh x T x T x 4, and 3 MLP-sized ones T x I x 4
+ *   maps         L x nh x T x T cells, kept at the finest precision that fits (MapPrecision):
+ *                4 bytes (float32), 2 (float16), or 1 plus a 4-byte scale per row (uint8)
  *
- *   model           parameters   W          3 x W      fits?
- *   SmolLM2-135M    135 M        0.5 GiB    1.5 GiB    yes
- *   Qwen2.5-0.5B    494 M        1.8 GiB    5.5 GiB    no: over the panel's limit
- *   Qwen3-0.6B      596 M        2.2 GiB    6.7 GiB    no: over 2 GiB of ONNX weights as well
- *
- * Models that do not fit are still listed, with these numbers and what to do. Attention maps and
- * activations come on top; their size depends on the text (src/model budgets them).
+ *   model (T = 1024)   W          runtime    maps                 total      (default budget 3 GiB)
+ *   SmolLM2-135M       0.50 GiB   72 MiB     1.05 GiB float32     1.86 GiB   fits
+ *   Qwen2.5-0.5B       1.84 GiB   0.11 GiB   0.66 GiB float16     2.96 GiB   fits
+ *   Qwen3-0.6B         2.22 GiB   0.13 GiB   0.44 GiB 8-bit       3.35 GiB   refused: about 797 tokens fit
  *
  * Pure: no `vscode` import, no file access.
  */
 
 import type { DecoderConfig } from "../model/config";
-import { parameterCount } from "../model/weights";
+import { expectedWeightShapes, parameterCount } from "../model/weights";
+import type { MapPrecision } from "../protocol";
+import { HEAD_SLICE_ROWS, weightPlacement } from "../runtime/weight-placement";
 
+const MEBIBYTE = 1024 ** 2;
 const GIBIBYTE = 1024 ** 3;
 
-/**
- * The most memory the panel plans to use for one model: 4 GiB. A VS Code webview is a Chromium
- * renderer process; it runs a few GB before the tab crashes ("Aw, snap" style, losing the panel)
- * or the window slows to a crawl, and it shares the machine with the editor and its extensions.
- */
-export const PANEL_MEMORY_LIMIT_BYTES = 4 * GIBIBYTE;
+/** A run that does not fit the memory budget; the message has the numbers and what to do. */
+export class RunMemoryError extends Error {
+  override name = "RunMemoryError";
+}
 
-/** Protobuf's limit on one message, and so on an ONNX model with its weights inside: 2 GiB. */
-export const ONNX_PROTOBUF_LIMIT_BYTES = 2 * GIBIBYTE;
+/** Map precisions from the finest to the coarsest: the plan takes the first that fits. */
+export const MAP_PRECISIONS: readonly MapPrecision[] = ["float32", "float16", "uint8"];
 
-/** How many float32 copies of the weights the runtime holds at its peak (see the top of this file). */
-export const FLOAT32_WEIGHT_COPIES = 3;
+/** The tokens at which Select Model says whether a model fits (a short selection). */
+export const LISTING_TOKENS = 128;
 
-/** What the panel needs for a model, and whether that fits. */
-export interface RunMemoryEstimate {
-  /** The weights as float32: parameters x 4 bytes. */
-  weightsBytesFloat32: number;
-  /** The panel's peak: about `FLOAT32_WEIGHT_COPIES` x the float32 weights. */
-  estimatedBytes: number;
-  /** Both limits hold: the peak within `PANEL_MEMORY_LIMIT_BYTES`, the ONNX weights under 2 GiB. */
+/** What a run needs, part by part, and whether it fits the budget. */
+export interface RunMemoryPlan {
+  tokens: number;
+  weightsBytes: number;
+  runtimeBytes: number;
+  cacheBytes: number;
+  activationBytes: number;
+  /** The maps at `mapPrecision` (at 8 bits when nothing fits). */
+  mapBytes: number;
+  budgetBytes: number;
+  /** The finest precision that fits the budget; undefined when not even 8 bits per cell fits. */
+  mapPrecision: MapPrecision | undefined;
+  /** Everything added up, maps at `mapPrecision` (or 8 bits). */
+  totalBytes: number;
   fits: boolean;
-  /** One sentence with the numbers: why it fits, or why not and what to do. */
+  /** One sentence with the numbers: what fits, or why not and what to do. */
   reason: string;
 }
 
-const WHAT_TO_DO = "Pick a smaller model (SmolLM2-135M needs about 1.5 GiB); larger models come with the layer-by-layer runtime.";
+/** What Select Model shows for a model: the plan at LISTING_TOKENS. */
+export interface RunMemoryEstimate {
+  /** The weights as float32: parameters x 4 bytes. */
+  weightsBytesFloat32: number;
+  /** The run's total at LISTING_TOKENS. */
+  estimatedBytes: number;
+  fits: boolean;
+  reason: string;
+}
 
-/** The memory the panel needs to run a model of `config` today. */
-export function estimateRunMemory(config: DecoderConfig): RunMemoryEstimate {
-  const weightsBytesFloat32 = parameterCount(config) * 4;
-  const estimatedBytes = FLOAT32_WEIGHT_COPIES * weightsBytesFloat32;
-  const weights = `its float32 weights take ${formatGibibytes(weightsBytesFloat32)}`;
-  if (weightsBytesFloat32 >= ONNX_PROTOBUF_LIMIT_BYTES) {
-    return {
-      weightsBytesFloat32,
-      estimatedBytes,
-      fits: false,
-      reason:
-        `Too large for the panel: ${weights}, and an ONNX model (one protobuf message) holds less than ${formatGibibytes(ONNX_PROTOBUF_LIMIT_BYTES)}; ` +
-        `the panel would also need about ${formatGibibytes(estimatedBytes)}, more than its ${formatGibibytes(PANEL_MEMORY_LIMIT_BYTES)}. ${WHAT_TO_DO}`,
-    };
+/** Bytes of the maps of `tokens` tokens at `precision`. */
+export function mapBytesOf(config: DecoderConfig, tokens: number, precision: MapPrecision): number {
+  const rows = config.numHiddenLayers * config.numAttentionHeads * tokens;
+  switch (precision) {
+    case "float32":
+      return rows * tokens * 4;
+    case "float16":
+      return rows * tokens * 2;
+    case "uint8":
+      return rows * tokens + rows * 4;
+    default: {
+      const unknown: never = precision;
+      throw new Error(`unknown map precision ${String(unknown)}`);
+    }
   }
-  if (estimatedBytes > PANEL_MEMORY_LIMIT_BYTES) {
-    return {
-      weightsBytesFloat32,
-      estimatedBytes,
-      fits: false,
-      reason:
-        `Too large for the panel: ${weights}, held about ${FLOAT32_WEIGHT_COPIES} times while it runs (the parsed tensors, the ONNX model's ` +
-        `initializers, onnxruntime's copy): about ${formatGibibytes(estimatedBytes)}, more than the ${formatGibibytes(PANEL_MEMORY_LIMIT_BYTES)} ` +
-        `a VS Code webview tolerates. ${WHAT_TO_DO}`,
-    };
+}
+
+/** The most float32 bytes one run feeds at a time: one layer's weights, or one slice of the output head. */
+function largestFedBytes(config: DecoderConfig): number {
+  let layer = 0;
+  for (const [name, shape] of expectedWeightShapes(config)) {
+    if (/\.(h|layers)\.0\./.test(name)) layer += shape.reduce((product, size) => product * size, 1) * 4;
   }
-  return {
-    weightsBytesFloat32,
-    estimatedBytes,
-    fits: true,
-    reason: `Fits: ${weights}; the panel needs about ${formatGibibytes(estimatedBytes)} of its ${formatGibibytes(PANEL_MEMORY_LIMIT_BYTES)}.`,
-  };
+  const headSlice = Math.min(config.vocabSize, HEAD_SLICE_ROWS) * config.hiddenSize * 4;
+  return Math.max(layer, headSlice);
+}
+
+/** Everything but the maps (see the top of this file). */
+function partsBesideMaps(config: DecoderConfig, tokens: number) {
+  const weightsBytes = parameterCount(config) * 4;
+  const runtimeBytes = weightPlacement(weightsBytes) === "initializers" ? weightsBytes : 2 * largestFedBytes(config);
+  const { numHiddenLayers: layers, numAttentionHeads: heads, numKeyValueHeads: keyValueHeads, headDim, intermediateSize } = config;
+  const cacheBytes = 2 * layers * keyValueHeads * tokens * headDim * 4;
+  const activationBytes = 5 * heads * tokens * tokens * 4 + 3 * tokens * Math.max(intermediateSize, config.hiddenSize) * 4;
+  return { weightsBytes, runtimeBytes, cacheBytes, activationBytes, fixedBytes: weightsBytes + runtimeBytes + cacheBytes + activationBytes };
+}
+
+/** The memory of a run of `config` on `tokens` tokens within `budgetBytes`. */
+export function planRunMemory(config: DecoderConfig, tokens: number, budgetBytes: number): RunMemoryPlan {
+  const { weightsBytes, runtimeBytes, cacheBytes, activationBytes, fixedBytes } = partsBesideMaps(config, tokens);
+  const mapPrecision = MAP_PRECISIONS.find((precision) => fixedBytes + mapBytesOf(config, tokens, precision) <= budgetBytes);
+  const mapBytes = mapBytesOf(config, tokens, mapPrecision ?? "uint8");
+  const totalBytes = fixedBytes + mapBytes;
+  const parts =
+    `weights ${formatGibibytes(weightsBytes)}, runtime ${formatGibibytes(runtimeBytes)}, KV cache ${formatGibibytes(cacheBytes)}, ` +
+    `activations ${formatGibibytes(activationBytes)}, maps ${formatGibibytes(mapBytes)} (${mapPrecision ?? "uint8"})`;
+  const budget = `the budget of ${formatGibibytes(budgetBytes)} (attentionLens.memoryBudgetMB)`;
+  let reason: string;
+  if (mapPrecision) {
+    reason = `Fits: ${tokens} tokens need about ${formatGibibytes(totalBytes)} (${parts}) of ${budget}.`;
+  } else {
+    const fitting = largestFittingTokens(config, budgetBytes, tokens);
+    const advice =
+      fitting >= 2
+        ? `Select less text (up to about ${fitting} tokens fit), lower attentionLens.maxTokens, or raise attentionLens.memoryBudgetMB if this machine has the memory.`
+        : `Not even 2 tokens fit beside the model's weights and the runtime's share: pick a smaller model, or raise attentionLens.memoryBudgetMB if this machine has the memory.`;
+    reason = `Too large for the panel: ${tokens} tokens need about ${formatGibibytes(totalBytes)} (${parts}), more than ${budget}. ${advice}`;
+  }
+  return { tokens, weightsBytes, runtimeBytes, cacheBytes, activationBytes, mapBytes, budgetBytes, mapPrecision, totalBytes, fits: mapPrecision !== undefined, reason };
+}
+
+/** The most tokens (below `above`) whose run fits the budget with 8-bit maps; 0 when none does. */
+function largestFittingTokens(config: DecoderConfig, budgetBytes: number, above: number): number {
+  let low = 0;
+  let high = above;
+  while (high - low > 1) {
+    const middle = Math.floor((low + high) / 2);
+    if (planFits(config, middle, budgetBytes)) low = middle;
+    else high = middle;
+  }
+  return low;
+}
+
+function planFits(config: DecoderConfig, tokens: number, budgetBytes: number): boolean {
+  return partsBesideMaps(config, tokens).fixedBytes + mapBytesOf(config, tokens, "uint8") <= budgetBytes;
+}
+
+/** Whether a model fits the panel at all: its plan for a short selection (LISTING_TOKENS). */
+export function estimateRunMemory(config: DecoderConfig, budgetBytes: number): RunMemoryEstimate {
+  const plan = planRunMemory(config, Math.min(LISTING_TOKENS, config.maxPositionEmbeddings), budgetBytes);
+  return { weightsBytesFloat32: plan.weightsBytes, estimatedBytes: plan.totalBytes, fits: plan.fits, reason: plan.reason };
+}
+
+/** The budget setting (MiB) in bytes. */
+export function budgetBytesOf(memoryBudgetMB: number): number {
+  return memoryBudgetMB * MEBIBYTE;
 }
 
 /** "1.5 GiB"; below 0.1 GiB "12 MiB" or "257 KiB", so a small model does not read as 0.0 GiB. */
 export function formatGibibytes(bytes: number): string {
-  if (bytes >= 0.1 * GIBIBYTE) return `${(bytes / GIBIBYTE).toFixed(1)} GiB`;
-  if (bytes >= 1024 ** 2) return `${Math.round(bytes / 1024 ** 2)} MiB`;
+  if (bytes >= 0.1 * GIBIBYTE) return `${(bytes / GIBIBYTE).toFixed(2)} GiB`;
+  if (bytes >= MEBIBYTE) return `${Math.round(bytes / MEBIBYTE)} MiB`;
   return `${Math.max(1, Math.round(bytes / 1024))} KiB`;
 }

@@ -18,7 +18,7 @@ import * as vscode from "vscode";
 import { attentionKind } from "../model/config";
 import { hubCacheFolder } from "../checkpoint/hub-cache";
 import type { CatalogModel, ModelCatalog, ModelCatalogSources, ModelProblem } from "./model-catalog";
-import { formatGibibytes } from "./model-memory";
+import { estimateRunMemory, formatGibibytes, LISTING_TOKENS, type RunMemoryEstimate } from "./model-memory";
 import { SETTINGS_SECTION, type ExtensionSettings } from "./settings";
 
 /** The global-state key of the folders opened with "Open Model Folder...". */
@@ -89,11 +89,11 @@ export function describeModelFacts(model: CatalogModel): string {
   ].join(" · ");
 }
 
-/** Whether the model fits the panel, in words. */
-export function describeMemoryFit(model: CatalogModel): string {
-  return model.memory.fits
-    ? `fits the panel (about ${formatGibibytes(model.memory.estimatedBytes)})`
-    : `$(warning) too large for the panel: ${model.memory.reason ?? `about ${formatGibibytes(model.memory.estimatedBytes)}`}`;
+/** Whether the model fits the panel within the memory budget, in words (its plan for a short selection). */
+export function describeMemoryFit(memory: RunMemoryEstimate): string {
+  return memory.fits
+    ? `fits the panel (about ${formatGibibytes(memory.estimatedBytes)} for ${LISTING_TOKENS} tokens)`
+    : `$(warning) too large for the panel: ${memory.reason}`;
 }
 
 function sourceName(model: CatalogModel): string {
@@ -117,7 +117,7 @@ export type ModelPick = { kind: "model"; id: string } | { kind: "open-folder" } 
  * found, each with its facts and whether it fits; then "Open Model Folder..."; then every folder
  * that cannot be used, with its reason. Undefined when dismissed.
  */
-export async function pickModel(catalog: ModelCatalog, currentId: string): Promise<ModelPick | undefined> {
+export async function pickModel(catalog: ModelCatalog, currentId: string, budgetBytes: number): Promise<ModelPick | undefined> {
   const items: PickItem[] = [];
   let group: string | undefined;
   for (const model of catalog.models) {
@@ -126,10 +126,11 @@ export async function pickModel(catalog: ModelCatalog, currentId: string): Promi
       items.push({ label: name, kind: vscode.QuickPickItemKind.Separator });
       group = name;
     }
+    const memory = estimateRunMemory(model.config, budgetBytes);
     items.push({
-      label: `${model.memory.fits ? "" : "$(warning) "}${model.name}`,
+      label: `${memory.fits ? "" : "$(warning) "}${model.name}`,
       description: `${model.label}${model.id === currentId ? " · current" : ""}`,
-      detail: `${describeModelFacts(model)} · ${describeMemoryFit(model)}`,
+      detail: `${describeModelFacts(model)} · ${describeMemoryFit(memory)}`,
       modelId: model.id,
     });
   }

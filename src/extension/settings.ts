@@ -25,6 +25,8 @@ export interface ExtensionSettings {
   compareWith: string;
   /** Folders of the person's own models: each a Hugging Face model folder, or a folder of them. */
   modelFolders: string[];
+  /** The most memory a run may plan for in the panel, in MiB: weights, runtime, KV cache and maps. */
+  memoryBudgetMB: number;
 }
 
 export const DEFAULT_SETTINGS: Readonly<ExtensionSettings> = {
@@ -34,7 +36,11 @@ export const DEFAULT_SETTINGS: Readonly<ExtensionSettings> = {
   maxTokens: 512,
   compareWith: "",
   modelFolders: [],
+  memoryBudgetMB: 3072,
 };
+
+/** The smallest memory budget accepted, in MiB: the bundled models need a few tens. */
+export const MIN_MEMORY_BUDGET_MB = 256;
 
 export const BACKENDS: readonly BackendSetting[] = ["auto", "webgpu", "wasm"];
 /** The colour scales, the same list the panel offers (src/color-scale.ts). */
@@ -89,8 +95,21 @@ export function readSettings(get: (key: keyof ExtensionSettings) => unknown): Re
     fallBack("modelFolders", modelFoldersValue, 'a list of folder paths, such as ["~/models/SmolLM2-135M"]');
   }
 
+  const budgetValue = get("memoryBudgetMB");
+  let memoryBudgetMB = DEFAULT_SETTINGS.memoryBudgetMB;
+  if (typeof budgetValue === "number" && Number.isFinite(budgetValue) && budgetValue >= MIN_MEMORY_BUDGET_MB) memoryBudgetMB = budgetValue;
+  else if (budgetValue !== undefined) fallBack("memoryBudgetMB", budgetValue, `a number of MiB of at least ${MIN_MEMORY_BUDGET_MB}`);
+
   return {
-    settings: { backend: oneOf("backend", BACKENDS), colorScale: oneOf("colorScale", COLOR_SCALES), defaultModel, maxTokens, compareWith, modelFolders },
+    settings: {
+      backend: oneOf("backend", BACKENDS),
+      colorScale: oneOf("colorScale", COLOR_SCALES),
+      defaultModel,
+      maxTokens,
+      compareWith,
+      modelFolders,
+      memoryBudgetMB,
+    },
     problems,
   };
 }

@@ -80,11 +80,20 @@ interface TensorEntry {
   end: number;
 }
 
+export interface ReadSafetensorsOptions {
+  /**
+   * F32 tensors become views of `bytes` where they are 4-byte aligned, instead of copies: the
+   * weights then take the file's memory once, not twice. The views keep the whole file buffer alive
+   * and see any change made to it; for loading a model's weights, where both live as long. Default false.
+   */
+  shareFloat32?: boolean;
+}
+
 /**
  * Parses a safetensors file and decodes every tensor to float32. `source` names the file in error
  * messages (a path or a URL). Throws `SafetensorsError` for anything malformed.
  */
-export function readSafetensors(bytes: Uint8Array, source = "safetensors file"): SafetensorsFile {
+export function readSafetensors(bytes: Uint8Array, source = "safetensors file", options: ReadSafetensorsOptions = {}): SafetensorsFile {
   const fail = (message: string): never => {
     throw new SafetensorsError(`${source}: ${message}`);
   };
@@ -127,7 +136,9 @@ export function readSafetensors(bytes: Uint8Array, source = "safetensors file"):
   const dtypes = new Map<string, SafetensorsDtype>();
   for (const entry of entries) {
     const raw = bytes.subarray(dataStart + entry.begin, dataStart + entry.end);
-    tensors.set(entry.name, new Tensor(decodeTensorBytes(raw, entry.dtype), entry.shape));
+    const shared = options.shareFloat32 && entry.dtype === "F32" && HOST_IS_LITTLE_ENDIAN && raw.byteOffset % 4 === 0;
+    const data = shared ? new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4) : decodeTensorBytes(raw, entry.dtype);
+    tensors.set(entry.name, new Tensor(data, entry.shape));
     dtypes.set(entry.name, entry.dtype);
   }
   return { tensors, dtypes, metadata };

@@ -30,6 +30,7 @@ import { GraphNames } from "../model/onnx/graph-names";
 import { buildLayerGraph, buildOutputHeadGraph, LayerGraphNames, layerWeightInputs } from "../model/onnx/layer-graph";
 import type { DecoderWeights } from "../model/weights";
 import { type Backend, ModelRuntime, probeWebGpu, type RuntimeSettings } from "./model-runtime";
+import { HEAD_SLICE_ROWS } from "./weight-placement";
 import type { LogitRows, OnnxDecoderComputeCall, OnnxDecoderPast, OnnxDecoderStep } from "./onnx-decoder";
 
 /** A run stopped by its signal, between two layers. Nothing of it is kept. */
@@ -60,6 +61,8 @@ export interface LayeredDecoderOptions {
   attention?: AttentionVariant;
   /** "inputs" (default) or "initializers": see `LayerGraphOptions.weights`. */
   weights?: "inputs" | "initializers";
+  /** Vocabulary rows of the head matrix fed per run, with weights as inputs (default HEAD_SLICE_ROWS). */
+  headSliceRows?: number;
 }
 
 /** The layer graph for each distinct window, and which runtime each layer uses. */
@@ -84,7 +87,8 @@ export class LayeredDecoder {
     private readonly head: ModelRuntime,
     /** Per layer, its weights as runtime inputs (views of the weights' own arrays, no copies). */
     private readonly layerFeeds: Record<string, ort.Tensor>[],
-    private readonly headFeeds: Record<string, ort.Tensor>,
+    /** The head's inputs besides the hidden states: its norm, and the head matrix in vocabulary slices. */
+    private readonly headFeeds: { norm: Record<string, ort.Tensor>; slices: { start: number; weight: ort.Tensor | undefined }[] },
     readonly hasAttentionOutputs: boolean,
   ) {
     this.rotary = config.positionEncoding === "rope" ? new RotaryEmbedding(config.headDim, config.ropeTheta, config.ropeScaling) : undefined;
@@ -131,7 +135,7 @@ export class LayeredDecoder {
       const headGraph = buildOutputHeadGraph(config, weights, { weights: options.weights });
       const head = await ModelRuntime.create(headGraph.bytes, settings);
       created.push(head);
-      const headFeeds = feedsOf(headGraph.weights);
+      const headFeeds = headFeedsOf(headGraph.weights, config, options.headSliceRows ?? HEAD_SLICE_ROWS);
       return new LayeredDecoder(config, weights, { byWindow, ofLayer }, head, layerFeeds, headFeeds, variant === "primitive");
     } catch (error) {
       await Promise.all(created.map((runtime) => runtime.dispose()));
@@ -304,8 +308,23 @@ export class LayeredDecoder {
       for (let batch = 0; batch < batchSize; batch++) last.set(data.subarray((batch * length + length - 1) * width, (batch * length + length) * width), batch * width);
       input = new ort.Tensor("float32", last, [batchSize, 1, width]);
     }
-    const outputs = await this.head.run({ [LayerGraphNames.hiddenStates]: input, ...this.headFeeds });
-    return toTensor(outputs[GraphNames.logits]);
+    const { norm, slices } = this.headFeeds;
+    if (slices.length === 1 && slices[0].start === 0) {
+      const feeds: Record<string, ort.Tensor> = { [LayerGraphNames.hiddenStates]: input, ...norm };
+      if (slices[0].weight) feeds[HEAD_WEIGHT] = slices[0].weight;
+      return toTensor((await this.head.run(feeds))[GraphNames.logits]);
+    }
+    // Slice by slice of the vocabulary: (B, N, C) x (C, rows) -> (B, N, rows), placed at their columns.
+    const vocabulary = this.config.vocabSize;
+    const logitRows = input.dims[0] * input.dims[1];
+    const logits = new Float32Array(logitRows * vocabulary);
+    for (const slice of slices) {
+      const part = (await this.head.run({ [LayerGraphNames.hiddenStates]: input, ...norm, [HEAD_WEIGHT]: slice.weight as ort.Tensor }))[GraphNames.logits];
+      const data = (await part.getData()) as Float32Array;
+      const width = part.dims[2];
+      for (let row = 0; row < logitRows; row++) logits.set(data.subarray(row * width, (row + 1) * width), row * vocabulary + slice.start);
+    }
+    return new Tensor(logits, [input.dims[0], input.dims[1], vocabulary]);
   }
 
   /**
@@ -361,6 +380,27 @@ export class LayeredDecoder {
     const dims = [positions.length, 1, length, headDim];
     return { [LayerGraphNames.ropeCosine]: new ort.Tensor("float32", cosine, dims), [LayerGraphNames.ropeSine]: new ort.Tensor("float32", sine, dims) };
   }
+}
+
+/** The head graph's weight input holding the (V, C) head matrix. */
+const HEAD_WEIGHT = "lm_head.weight";
+
+/**
+ * The head's feeds: its norm, and the head matrix whole (small vocabularies) or in slices of
+ * HEAD_SLICE_ROWS rows, each a view of the weights' own array. A graph holding the head as an
+ * initializer gets one slice with no weight.
+ */
+function headFeedsOf(weights: readonly { name: string; tensor: Tensor }[], config: DecoderConfig, sliceRows: number): LayeredDecoder["headFeeds"] {
+  const head = weights.find(({ name }) => name === HEAD_WEIGHT)?.tensor;
+  const norm = feedsOf(weights.filter(({ name }) => name !== HEAD_WEIGHT));
+  if (!head) return { norm, slices: [{ start: 0, weight: undefined }] };
+  const { vocabSize: vocabulary, hiddenSize: width } = config;
+  const slices = [];
+  for (let start = 0; start < vocabulary; start += sliceRows) {
+    const end = Math.min(vocabulary, start + sliceRows);
+    slices.push({ start, weight: new ort.Tensor("float32", head.data.subarray(start * width, end * width), [end - start, width]) });
+  }
+  return { norm, slices };
 }
 
 /** Runtime inputs over the tensors' own arrays: onnxruntime copies them into the backend at each run. */

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { budgetBytesOf, estimateRunMemory } from "../../src/extension/model-memory";
+import { DEFAULT_SETTINGS } from "../../src/extension/settings";
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -54,7 +56,8 @@ describe("extension: the model catalog, on the bundled models", () => {
     assert.deepEqual(gqa.weightFiles, [join(MODELS, "attention-lens-gqa", "model.safetensors")]);
     assert.equal(gqa.fileBytes, statSync(gqa.weightFiles[0]).size);
     assert.equal(gqa.parameterCount, parameterCount(gqa.config));
-    assert.ok(gqa.memory.fits, gqa.memory.reason);
+    const memory = estimateRunMemory(gqa.config, budgetBytesOf(DEFAULT_SETTINGS.memoryBudgetMB));
+    assert.ok(memory.fits, memory.reason);
     assert.deepEqual(localResourceRootsOf(gqa), [gqa.folder]);
   });
 

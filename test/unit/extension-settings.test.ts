@@ -43,7 +43,7 @@ describe("extension: settings", () => {
   });
 
   it("reads valid values", () => {
-    const values: ExtensionSettings = { backend: "wasm", colorScale: "log", defaultModel: "attention-lens-mqa", maxTokens: 64, compareWith: "attention-lens-mha", modelFolders: ["/models/a", "/models/b"] };
+    const values: ExtensionSettings = { backend: "wasm", colorScale: "log", defaultModel: "attention-lens-mqa", maxTokens: 64, compareWith: "attention-lens-mha", modelFolders: ["/models/a", "/models/b"], memoryBudgetMB: 1024 };
     const { settings, problems } = readSettings((key) => values[key]);
     assert.deepEqual(settings, values);
     assert.deepEqual(problems, []);
@@ -55,6 +55,15 @@ describe("extension: settings", () => {
     const { settings, problems } = readSettings((key) => (key === "modelFolders" ? "/m/one" : undefined));
     assert.deepEqual(settings.modelFolders, []);
     assert.match(problems[0], /attentionLens\.modelFolders is "\/m\/one", but it must be a list of folder paths/);
+  });
+
+  it("memoryBudgetMB: a number of MiB of at least 256; anything else falls back to 3072", () => {
+    assert.equal(readSettings((key) => (key === "memoryBudgetMB" ? 6144 : undefined)).settings.memoryBudgetMB, 6144);
+    for (const wrong of [100, "2048", -1, Number.NaN]) {
+      const { settings, problems } = readSettings((key) => (key === "memoryBudgetMB" ? wrong : undefined));
+      assert.equal(settings.memoryBudgetMB, 3072);
+      assert.match(problems[0], /attentionLens\.memoryBudgetMB is .*, but it must be a number of MiB of at least 256; using 3072/);
+    }
   });
 
   it("falls back to the default for a wrong value, saying which setting and what it must be", () => {

@@ -36,6 +36,19 @@ describe("LayeredDecoder: one layer graph fed layer by layer", function () {
     assert.ok(maxDifferenceOnRows(all.logits, tensorFromJson(expected.prefill.logits), 1) < 1e-4);
   });
 
+  it("the output head in slices of the vocabulary gives the same logits as in one piece", async () => {
+    const sliced = await LayeredDecoder.create(config, fixture.weights, { choice: "wasm" }, { headSliceRows: 7 });
+    try {
+      const whole = await decoder.compute(ids);
+      const inSlices = await sliced.compute(ids);
+      assert.ok(config.vocabSize > 7 * 2, "several slices, the last one shorter");
+      assert.deepEqual(inSlices.logits.shape, whole.logits.shape);
+      assert.ok(maxDifferenceOnRows(inSlices.logits, whole.logits, 1) < 1e-6);
+    } finally {
+      await sliced.dispose();
+    }
+  });
+
   it("reports progress after every layer, and hands each layer's maps to onAttention instead of keeping them", async () => {
     const progress: string[] = [];
     const layers: number[] = [];

@@ -6,8 +6,11 @@
 import assert from "node:assert/strict";
 
 import {
+  AttentionMapsBuilder,
   attentionMapsFromLayers,
   headMap,
+  layerMaps,
+  storedBytes,
   keyValueGroups,
   keyValueHeadOf,
   mapRows,
@@ -48,9 +51,54 @@ describe("webview attention maps", () => {
     const maps = twoHeads();
     assert.deepEqual([maps.layers, maps.heads, maps.keyValueHeads, maps.tokens], [1, 2, 1, 2]);
     assert.deepEqual(Array.from(headMap(maps, 0, 1)), [1, 0, 0.5, 0.5]);
-    assert.equal(headMap(maps, 0, 1).buffer, maps.data[0].buffer);
+    assert.equal(headMap(maps, 0, 1).buffer, layerMaps(maps, 0).buffer);
     assert.throws(() => headMap(maps, 1, 0), /layer 1 does not exist; the model has layers 0..0/);
     assert.throws(() => headMap(maps, 0, 2), /head 2 does not exist; the model has heads 0..1/);
+  });
+
+  it("kept as float16 or 8 bits per row: the bytes drop 2x and ~4x, values stay within the precision's error", () => {
+    // 2 layers, 3 heads, T = 5: softmax-like rows with one large and several small weights.
+    const tokens = 5;
+    const layers = [0, 1].map((layer) => {
+      const data = new Float32Array(3 * tokens * tokens);
+      for (let row = 0; row < 3 * tokens; row++) {
+        const query = row % tokens;
+        const weights = Array.from({ length: query + 1 }, (_, key) => Math.exp(-((key - query - layer) ** 2) / 3));
+        const total = weights.reduce((sum, weight) => sum + weight, 0);
+        weights.forEach((weight, key) => (data[row * tokens + key] = weight / total));
+      }
+      return { shape: [1, 3, tokens, tokens], data };
+    });
+    const exact = attentionMapsFromLayers(layers, 1);
+    const half = attentionMapsFromLayers(layers, 1, "float16");
+    const bytes = attentionMapsFromLayers(layers, 1, "uint8");
+    assert.equal(storedBytes(exact), 2 * 3 * 25 * 4);
+    assert.equal(storedBytes(half), 2 * 3 * 25 * 2);
+    assert.equal(storedBytes(bytes), 2 * 3 * 25 + 2 * 3 * 5 * 4, "a code per cell and a float32 scale per row");
+    for (let layer = 0; layer < 2; layer++) {
+      const reference = layerMaps(exact, layer);
+      const fromHalf = layerMaps(half, layer);
+      const fromBytes = layerMaps(bytes, layer);
+      for (let index = 0; index < reference.length; index++) {
+        const rowLargest = Math.max(...reference.subarray(index - (index % tokens), index - (index % tokens) + tokens));
+        assert.ok(Math.abs(fromHalf[index] - reference[index]) <= reference[index] * 2 ** -11, `float16 cell ${index}`);
+        assert.ok(Math.abs(fromBytes[index] - reference[index]) <= rowLargest / 510 + 1e-7, `8-bit cell ${index}`);
+        if (reference[index] === 0) assert.equal(fromBytes[index], 0, "a masked cell stays exactly 0");
+      }
+    }
+    assert.equal(layerMaps(bytes, 1), layerMaps(bytes, 1), "the layer last decoded is kept");
+  });
+
+  it("the builder takes layers in order as the decoder hands them over, and refuses a wrong shape", () => {
+    const builder = new AttentionMapsBuilder(1, "float16");
+    const layer = { shape: [1, 2, 2, 2], data: new Float32Array(8) };
+    builder.add(0, layer);
+    assert.throws(() => builder.add(2, layer), /layer 2 came after 1 layers/);
+    assert.throws(() => builder.add(1, { shape: [1, 2, 3, 3], data: new Float32Array(18) }), /layer 1 has shape \(1, 2, 3, 3\), layer 0 \(1, 2, 2, 2\)/);
+    builder.add(1, layer);
+    const maps = builder.finish();
+    assert.deepEqual([maps.layers, maps.heads, maps.tokens, maps.precision], [2, 2, 2, "float16"]);
+    assert.throws(() => new AttentionMapsBuilder(1).finish(), /the model returned no attention maps/);
   });
 
   it("means over heads, rows and selections", () => {

@@ -15,7 +15,7 @@ import { readSafetensors } from "../../src/model/safetensors";
 import { TextTokenizer } from "../../src/model/tokenizer";
 import type { ModelDescriptor } from "../../src/protocol";
 import { OnnxDecoder } from "../../src/runtime/onnx-decoder";
-import { attentionMapsFromLayers, type AttentionMaps } from "../../webview/attention/attention-maps";
+import { attentionMapsFromLayers, layerMaps, type AttentionMaps } from "../../webview/attention/attention-maps";
 import {
   checkAlignable,
   differenceMaps,
@@ -70,15 +70,15 @@ describe("compare: difference maps and the per-layer summary, by hand", () => {
 
   it("|A - B| cell by cell, aligned by layer and head", () => {
     const difference = differenceMaps(a, b);
-    assert.deepEqual(Array.from(difference.data[0].subarray(0, 9)), [0, 0, 0, 0.25, 0.25, 0, 0, 0, 0]);
-    assert.deepEqual(Array.from(difference.data[0].subarray(9)), [0, 0, 0, 1, 1, 0, 1, 0, 1]);
+    assert.deepEqual(Array.from(layerMaps(difference, 0).subarray(0, 9)), [0, 0, 0, 0.25, 0.25, 0, 0, 0, 0]);
+    assert.deepEqual(Array.from(layerMaps(difference, 0).subarray(9)), [0, 0, 0, 1, 1, 0, 1, 0, 1]);
     assert.equal(difference.tokens, 3);
   });
 
   it("the mean counts only the T (T + 1) / 2 cells a query may see", () => {
     const difference = differenceMaps(a, b);
-    assert.equal(meanOverVisibleCells(difference.data[0].subarray(0, 9), 3), 0.5 / 6);
-    assert.equal(meanOverVisibleCells(difference.data[0].subarray(9), 3), 4 / 6);
+    assert.equal(meanOverVisibleCells(layerMaps(difference, 0).subarray(0, 9), 3), 0.5 / 6);
+    assert.equal(meanOverVisibleCells(layerMaps(difference, 0).subarray(9), 3), 4 / 6);
     const [summary] = layerSummaries(a, b);
     assert.ok(Math.abs(summary.meanDifference - (0.5 / 6 + 4 / 6) / 2) < 1e-7);
     assert.equal(summary.maxDifference, 1);
@@ -87,7 +87,7 @@ describe("compare: difference maps and the per-layer summary, by hand", () => {
   it("entropy: -sum w ln w in nats, rows 1 .. T-1, 0 for a one-hot row", () => {
     assert.equal(rowEntropy([1, 0, 0]), 0);
     assert.ok(Math.abs(rowEntropy([0.5, 0.5]) - Math.LN2) < 1e-12);
-    const head0 = a.data[0].subarray(0, 9);
+    const head0 = layerMaps(a, 0).subarray(0, 9);
     const expected = (Math.LN2 - (0.2 * Math.log(0.2) + 0.3 * Math.log(0.3) + 0.5 * Math.log(0.5))) / 2;
     assert.ok(Math.abs(meanRowEntropy(head0, 3) - expected) < 1e-6);
     assert.deepEqual(headEntropies(b)[0].map((value) => Math.abs(value) < 1e-12), [false, true]);

@@ -14,10 +14,18 @@
  *
  * nkv = nh is multi-head attention (every query head has its own K/V head), nkv = 1 multi-query.
  *
+ * Memory: the host chooses how the maps are kept so that the run fits attentionLens.memoryBudgetMB
+ * (src/extension/model-memory.ts): float32, float16, or 8 bits per cell with one float32 scale per
+ * row (code = round(255 * w / row max), w = code / 255 * row max: within 0.2% of the row's largest
+ * weight). The decoder hands over one layer at a time (`AttentionMapsBuilder`), so the float32 maps
+ * of every layer never exist at once; `layerMaps` gives a layer back as float32 (decoded on demand,
+ * the last one kept).
+ *
  * Shape legend: L layers, nh query heads, nkv key/value heads, T tokens.
  */
 
-import type { HeadSelection } from "../../src/protocol";
+import { decodeFloat16, encodeFloat16 } from "../../src/model/float16";
+import type { HeadSelection, MapPrecision } from "../../src/protocol";
 
 /** Shape and bytes of the maps, without the library's Tensor class (so views need no model code). */
 export interface LayerTensor {
@@ -25,36 +33,143 @@ export interface LayerTensor {
   data: Float32Array;
 }
 
+/** One layer's (nh, T, T) maps as kept. */
+export type StoredLayer =
+  | { precision: "float32"; data: Float32Array }
+  | { precision: "float16"; bits: Uint16Array }
+  | { precision: "uint8"; codes: Uint8Array; rowScales: Float32Array };
+
 export interface AttentionMaps {
   layers: number;
   heads: number;
   keyValueHeads: number;
   tokens: number;
-  /** Per layer, (nh, T, T) row-major. */
-  data: Float32Array[];
+  /** How the maps are kept. */
+  precision: MapPrecision;
+  /** Per layer, (nh, T, T) row-major at `precision`; read them with `layerMaps`. */
+  stored: StoredLayer[];
 }
 
-/** Takes the decoder's per-layer (1, nh, T, T) outputs; checks every shape. */
-export function attentionMapsFromLayers(layers: readonly LayerTensor[], keyValueHeads: number): AttentionMaps {
-  if (layers.length === 0) throw new Error("attentionMapsFromLayers: the model returned no attention maps");
-  const [batch, heads, tokens, keys] = layers[0].shape;
-  layers.forEach((layer, index) => {
-    const [b, h, t, s] = layer.shape;
-    if (layer.shape.length !== 4 || b !== 1 || h !== heads || t !== tokens || s !== tokens) {
-      throw new Error(
-        `attentionMapsFromLayers: layer ${index} has shape (${layer.shape.join(", ")}); ` +
-          `expected (1, ${heads}, ${tokens}, ${tokens}) = (B, nh, T, S) of a single-sequence prefill`,
-      );
+/** Keeps one layer at `precision`: (nh, T, T) float32 -> StoredLayer. */
+export function storeLayer(data: Float32Array, tokens: number, precision: MapPrecision): StoredLayer {
+  switch (precision) {
+    case "float32":
+      return { precision, data };
+    case "float16":
+      return { precision, bits: encodeFloat16(data) };
+    case "uint8": {
+      const rows = data.length / tokens;
+      const codes = new Uint8Array(data.length);
+      const rowScales = new Float32Array(rows);
+      for (let row = 0; row < rows; row++) {
+        const start = row * tokens;
+        let largest = 0;
+        for (let index = start; index < start + tokens; index++) largest = Math.max(largest, data[index]);
+        rowScales[row] = largest;
+        if (largest > 0) for (let index = start; index < start + tokens; index++) codes[index] = Math.round((255 * data[index]) / largest);
+      }
+      return { precision, codes, rowScales };
     }
-    if (layer.data.length !== heads * tokens * tokens) {
-      throw new Error(`attentionMapsFromLayers: layer ${index} holds ${layer.data.length} numbers, not ${heads * tokens * tokens}`);
+    default: {
+      const unknown: never = precision;
+      throw new Error(`storeLayer: unknown precision ${String(unknown)}`);
     }
-  });
-  if (batch !== 1 || keys !== tokens) throw new Error(`attentionMapsFromLayers: expected B = 1 and S = T, got (${layers[0].shape.join(", ")})`);
-  if (!(keyValueHeads >= 1) || heads % keyValueHeads !== 0) {
-    throw new Error(`attentionMapsFromLayers: ${heads} query heads cannot share ${keyValueHeads} key/value heads evenly`);
   }
-  return { layers: layers.length, heads, keyValueHeads, tokens, data: layers.map((layer) => layer.data) };
+}
+
+/** A stored layer back as float32 (nh, T, T). */
+function decodeLayer(stored: StoredLayer, tokens: number): Float32Array {
+  switch (stored.precision) {
+    case "float32":
+      return stored.data;
+    case "float16":
+      return decodeFloat16(stored.bits);
+    case "uint8": {
+      const data = new Float32Array(stored.codes.length);
+      for (let row = 0; row < stored.rowScales.length; row++) {
+        const scale = stored.rowScales[row] / 255;
+        for (let index = row * tokens; index < (row + 1) * tokens; index++) data[index] = stored.codes[index] * scale;
+      }
+      return data;
+    }
+    default: {
+      const unknown: never = stored;
+      throw new Error(`decodeLayer: unknown stored layer ${JSON.stringify(unknown)}`);
+    }
+  }
+}
+
+/** The last layer decoded, per maps: a view redraws one layer many times. */
+const lastDecoded = new WeakMap<AttentionMaps, { layer: number; data: Float32Array }>();
+
+/** Layer `layer` as float32 (nh, T, T): the kept array itself for float32 maps, else decoded (the last one cached). */
+export function layerMaps(maps: AttentionMaps, layer: number): Float32Array {
+  const stored = maps.stored[layer];
+  if (!stored) throw new Error(`layer ${layer} does not exist; the model has layers 0..${maps.layers - 1}`);
+  if (stored.precision === "float32") return stored.data;
+  const cached = lastDecoded.get(maps);
+  if (cached?.layer === layer) return cached.data;
+  const data = decodeLayer(stored, maps.tokens);
+  lastDecoded.set(maps, { layer, data });
+  return data;
+}
+
+/** `fn` of every layer as float32, in order (one decoded layer at a time). */
+export function mapLayers<T>(maps: AttentionMaps, fn: (data: Float32Array, layer: number) => T): T[] {
+  return Array.from({ length: maps.layers }, (_, layer) => fn(layerMaps(maps, layer), layer));
+}
+
+/** Bytes the kept maps take. */
+export function storedBytes(maps: AttentionMaps): number {
+  return maps.stored.reduce(
+    (sum, stored) =>
+      sum + (stored.precision === "float32" ? stored.data.byteLength : stored.precision === "float16" ? stored.bits.byteLength : stored.codes.byteLength + stored.rowScales.byteLength),
+    0,
+  );
+}
+
+/**
+ * Collects a prefill's maps layer by layer, as the decoder hands them over (`onAttention`), each
+ * kept at `precision` at once; checks every shape.
+ */
+export class AttentionMapsBuilder {
+  private readonly stored: StoredLayer[] = [];
+  private shape: readonly number[] | undefined;
+
+  constructor(
+    readonly keyValueHeads: number,
+    readonly precision: MapPrecision = "float32",
+  ) {}
+
+  add(layer: number, tensor: LayerTensor): void {
+    const [batch, heads, tokens, keys] = tensor.shape;
+    if (tensor.shape.length !== 4 || batch !== 1 || keys !== tokens) {
+      throw new Error(`attention maps: layer ${layer} has shape (${tensor.shape.join(", ")}); expected (1, nh, T, T) = (B, nh, T, S) of a single-sequence prefill`);
+    }
+    if (this.shape && (heads !== this.shape[1] || tokens !== this.shape[2])) {
+      throw new Error(`attention maps: layer ${layer} has shape (${tensor.shape.join(", ")}), layer 0 (${this.shape.join(", ")})`);
+    }
+    if (layer !== this.stored.length) throw new Error(`attention maps: layer ${layer} came after ${this.stored.length} layers`);
+    if (tensor.data.length !== heads * tokens * tokens) throw new Error(`attention maps: layer ${layer} holds ${tensor.data.length} numbers, not ${heads * tokens * tokens}`);
+    this.shape ??= tensor.shape;
+    this.stored.push(storeLayer(tensor.data, tokens, this.precision));
+  }
+
+  finish(): AttentionMaps {
+    if (!this.shape) throw new Error("attention maps: the model returned no attention maps");
+    const [, heads, tokens] = this.shape;
+    if (!(this.keyValueHeads >= 1) || heads % this.keyValueHeads !== 0) {
+      throw new Error(`attention maps: ${heads} query heads cannot share ${this.keyValueHeads} key/value heads evenly`);
+    }
+    return { layers: this.stored.length, heads, keyValueHeads: this.keyValueHeads, tokens, precision: this.precision, stored: this.stored };
+  }
+}
+
+/** Takes the decoder's per-layer (1, nh, T, T) outputs, kept at `precision`; checks every shape. */
+export function attentionMapsFromLayers(layers: readonly LayerTensor[], keyValueHeads: number, precision: MapPrecision = "float32"): AttentionMaps {
+  const builder = new AttentionMapsBuilder(keyValueHeads, precision);
+  layers.forEach((layer, index) => builder.add(index, layer));
+  return builder.finish();
 }
 
 /** The K/V head that query head `head` reads: floor(head / (nh / nkv)). */
@@ -72,7 +187,7 @@ export function keyValueGroups(heads: number, keyValueHeads: number): number[][]
 export function headMap(maps: AttentionMaps, layer: number, head: number): Float32Array {
   checkLayerAndHead(maps, layer, head);
   const size = maps.tokens * maps.tokens;
-  return maps.data[layer].subarray(head * size, (head + 1) * size);
+  return layerMaps(maps, layer).subarray(head * size, (head + 1) * size);
 }
 
 /** The mean of the maps of `heads` (default: all heads) of one layer, (T, T). */

@@ -14,7 +14,7 @@
 
 import type { ComparedModelSummary, HostToWebviewMessage, ModelDescriptor, WebviewToHostMessage } from "../../src/protocol";
 import type { Backend } from "../../src/runtime/model-runtime";
-import { attentionMapsFromLayers, type AttentionMaps } from "../attention/attention-maps";
+import { AttentionMapsBuilder, mapLayers, type AttentionMaps } from "../attention/attention-maps";
 import { DecoderCache, nextFrame } from "../runtime/model-loading";
 import { signalWhen } from "../../src/runtime/layered-decoder";
 import { defaultModelB } from "./default-model-b";
@@ -181,7 +181,7 @@ export class CompareSession {
         a: sideA,
         b: sideB,
         difference,
-        maxDifference: maxOf(new Float32Array(difference.data.map(maxOf))),
+        maxDifference: maxOf(new Float32Array(mapLayers(difference, maxOf))),
         headDifferences: headMeanDifferences(difference),
         layers: layerSummaries(sideA.maps, sideB.maps, difference),
       };
@@ -245,24 +245,25 @@ export class CompareSession {
       setStatus(running);
       await nextFrame();
       const started = performance.now();
+      const maps = new AttentionMapsBuilder(decoder.config.numKeyValueHeads, request.mapPrecision ?? "float32");
       // A prefill (nothing cached before these tokens); a newer request stops it at the next layer.
       const step = await decoder.compute([tokens.map((token) => token.id)], {
         fetchPresent: true,
         logits: "none",
+        onAttention: (layer, weights) => maps.add(layer, weights),
         signal: signalWhen(() => !this.isLive(generation, requestId)),
         onLayer: (done, layers) => setStatus(`${running}: layer ${Math.min(done + 1, layers)} of ${layers}`),
       });
-      return { step, milliseconds: performance.now() - started };
+      return { step, maps: maps.finish(), milliseconds: performance.now() - started };
     });
     if (!output || !this.isLive(generation, requestId)) return undefined;
-    const maps = attentionMapsFromLayers(output.step.attentions, decoder.config.numKeyValueHeads);
     return {
       model,
       backend: decoder.backend,
       milliseconds: output.milliseconds,
-      maps,
+      maps: output.maps,
       memory: keyValueMemory(output.step.presentKeyValues),
-      entropies: headEntropies(maps),
+      entropies: headEntropies(output.maps),
     };
   }
 

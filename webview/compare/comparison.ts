@@ -22,7 +22,7 @@
  * Shape legend: L layers, nh query heads, nkv key/value heads, hs head size, T tokens, S key slots.
  */
 
-import type { AttentionMaps, LayerTensor } from "../attention/attention-maps";
+import { layerMaps, mapLayers, storeLayer, type AttentionMaps, type LayerTensor } from "../attention/attention-maps";
 
 /** Bytes of one float32 number. */
 export const FLOAT32_BYTES = 4;
@@ -46,13 +46,13 @@ export function checkAlignable(a: AttentionMaps, b: AttentionMaps, nameA = "mode
  */
 export function differenceMaps(a: AttentionMaps, b: AttentionMaps): AttentionMaps {
   checkAlignable(a, b);
-  const data = a.data.map((layerA, layer) => {
-    const layerB = b.data[layer];
-    const difference = new Float32Array(layerA.length); // (nh, T, T)
-    for (let index = 0; index < layerA.length; index++) difference[index] = Math.abs(layerA[index] - layerB[index]);
-    return difference;
+  const stored = mapLayers(a, (layerA, layer) => {
+    const difference = new Float32Array(layerA); // (nh, T, T); A's layer first: decoding B's may replace it
+    const layerB = layerMaps(b, layer);
+    for (let index = 0; index < difference.length; index++) difference[index] = Math.abs(difference[index] - layerB[index]);
+    return storeLayer(difference, a.tokens, a.precision);
   });
-  return { layers: a.layers, heads: a.heads, keyValueHeads: a.keyValueHeads, tokens: a.tokens, data };
+  return { layers: a.layers, heads: a.heads, keyValueHeads: a.keyValueHeads, tokens: a.tokens, precision: a.precision, stored };
 }
 
 /** Mean of a (T, T) causal map over the cells a query may see (k <= q): T (T + 1) / 2 of them. */
@@ -98,14 +98,14 @@ function headOf(layerData: Float32Array, head: number, tokens: number): Float32A
 
 /** Mean entropy of every head of every layer: entropies[layer][head]. */
 export function headEntropies(maps: AttentionMaps): number[][] {
-  return maps.data.map((layerData) =>
+  return mapLayers(maps, (layerData) =>
     Array.from({ length: maps.heads }, (_, head) => meanRowEntropy(headOf(layerData, head, maps.tokens), maps.tokens)),
   );
 }
 
 /** Mean |A - B| over the visible cells of every head: differences[layer][head]. */
 export function headMeanDifferences(difference: AttentionMaps): number[][] {
-  return difference.data.map((layerData) =>
+  return mapLayers(difference, (layerData) =>
     Array.from({ length: difference.heads }, (_, head) => meanOverVisibleCells(headOf(layerData, head, difference.tokens), difference.tokens)),
   );
 }
@@ -129,7 +129,7 @@ export function layerSummaries(a: AttentionMaps, b: AttentionMaps, difference = 
   const differences = headMeanDifferences(difference);
   const entropiesA = headEntropies(a);
   const entropiesB = headEntropies(b);
-  return difference.data.map((layerData, layer) => ({
+  return mapLayers(difference, (layerData, layer) => ({
     layer,
     meanDifference: mean(differences[layer]),
     maxDifference: maxOf(layerData),

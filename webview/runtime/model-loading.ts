@@ -22,6 +22,7 @@ import { readSafetensors, SafetensorsError } from "../../src/model/safetensors";
 import type { Tensor } from "../../src/attention/tensor";
 import { decoderWeightsFromTensors, WeightsError, type DecoderWeights } from "../../src/model/weights";
 import { LayeredDecoder } from "../../src/runtime/layered-decoder";
+import { weightPlacement } from "../../src/runtime/weight-placement";
 
 /** A model that cannot be fetched, read or loaded; the message is meant for the user. */
 export class ModelLoadError extends Error {
@@ -164,7 +165,7 @@ export async function loadModelFiles(model: ModelDescriptor, report: ProgressRep
       fetchedBytes += bytes.byteLength;
       report("building-graph", `Reading ${name} (${formatBytes(bytes.byteLength)})`);
       await nextFrame();
-      fetched.push({ file, tensors: readSafetensors(bytes, name).tensors });
+      fetched.push({ file, tensors: readSafetensors(bytes, name, { shareFloat32: true }).tensors });
     }
     let tensors: ReadonlyMap<string, Tensor>;
     if (model.weightShardUris) {
@@ -231,14 +232,6 @@ export class RunQueue {
     this.tail = result.catch(() => undefined);
     return result;
   }
-}
-
-/** Float32 weights up to this size are held by the layer graphs themselves (see the top of this file). */
-export const RESIDENT_WEIGHTS_LIMIT_BYTES = 256 * 2 ** 20;
-
-/** Where the decoder keeps weights of this many float32 bytes. */
-export function weightPlacement(weightBytes: number): "initializers" | "inputs" {
-  return weightBytes <= RESIDENT_WEIGHTS_LIMIT_BYTES ? "initializers" : "inputs";
 }
 
 /** Float32 bytes of every weight tensor (a tied head counted once). */

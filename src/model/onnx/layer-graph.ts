@@ -29,6 +29,7 @@
  *
  * The output head: final norm, then the logits of the rows asked for (all, or the last only):
  *   hidden_states (B, N, C) -> norm -> x lm_head^T -> logits (B, N, V)
+ * (fed as inputs, lm_head may be a slice of the vocabulary's rows, giving those columns of the logits)
  *
  * Shape legend: B batch, T new tokens, P past slots, S = P + T, C model width, V vocabulary,
  * N rows whose logits are wanted, nh query heads, nkv key/value heads, hs head size.
@@ -176,9 +177,14 @@ export function buildOutputHeadGraph(
       initializers: graph.initializers,
       inputs: [
         { name: LayerGraphNames.hiddenStates, elementType: DataType.FLOAT, shape: ["batch", "rows", config.hiddenSize] },
-        ...graph.fedWeights.map(({ name, tensor }): ValueInfoSpec => ({ name, elementType: DataType.FLOAT, shape: [...tensor.shape] })),
+        // The head matrix may come in slices of the vocabulary (runtime/layered-decoder.ts).
+        ...graph.fedWeights.map(({ name, tensor }): ValueInfoSpec => ({
+          name,
+          elementType: DataType.FLOAT,
+          shape: name === "lm_head.weight" ? ["vocabulary", config.hiddenSize] : [...tensor.shape],
+        })),
       ],
-      outputs: [{ name: GraphNames.logits, elementType: DataType.FLOAT, shape: ["batch", "rows", config.vocabSize] }],
+      outputs: [{ name: GraphNames.logits, elementType: DataType.FLOAT, shape: ["batch", "rows", "vocabulary"] }],
     },
   };
   return { bytes: encodeModel(spec), weights: graph.fedWeights };
