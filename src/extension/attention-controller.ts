@@ -27,6 +27,7 @@ import { localResourceRootsOf, ModelCatalog, ModelCatalogError, toModelDescripto
 import { catalogSources, chooseModelFolder, pickModel, RememberedFolders } from "./model-picker";
 import { budgetBytesOf, planRunMemory, RunMemoryError } from "./model-memory";
 import { parsePanelState, savedTextInDocument } from "./panel-state";
+import { RunProgress } from "./run-progress";
 import { formatMilliseconds, RunStatusBar } from "./run-status-bar";
 import { batchOfText } from "./batch-lines";
 import { parseStagesChoice } from "./stages-choice";
@@ -122,6 +123,7 @@ export class AttentionController implements vscode.Disposable {
   private readonly learning: LearningHost;
   private readonly highlights = new EditorHighlights();
   private readonly statusBar = new RunStatusBar(COMMANDS.revealPanel);
+  private readonly runProgress = new RunProgress();
   private panel: AttentionPanel | undefined;
   private shown: Shown | undefined;
   /** Picked in this window (Select Model or the panel's picker); else the defaultModel setting. */
@@ -504,6 +506,7 @@ export class AttentionController implements vscode.Disposable {
         break;
       case "progress":
         this.log.debug(`#${message.requestId} ${message.stage}: ${message.message}`);
+        this.runProgress.report(message.requestId, message.message);
         break;
       case "attentionComputed":
         this.statusBar.finished(message);
@@ -614,6 +617,7 @@ export class AttentionController implements vscode.Disposable {
     this.panel = undefined;
     this.highlights.dispose();
     this.statusBar.dispose();
+    this.runProgress.dispose();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -743,6 +747,9 @@ export class AttentionController implements vscode.Disposable {
     const startedAt = Date.now();
     this.log.info(`#${started.requestId} ${model.id}: ${describeRun(tokens, text.usedCurrentLine)} from ${source}; backend setting ${settings.backend}`);
     this.statusBar.running(model.label, tokens.tokens.length);
+    this.runProgress.track(started.requestId, `${model.name} on ${tokens.tokens.length} tokens`, started.outcome, () =>
+      panel.cancel(started.requestId, "cancelled from the progress notification"),
+    );
     const outcome = await started.outcome;
     this.logOutcome(outcome, Date.now() - startedAt);
     return { ...sent, outcome };

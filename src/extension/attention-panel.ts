@@ -185,6 +185,16 @@ export class AttentionPanel implements vscode.Disposable {
   }
 
   /**
+   * Stops request `requestId` (the person cancelled it): the page stops its run at the next layer
+   * and the request ends as cancelled. False when it is no longer running.
+   */
+  cancel(requestId: number, reason: string): boolean {
+    if (!this.tracker.cancel(requestId, reason)) return false;
+    this.post({ type: "cancel", requestId });
+    return true;
+  }
+
+  /**
    * The comparison of request `requestId` (sent in compare mode): settles when the page answers
    * `comparisonComputed` or `comparisonFailed`, when a newer request supersedes it, or when the
    * panel closes or hides. Never rejects.

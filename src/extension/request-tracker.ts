@@ -90,6 +90,11 @@ export class RequestTracker<Result> {
     return this.settle({ kind: "failed", requestId, message });
   }
 
+  /** Ends request `requestId` as cancelled (the person cancelled it); false if it is not pending. */
+  cancel(requestId: number, reason: string): boolean {
+    return this.settle({ kind: "cancelled", requestId, reason });
+  }
+
   /** Ends every pending request as cancelled (the panel closed); returns their ids. */
   cancelAll(reason: string): number[] {
     const ids = [...this.pending.keys()];

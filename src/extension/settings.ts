@@ -39,8 +39,8 @@ export const DEFAULT_SETTINGS: Readonly<ExtensionSettings> = {
   memoryBudgetMB: 3072,
 };
 
-/** The smallest memory budget accepted, in MiB: the bundled models need a few tens. */
-export const MIN_MEMORY_BUDGET_MB = 256;
+/** The smallest memory budget accepted, in MiB: the bundled models need about 13 for a short selection. */
+export const MIN_MEMORY_BUDGET_MB = 16;
 
 export const BACKENDS: readonly BackendSetting[] = ["auto", "webgpu", "wasm"];
 /** The colour scales, the same list the panel offers (src/color-scale.ts). */

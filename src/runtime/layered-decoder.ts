@@ -10,9 +10,9 @@
  * the embedding matrix itself. Between layers a run reports progress (`onLayer`) and stops when its
  * `signal` is aborted (`RunCancelledError`), so a cancelled or superseded run ends at the next layer.
  *
- * It offers what `OnnxDecoder` (one graph holding every weight) offers, step for step: `compute`
- * (stateless: after a past the caller keeps, or from nothing), and `forward`/`restore`/`reset` with
- * a cache of its own. Outputs are the attention library's `Tensor`s.
+ * It is stateless: `compute(ids, { past })` runs after a cache the caller keeps (a decoding session
+ * keeps one per step) or from nothing; what `OnnxDecoder.compute` (one graph holding every weight)
+ * returns, step for step. Outputs are the attention library's `Tensor`s.
  *
  * Shape legend: B batch, T new tokens, P past slots, S = P + T, C model width, V vocabulary,
  * nh query heads, nkv key/value heads, hs head size, N rows with logits.
@@ -31,7 +31,7 @@ import { buildLayerGraph, buildOutputHeadGraph, LayerGraphNames, layerWeightInpu
 import type { DecoderWeights } from "../model/weights";
 import { type Backend, ModelRuntime, probeWebGpu, type RuntimeSettings } from "./model-runtime";
 import { HEAD_SLICE_ROWS } from "./weight-placement";
-import type { LogitRows, OnnxDecoderComputeCall, OnnxDecoderPast, OnnxDecoderStep } from "./onnx-decoder";
+import type { OnnxDecoderComputeCall, OnnxDecoderStep } from "./onnx-decoder";
 
 /** A run stopped by its signal, between two layers. Nothing of it is kept. */
 export class RunCancelledError extends Error {
@@ -72,9 +72,6 @@ interface LayerRuntimes {
 }
 
 export class LayeredDecoder {
-  /** Per layer, the cached keys and values of `forward` (B, nkv, P, hs). */
-  private pastKeyValues: { key: ort.Tensor; value: ort.Tensor }[] = [];
-  private pastTokenMask: number[][] = [];
   private rotaryCosine: Float32Array = new Float32Array(0);
   private rotarySine: Float32Array = new Float32Array(0);
   private rotaryPositions = 0;
@@ -153,25 +150,10 @@ export class LayeredDecoder {
     return [...this.layers.byWindow.values(), this.head].map((runtime) => runtime.fallbackReason).find((reason) => reason !== undefined);
   }
 
-  /** Slots in the cache of `forward`. */
-  get length(): number {
-    return this.pastTokenMask[0]?.length ?? 0;
-  }
-
-  /** Runs T new tokens after whatever `forward` cached before, and caches them. */
-  async forward(inputIds: readonly (readonly number[])[], call: LayeredDecoderCall = {}): Promise<OnnxDecoderStep> {
-    const past = this.length > 0 ? { keyValues: this.pastKeyValues, keyMask: this.pastTokenMask } : undefined;
-    const { step, presents } = await this.run(inputIds, past, call);
-    // Only a run that went through every layer replaces the cache.
-    this.disposePast();
-    this.pastKeyValues = presents;
-    this.pastTokenMask = step.keyMask;
-    return step;
-  }
-
   /**
-   * Runs T new tokens WITHOUT touching this decoder's own cache: after `call.past` when given, else
-   * from an empty cache (a full recompute). The presents are returned when `fetchPresent` is set.
+   * Runs T new tokens after `call.past` when given (a cache the caller keeps: the presents of an
+   * earlier call, `fetchPresent`), else from an empty cache (a prefill or a full recompute). The
+   * decoder keeps no state between calls.
    */
   async compute(inputIds: readonly (readonly number[])[], call: LayeredDecoderCall = {}): Promise<OnnxDecoderStep> {
     const given = call.past && (call.past.keyMask[0]?.length ?? 0) > 0 ? call.past : undefined;
@@ -187,43 +169,8 @@ export class LayeredDecoder {
     return step;
   }
 
-  /** Replaces the cache of `forward` with `past`, so that the next `forward` continues from it. */
-  restore(past: OnnxDecoderPast): void {
-    const length = past.keyMask[0]?.length ?? 0;
-    if (length === 0) {
-      this.reset();
-      return;
-    }
-    if (past.keyValues.length !== this.config.numHiddenLayers) {
-      throw new RangeError(`LayeredDecoder.restore: the past holds ${past.keyValues.length} layers but the model has ${this.config.numHiddenLayers}`);
-    }
-    prepareGraphStep(this.config, {
-      inputIds: past.keyMask.map(() => [0]),
-      pastTokenMask: past.keyMask,
-      pastShapes: past.keyValues.flatMap(({ key, value }) => [key.shape, value.shape]),
-    });
-    this.disposePast();
-    this.pastKeyValues = past.keyValues.map(({ key, value }) => ({ key: fromTensor(key), value: fromTensor(value) }));
-    this.pastTokenMask = past.keyMask.map((row) => [...row]);
-  }
-
-  /** Empties the cache of `forward`. */
-  reset(): void {
-    this.disposePast();
-    this.pastTokenMask = [];
-  }
-
   async dispose(): Promise<void> {
-    this.reset();
     await Promise.all([...this.layers.byWindow.values(), this.head].map((runtime) => runtime.dispose()));
-  }
-
-  private disposePast(): void {
-    for (const { key, value } of this.pastKeyValues) {
-      key.dispose();
-      value.dispose();
-    }
-    this.pastKeyValues = [];
   }
 
   /** The run itself: embeddings, every layer, the head. Returns the presents (B, nkv, S, hs) per layer. */
@@ -298,7 +245,7 @@ export class LayeredDecoder {
   }
 
   /** The output head on the rows asked for: (B, T, C) -> (B, N, V). */
-  private async runHead(hidden: ort.Tensor, rows: LogitRows): Promise<Tensor> {
+  private async runHead(hidden: ort.Tensor, rows: NonNullable<LayeredDecoderCall["logits"]>): Promise<Tensor> {
     const [batchSize, length, width] = hidden.dims;
     if (rows === "none") return new Tensor(new Float32Array(0), [batchSize, 0, this.config.vocabSize]);
     let input = hidden;

@@ -303,6 +303,29 @@ describe("Attention Lens given bad input", function () {
     });
   });
 
+  it("a run over attentionLens.memoryBudgetMB: refused before anything loads, with every part's size and what fits", async () => {
+    await setSetting("maxTokens", 512);
+    await setSetting("memoryBudgetMB", 16);
+    try {
+      selectAll(await openFile("budget.ts", "const answer = 42; // a line of code to attend over\n".repeat(2000)));
+      assert.equal(await showAttention(), undefined, "nothing ran");
+      const errors = messagesOf("error");
+      assert.equal(errors.length, 1, JSON.stringify(shown));
+      assert.match(
+        errors[0],
+        /^attention-lens-gqa: Too large for the panel: 512 tokens need about \d+ MiB \(weights \d+ MiB, runtime \d+ MiB, KV cache \d+ (KiB|MiB), activations \d+ MiB, maps \d+ (KiB|MiB) \(uint8\)\), more than the budget of 16 MiB \(attentionLens\.memoryBudgetMB\)\. Select less text \(up to about \d+ tokens fit\)/,
+      );
+      assert.ok(!errors[0].includes("please report it"), "a limit the person set, not a bug");
+      // With the tokens it names, the same budget runs.
+      const fitting = Number(/up to about (\d+) tokens/.exec(errors[0])?.[1]);
+      await setSetting("maxTokens", fitting);
+      assertCausalSoftmax(await showAttention(), `${fitting} tokens within 16 MiB`);
+    } finally {
+      await setSetting("memoryBudgetMB", undefined);
+      await setSetting("maxTokens", undefined);
+    }
+  });
+
   it("emoji and CJK text: a normal run, with the tokenizer's token count", async () => {
     const text = "注意力机制 🧠✨ — attention is all you need. 日本語のテキスト 👩‍💻 한국어 문장 😀🎉\nfunction 你好() { return \"🌍\"; }\n";
     selectAll(await openFile("unicode.ts", text));

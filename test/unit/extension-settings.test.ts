@@ -57,12 +57,12 @@ describe("extension: settings", () => {
     assert.match(problems[0], /attentionLens\.modelFolders is "\/m\/one", but it must be a list of folder paths/);
   });
 
-  it("memoryBudgetMB: a number of MiB of at least 256; anything else falls back to 3072", () => {
+  it("memoryBudgetMB: a number of MiB of at least 16; anything else falls back to 3072", () => {
     assert.equal(readSettings((key) => (key === "memoryBudgetMB" ? 6144 : undefined)).settings.memoryBudgetMB, 6144);
-    for (const wrong of [100, "2048", -1, Number.NaN]) {
+    for (const wrong of [8, "2048", -1, Number.NaN]) {
       const { settings, problems } = readSettings((key) => (key === "memoryBudgetMB" ? wrong : undefined));
       assert.equal(settings.memoryBudgetMB, 3072);
-      assert.match(problems[0], /attentionLens\.memoryBudgetMB is .*, but it must be a number of MiB of at least 256; using 3072/);
+      assert.match(problems[0], /attentionLens\.memoryBudgetMB is .*, but it must be a number of MiB of at least 16; using 3072/);
     }
   });
 

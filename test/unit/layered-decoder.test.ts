@@ -1,12 +1,13 @@
 /**
  * What the layer-by-layer decoder adds to the decoder graph (whose numbers onnx-families.test.ts
  * checks against transformers): logits of the last row only, progress after every layer, a run
- * stopped between layers by its signal (leaving the cache as it was), maps handed over per layer,
- * and a stateless `compute` after a past the caller keeps, equal to `forward` with its own cache.
+ * stopped between layers by its signal (leaving the caller's cache as it was), maps handed over per
+ * layer, and no state kept between calls.
  */
 
 import assert from "node:assert/strict";
 import { LayeredDecoder, RunCancelledError } from "../../src/runtime/layered-decoder";
+import { CachedDecoding } from "./helpers/cached-decoding";
 import { loadFamilyFixture, maxDifferenceOnRows } from "./helpers/family-fixtures";
 import { tensorFromJson } from "./helpers/fixtures";
 
@@ -21,7 +22,6 @@ describe("LayeredDecoder: one layer graph fed layer by layer", function () {
     decoder = await LayeredDecoder.create(config, fixture.weights, { choice: "wasm" });
   });
   after(async () => decoder?.dispose());
-  beforeEach(() => decoder.reset());
 
   it('logits: "last" gives each sequence\'s last row, "none" no rows; the maps are the same', async () => {
     const all = await decoder.compute(ids);
@@ -64,26 +64,27 @@ describe("LayeredDecoder: one layer graph fed layer by layer", function () {
     assert.equal(step.attentions.length, 0);
   });
 
-  it("a run whose signal is aborted stops at the next layer with RunCancelledError, and the cache stays as it was", async () => {
-    await decoder.forward(ids);
-    const cached = decoder.length;
+  it("a run whose signal is aborted stops at the next layer with RunCancelledError, and the caller's cache is untouched", async () => {
+    const cached = new CachedDecoding(decoder);
+    await cached.step(ids);
     const controller = new AbortController();
     await assert.rejects(
-      decoder.forward([[5]], { signal: controller.signal, onLayer: (done) => done === 1 && controller.abort() }),
+      cached.step([[5]], { signal: controller.signal, onLayer: (done) => done === 1 && controller.abort() }),
       (error: unknown) => error instanceof RunCancelledError && /before layer 2 of 2/.test(error.message),
     );
-    assert.equal(decoder.length, cached, "the cancelled step cached nothing");
-    const step = await decoder.forward(expected.decode[0].inputIds);
+    assert.equal(cached.length, ids[0].length, "the cancelled step cached nothing");
+    const step = await cached.step(expected.decode[0].inputIds);
     assert.ok(maxDifferenceOnRows(step.logits, tensorFromJson(expected.decode[0].logits), 1) < 1e-4, "the next step continues from the old cache");
   });
 
-  it("compute after a past the caller keeps equals forward with the decoder's own cache", async () => {
+  it("is stateless: the same call gives the same result whatever ran before it", async () => {
     const prefill = await decoder.compute(ids, { fetchPresent: true });
     const past = { keyValues: prefill.presentKeyValues, keyMask: prefill.keyMask };
-    const stateless = await decoder.compute(expected.decode[0].inputIds, { past });
-    await decoder.forward(ids);
-    const stateful = await decoder.forward(expected.decode[0].inputIds);
-    assert.equal(maxDifferenceOnRows(stateless.logits, stateful.logits, 1), 0);
-    assert.equal(maxDifferenceOnRows(stateless.attentions[0], stateful.attentions[0], 2), 0);
+    const first = await decoder.compute(expected.decode[0].inputIds, { past });
+    await decoder.compute([[3, 4, 5]]);
+    const again = await decoder.compute(expected.decode[0].inputIds, { past });
+    assert.equal(maxDifferenceOnRows(first.logits, again.logits, 1), 0);
+    assert.equal(maxDifferenceOnRows(first.attentions[0], again.attentions[0], 2), 0);
+    assert.ok(maxDifferenceOnRows(first.logits, tensorFromJson(expected.decode[0].logits), 1) < 1e-4);
   });
 });

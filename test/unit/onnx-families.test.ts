@@ -28,6 +28,7 @@ import { DataType, encodeModel } from "../../src/model/onnx/onnx-proto";
 import { prepareGraphStep, type GraphStep } from "../../src/model/onnx/graph-inputs";
 import { randomDecoderWeights } from "../../src/model/weights";
 import { LayeredDecoder } from "../../src/runtime/layered-decoder";
+import { CachedDecoding } from "./helpers/cached-decoding";
 import type { RuntimeSettings } from "../../src/runtime/model-runtime";
 import { OnnxDecoder, type OnnxDecoderStep } from "../../src/runtime/onnx-decoder";
 import { isMasked, loadFamilyFixture, maxDifferenceOnRows, type FamilyFixture } from "./helpers/family-fixtures";
@@ -64,13 +65,29 @@ type CreateDecoder = (
 
 const DECODERS: { kind: string; runtime: Runtime; create: CreateDecoder }[] = [
   { kind: "single graph", runtime: "wasm", create: (config, weights, settings, options) => OnnxDecoder.create(config, weights, settings, options) },
-  { kind: "layer by layer", runtime: "layered", create: (config, weights, settings, options) => LayeredDecoder.create(config, weights, settings, options) },
+  { kind: "layer by layer", runtime: "layered", create: async (config, weights, settings, options) => cachedOver(await LayeredDecoder.create(config, weights, settings, options)) },
   {
     kind: "layer by layer, a graph per layer holding its weights",
     runtime: "layered",
-    create: (config, weights, settings, options) => LayeredDecoder.create(config, weights, settings, { ...options, weights: "initializers" }),
+    create: async (config, weights, settings, options) => cachedOver(await LayeredDecoder.create(config, weights, settings, { ...options, weights: "initializers" })),
   },
 ];
+
+/** The stateless layered decoder with the test's own cache (test/unit/helpers/cached-decoding.ts), as a ParityDecoder. */
+function cachedOver(decoder: LayeredDecoder): ParityDecoder {
+  const cached = new CachedDecoding(decoder);
+  return {
+    forward: (inputIds, call) => cached.step(inputIds, call),
+    reset: () => cached.reset(),
+    dispose: () => decoder.dispose(),
+    get backend() {
+      return decoder.backend;
+    },
+    get length() {
+      return cached.length;
+    },
+  };
+}
 /** The worst difference seen per fixture and runtime, printed at the end for the record. */
 const worstDifference = new Map<string, Record<Runtime, number>>();
 

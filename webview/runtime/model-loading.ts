@@ -218,11 +218,11 @@ export interface DecoderSettings {
 
 /**
  * Runs tasks one at a time, in the order given. ModelRuntime's page-wide queue already keeps two
- * onnxruntime calls from overlapping; this queue keeps a whole task together, which that one cannot:
- * the attention, compare and decode modes share one decoder (and its KV cache) per model, so
- * `decoder.reset()` then `forward(...)`, a decode step, or a new session and its warm-up run must not
- * interleave with another mode's (a reset between another task's reset and forward would feed it a
- * stale cache), and the time a task measures must not include the waits of the others.
+ * onnxruntime calls from overlapping; a layer-by-layer run is many such calls, and this queue keeps
+ * a whole task together: the decoders are stateless (`compute` with a past the caller keeps), so
+ * interleaving would still be correct, but two runs sharing the CPU would each take twice as long,
+ * and the time a task measures must not include the waits of the others. A superseded run stops at
+ * its next layer (its signal), so the queue moves on quickly.
  */
 export class RunQueue {
   private tail: Promise<unknown> = Promise.resolve();
