@@ -11,6 +11,8 @@
  *   per layer      prefill / layers
  *   cached step    one token after the prefill's cache; "recompute" runs the T + 1 tokens whole
  *   peak memory    the process's peak resident memory (one process per model and placement)
+ *   Chromium       the same in Debian's Chromium (headless, GPU off): the panel's own loading and
+ *                  decoder, with the renderer's peak memory (real-size-browser.ts)
  *   PyTorch        eager attention with output_attentions, 1 thread, same model and ids
  *
  * Two weight placements of the decoder: "inputs" (one layer graph, each layer's weights fed at
@@ -53,6 +55,31 @@ interface TorchResult {
   peak_rss_bytes: number;
 }
 
+interface BrowserResult {
+  placement: string;
+  layers: number;
+  loadMilliseconds: number;
+  createMilliseconds: number;
+  results: { tokens: number; prefillMilliseconds: number; stepMilliseconds: number }[];
+  rendererPeakBytes: number;
+}
+
+/**
+ * Runs a command that prints one JSON line last; a run that fails (a placement that cannot hold a
+ * model in wasm's 4 GiB heap) is a result too: the last line of its error output, as a string.
+ */
+function runJson<T>(command: string, args: string[]): T | string {
+  try {
+    const output = execFileSync(command, args, { encoding: "utf8", maxBuffer: 1 << 20, stdio: ["ignore", "pipe", "pipe"] });
+    return JSON.parse(output.trim().split("\n").pop() as string) as T;
+  } catch (error) {
+    const stderr = (error as { stderr?: string }).stderr ?? String(error);
+    const reason = stderr.trim().split("\n").pop() ?? "failed";
+    console.log(`  failed: ${reason}`);
+    return reason;
+  }
+}
+
 function python(): string | undefined {
   for (const candidate of [join(ROOT, ".venv", "bin", "python"), "python3"]) {
     try {
@@ -88,23 +115,12 @@ function main(): void {
   for (const shape of SHAPES) {
     const folder = join(MODELS, shape.folder);
     const weightBytes = statSync(join(folder, "model.safetensors")).size;
-    const runs: (RunResult | string)[] = PLACEMENTS.map((placement) => {
+    const runs = PLACEMENTS.map((placement) => {
       console.log(`${shape.folder}: layer by layer, weights as ${placement}`);
-      try {
-        const output = execFileSync(join(ROOT, "node_modules", ".bin", "tsx"), [join(ROOT, "bench", "real-size-run.ts"), folder, idsFile, placement, shape.lengths.join(",")], {
-          encoding: "utf8",
-          maxBuffer: 1 << 20,
-          stdio: ["ignore", "pipe", "pipe"],
-        });
-        return JSON.parse(output.trim().split("\n").pop() as string) as RunResult;
-      } catch (error) {
-        // A placement that cannot run this model (wasm's 4 GiB heap) is a result too: say why.
-        const stderr = (error as { stderr?: string }).stderr ?? String(error);
-        const reason = stderr.trim().split("\n").pop() ?? "failed";
-        console.log(`  failed: ${reason}`);
-        return reason;
-      }
+      return runJson<RunResult>(join(ROOT, "node_modules", ".bin", "tsx"), [join(ROOT, "bench", "real-size-run.ts"), folder, idsFile, placement, shape.lengths.join(",")]);
     });
+    console.log(`${shape.folder}: Chromium, layer by layer on wasm`);
+    const browser = runJson<BrowserResult>(join(ROOT, "node_modules", ".bin", "tsx"), [join(ROOT, "bench", "real-size-browser.ts"), folder, idsFile, shape.lengths.join(",")]);
     console.log(`${shape.folder}: PyTorch eager`);
     const torch = JSON.parse(
       execFileSync(interpreter, [join(ROOT, "scripts", "bench", "torch_reference_timing.py"), "--model", folder, "--ids-file", idsFile, "--lengths", shape.lengths.join(","), "--repeats", "1", "--threads", "1"], {
@@ -112,7 +128,7 @@ function main(): void {
         maxBuffer: 1 << 20,
       }),
     ) as TorchResult;
-    sections.push(section(shape.label, weightBytes, runs, torch));
+    sections.push(section(shape.label, weightBytes, runs, browser, torch));
   }
 
   const header =
@@ -125,8 +141,9 @@ function main(): void {
   console.log(body);
 }
 
-function section(label: string, weightBytes: number, runs: (RunResult | string)[], torch: TorchResult): string {
+function section(label: string, weightBytes: number, runs: (RunResult | string)[], browser: BrowserResult | string, torch: TorchResult): string {
   const [inputs, initializers] = runs;
+  const inBrowser = typeof browser === "string" ? undefined : browser;
   if (typeof inputs === "string") return `### ${label}\n\nThe decoder with weights as inputs failed: ${inputs}`;
   const failed = typeof initializers === "string" ? initializers : undefined;
   const rows = inputs.results.map((result, index) => {
@@ -134,24 +151,28 @@ function section(label: string, weightBytes: number, runs: (RunResult | string)[
     const reference = torch.results[index];
     const torchPrefill = median(reference.prefill_ms);
     const torchStep = median(reference.step_ms);
+    const chromium = inBrowser?.results[index];
     return (
       `| ${result.tokens} | ${ms(result.prefillMilliseconds)} | ${ms(result.prefillMilliseconds / inputs.layers)} | ${resident ? ms(resident.prefillMilliseconds) : "—"} | ${ms(torchPrefill)} | ` +
       `${ratio(result.prefillMilliseconds / torchPrefill)} | ${ms(result.stepMilliseconds)} | ${resident ? ms(resident.stepMilliseconds) : "—"} | ${ms(torchStep)} | ` +
-      `${ratio(result.recomputeMilliseconds / result.stepMilliseconds)} |`
+      `${ratio(result.recomputeMilliseconds / result.stepMilliseconds)} | ${chromium ? ms(chromium.prefillMilliseconds) : "—"} | ${chromium ? ms(chromium.stepMilliseconds) : "—"} |`
     );
   });
   const weights = weightBytes;
   return [
     `### ${label}`,
     "",
-    "| T | prefill, inputs (ms) | per layer (ms) | prefill, initializers (ms) | PyTorch prefill (ms) | inputs / PyTorch | cached step, inputs (ms) | cached step, initializers (ms) | PyTorch step (ms) | recompute / cached step |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    "| T | prefill, inputs (ms) | per layer (ms) | prefill, initializers (ms) | PyTorch prefill (ms) | inputs / PyTorch | cached step, inputs (ms) | cached step, initializers (ms) | PyTorch step (ms) | recompute / cached step | Chromium prefill (ms) | Chromium step (ms) |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ...rows,
     "",
     `Peak memory (process RSS): weights as inputs ${gib(inputs.peakRssBytes)}, as initializers ${failed ? "—" : gib((initializers as RunResult).peakRssBytes)}, PyTorch ${gib(torch.peak_rss_bytes)}; ` +
       `float32 weights ${gib(weights)} (inputs / weights ${ratio(inputs.peakRssBytes / weights)}). ` +
       `Reading the checkpoint ${ms(inputs.loadMilliseconds)} ms; creating the sessions ${ms(inputs.createMilliseconds)} ms (inputs)` +
-      (failed ? `. Weights as initializers could not run: ${failed}` : `, ${ms((initializers as RunResult).createMilliseconds)} ms (initializers).`),
+      (failed ? `. Weights as initializers could not run: ${failed}` : `, ${ms((initializers as RunResult).createMilliseconds)} ms (initializers).`) +
+      (inBrowser
+        ? ` Chromium (the panel's loading, weights as ${inBrowser.placement}): fetching and reading ${ms(inBrowser.loadMilliseconds)} ms, sessions ${ms(inBrowser.createMilliseconds)} ms, renderer peak ${gib(inBrowser.rendererPeakBytes)}.`
+        : ` Chromium could not run it: ${browser as string}`),
   ].join("\n");
 }
 

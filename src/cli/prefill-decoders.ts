@@ -2,9 +2,10 @@
  * The two backends `maps` can run the decoder graph on, behind one small interface: a full forward
  * of one sequence (no cache), returning the logits and every layer's attention maps.
  *
- *   wasm  onnxruntime-web in Node, through the project's runtime (OnnxDecoder + ModelRuntime):
- *         the same engine and numbers as the extension's panel; single-threaded
- *   cpu   onnxruntime-node's native CPU provider (NodeCpuDecoder): same graph bytes, faster
+ *   wasm  onnxruntime-web in Node, through the project's runtime (LayeredDecoder + ModelRuntime):
+ *         the same engine, layer by layer, and numbers as the extension's panel; single-threaded
+ *   cpu   onnxruntime-node's native CPU provider (NodeCpuDecoder): the whole model as one graph
+ *         (decoder-graph.ts), faster, for models under the 2 GB protobuf limit
  *
  * Shape legend: T tokens, V vocabulary, nh query heads.
  */
@@ -12,7 +13,8 @@
 import type { Tensor } from "../attention/tensor";
 import type { DecoderConfig } from "../model/config";
 import type { DecoderWeights } from "../model/weights";
-import { OnnxDecoder } from "../runtime/onnx-decoder";
+import { LayeredDecoder } from "../runtime/layered-decoder";
+import { float32WeightBytes, weightPlacement } from "../runtime/weight-placement";
 import { NodeCpuDecoder } from "./node-cpu-decoder";
 
 export const MAPS_BACKENDS = ["wasm", "cpu"] as const;
@@ -36,7 +38,7 @@ export interface PrefillDecoder {
 export async function createPrefillDecoder(backend: MapsBackend, config: DecoderConfig, weights: DecoderWeights): Promise<PrefillDecoder> {
   switch (backend) {
     case "wasm": {
-      const decoder = await OnnxDecoder.create(config, weights, { choice: "wasm" });
+      const decoder = await LayeredDecoder.create(config, weights, { choice: "wasm" }, { weights: weightPlacement(float32WeightBytes(weights)) });
       if (!decoder.hasAttentionOutputs) throw new Error("the wasm decoder graph was built without attention maps; this is a bug in attention-lens");
       return {
         backend: "wasm",

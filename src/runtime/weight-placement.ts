@@ -10,6 +10,9 @@
  * Its own file, without onnxruntime, so the extension host can plan memory with the same rule.
  */
 
+import type { Tensor } from "../attention/tensor";
+import type { DecoderWeights } from "../model/weights";
+
 /** Float32 weights up to this size are held by the layer graphs themselves. */
 export const RESIDENT_WEIGHTS_LIMIT_BYTES = 256 * 2 ** 20;
 
@@ -26,3 +29,19 @@ export function weightPlacement(float32Bytes: number): WeightPlacement {
  * 151936 x 896 head would be 545 MB in one piece, 59 MB in slices of 16384.
  */
 export const HEAD_SLICE_ROWS = 16384;
+
+/** Float32 bytes of every weight tensor (a tied head, the same tensor twice, counted once). */
+export function float32WeightBytes(weights: DecoderWeights): number {
+  const seen = new Set<Float32Array>();
+  let bytes = 0;
+  const add = (tensor: Tensor | undefined) => {
+    if (!tensor || seen.has(tensor.data)) return;
+    seen.add(tensor.data);
+    bytes += tensor.data.byteLength;
+  };
+  for (const tensor of [weights.embedTokens, weights.positionEmbeddings, weights.finalNorm, weights.finalNormBias, weights.lmHead]) add(tensor);
+  for (const layer of weights.layers) {
+    for (const tensor of [layer.inputNorm, layer.inputNormBias, layer.postAttentionNorm, layer.postAttentionNormBias, ...Object.values(layer.attention), ...Object.values(layer.mlp)]) add(tensor);
+  }
+  return bytes;
+}

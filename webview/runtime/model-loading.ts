@@ -22,7 +22,7 @@ import { readSafetensors, SafetensorsError } from "../../src/model/safetensors";
 import type { Tensor } from "../../src/attention/tensor";
 import { decoderWeightsFromTensors, WeightsError, type DecoderWeights } from "../../src/model/weights";
 import { LayeredDecoder } from "../../src/runtime/layered-decoder";
-import { weightPlacement } from "../../src/runtime/weight-placement";
+import { float32WeightBytes, weightPlacement } from "../../src/runtime/weight-placement";
 
 /** A model that cannot be fetched, read or loaded; the message is meant for the user. */
 export class ModelLoadError extends Error {
@@ -234,26 +234,6 @@ export class RunQueue {
   }
 }
 
-/** Float32 bytes of every weight tensor (a tied head counted once). */
-function float32Bytes(weights: DecoderWeights): number {
-  const seen = new Set<Float32Array>();
-  let bytes = 0;
-  const add = (tensor: Tensor | undefined) => {
-    if (!tensor || seen.has(tensor.data)) return;
-    seen.add(tensor.data);
-    bytes += tensor.data.byteLength;
-  };
-  add(weights.embedTokens);
-  add(weights.positionEmbeddings);
-  add(weights.finalNorm);
-  add(weights.finalNormBias);
-  add(weights.lmHead);
-  for (const layer of weights.layers) {
-    for (const tensor of [layer.inputNorm, layer.inputNormBias, layer.postAttentionNorm, layer.postAttentionNormBias, ...Object.values(layer.attention), ...Object.values(layer.mlp)]) add(tensor);
-  }
-  return bytes;
-}
-
 interface CachedDecoder {
   backend: BackendSetting;
   weightsUri: string;
@@ -285,7 +265,7 @@ export class DecoderCache {
     const decoder = (async () => {
       const { config, weights, warnings } = await loadModelFiles(model, report);
       for (const warning of warnings) settings.log(warning);
-      const placement = weightPlacement(float32Bytes(weights));
+      const placement = weightPlacement(float32WeightBytes(weights));
       report(
         "creating-session",
         `Building the ONNX layer graph${placement === "initializers" ? "s" : ""} (${config.numHiddenLayers} layers, ${config.numAttentionHeads} heads) and creating the sessions (${settings.backend})`,
