@@ -179,6 +179,8 @@ export type WebviewToHostMessage =
       layers: number;
       heads: number;
       tokens: number;
+      /** How the panel keeps the maps (the host's choice for the memory budget). */
+      mapPrecision: MapPrecision;
       /** Attention of layer 0, head 0, as rows (query) of weights over keys: for tests and exports. */
       firstHeadWeights: number[][];
     }

@@ -124,7 +124,7 @@ export class LensSession {
     decoders: this.decoders,
   });
   /** The TypeScript reference models, for the stages and batch modes (every stage traced). */
-  private readonly referenceModels = new ReferenceModels();
+  private readonly referenceModels = new ReferenceModels(this.decoders.files);
   /** Stages mode: one layer, head and query, stage by stage (stages/stages-state.svelte.ts). */
   readonly stages = new StagesState({
     request: () => this.request,
@@ -306,6 +306,7 @@ export class LensSession {
         layers: maps.layers,
         heads: maps.heads,
         tokens: maps.tokens,
+        mapPrecision: maps.precision,
         firstHeadWeights: mapRows(headMap(maps, 0, 0), maps.tokens),
       });
       if (result.fallbackReason) this.log("warn", `${model.id} runs on ${result.backend}: ${result.fallbackReason}`);

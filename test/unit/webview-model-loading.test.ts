@@ -10,7 +10,8 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 
 import type { ModelDescriptor, RunStage } from "../../src/protocol";
-import { DecoderCache, fetchBytes, formatBytes, loadModelFiles, ModelLoadError } from "../../webview/runtime/model-loading";
+import { DecoderCache, fetchBytes, formatBytes, loadModelFiles, ModelFilesCache, ModelLoadError } from "../../webview/runtime/model-loading";
+import { ReferenceModels } from "../../webview/stages/reference-model";
 import { FIXTURES } from "./helpers/fixtures";
 
 const TINY = join(FIXTURES, "llama", "tiny-gqa");
@@ -21,6 +22,7 @@ describe("webview model loading", function () {
   let server: Server;
   let origin: string;
   const files = new Map<string, Uint8Array>();
+  const requests: string[] = [];
 
   before(async () => {
     files.set("/tiny/config.json", new Uint8Array(readFileSync(join(TINY, "config.json"))));
@@ -32,6 +34,7 @@ describe("webview model loading", function () {
     otherConfig.num_hidden_layers = 3;
     files.set("/three-layers/config.json", new TextEncoder().encode(JSON.stringify(otherConfig)));
     server = createServer((request, response) => {
+      requests.push(request.url ?? "");
       const body = files.get(request.url ?? "");
       if (!body) {
         response.writeHead(404, "Not Found");
@@ -140,6 +143,28 @@ describe("webview model loading", function () {
       await cache.clear();
     }
     assert.ok(!cache.has(model(), "wasm"));
+  });
+
+  it("the decoder and the reference model share one read of the model's files: the weights are fetched once", async () => {
+    const shared = new ModelFilesCache();
+    const cache = new DecoderCache(undefined, shared);
+    const references = new ReferenceModels(shared);
+    requests.length = 0;
+    try {
+      const [decoder, reference] = await Promise.all([
+        cache.get(model(), { backend: "wasm", wasmPaths: WASM_PATHS, log: quiet }, quiet),
+        references.get(model(), quiet),
+      ]);
+      assert.deepEqual(requests.filter((path) => path.endsWith("model.safetensors")), ["/tiny/model.safetensors"], "one fetch of the weights");
+      const [loaded, second] = await Promise.all([shared.get(model(), quiet), shared.get(model(), quiet)]);
+      assert.equal(loaded, second);
+      assert.equal(reference.weights, loaded.weights, "the reference model reads the same tensors");
+      const step = await decoder.compute([[1, 5, 9]], { logits: "all" });
+      const expected = reference.forward([[1, 5, 9]]);
+      assert.ok(Math.max(...step.logits.data.map((value, index) => Math.abs(value - expected.logits.data[index]))) < 1e-4);
+    } finally {
+      await cache.clear();
+    }
   });
 
   it("DecoderCache: a failed load is forgotten, so the next request tries again", async () => {

@@ -273,6 +273,22 @@ describe("the webview in Chromium (built bundle, real GQA model)", function () {
     });
   });
 
+  describe("maps within the memory budget", () => {
+    it("maps kept as 8 bits per row when the host says so: the panel says it, the weights stay within 0.2% of each row's largest", async () => {
+      const message = showAttention(descriptor(MODEL_ID, harness.origin), { mapPrecision: "uint8" });
+      await harness.send(message);
+      const computed = await harness.waitForPosted(isType("attentionComputed", message.requestId));
+      assert.equal(computed.mapPrecision, "uint8");
+      computed.firstHeadWeights.forEach((row, query) => {
+        const largest = Math.max(...reference[query]);
+        row.forEach((weight, key) => assert.ok(Math.abs(weight - reference[query][key]) <= largest / 510 + 1e-6, `query ${query}, key ${key}: ${weight} vs ${reference[query][key]}`));
+      });
+      const notice = harness.page.locator(".run-header [data-map-precision='uint8']");
+      await notice.waitFor({ state: "visible" });
+      assert.match(await notice.innerText(), /Maps kept as 8 bits per row .* to fit the memory budget \(attentionLens\.memoryBudgetMB\)/);
+    });
+  });
+
   describe("host messages and the model picker", () => {
     let id: number;
 

@@ -234,6 +234,32 @@ export class RunQueue {
   }
 }
 
+/**
+ * The files of each model, fetched and read once per page: the decoder (DecoderCache) and the
+ * stages' and batch's reference model (stages/reference-model.ts) share them, so a model's weights
+ * are in memory once, however many views use it. A load that fails is forgotten.
+ */
+export class ModelFilesCache {
+  private readonly entries = new Map<string, { weightsUri: string; files: Promise<LoadedModelFiles> }>();
+
+  /** Whether `model`'s files are loaded (or loading). */
+  has(model: ModelDescriptor): boolean {
+    return this.entries.get(model.id)?.weightsUri === model.weightsUri;
+  }
+
+  get(model: ModelDescriptor, report: ProgressReporter): Promise<LoadedModelFiles> {
+    const entry = this.entries.get(model.id);
+    if (entry && entry.weightsUri === model.weightsUri) return entry.files;
+    const files = loadModelFiles(model, report);
+    const created = { weightsUri: model.weightsUri, files };
+    this.entries.set(model.id, created);
+    files.catch(() => {
+      if (this.entries.get(model.id) === created) this.entries.delete(model.id);
+    });
+    return files;
+  }
+}
+
 interface CachedDecoder {
   backend: BackendSetting;
   weightsUri: string;
@@ -248,8 +274,14 @@ interface CachedDecoder {
 export class DecoderCache {
   private readonly entries = new Map<string, CachedDecoder>();
 
-  /** `queue`: the one queue of every session call in the page (see `RunQueue`). */
-  constructor(readonly queue: RunQueue = new RunQueue()) {}
+  /**
+   * `queue`: the one queue of every session call in the page (see `RunQueue`); `files`: the page's
+   * one cache of model files, shared with the reference model.
+   */
+  constructor(
+    readonly queue: RunQueue = new RunQueue(),
+    readonly files: ModelFilesCache = new ModelFilesCache(),
+  ) {}
 
   /** Whether `model` is loaded (or loading) for this backend setting. */
   has(model: ModelDescriptor, backend: BackendSetting): boolean {
@@ -263,7 +295,7 @@ export class DecoderCache {
     if (entry) void this.forget(model.id, entry);
 
     const decoder = (async () => {
-      const { config, weights, warnings } = await loadModelFiles(model, report);
+      const { config, weights, warnings } = await this.files.get(model, report);
       for (const warning of warnings) settings.log(warning);
       const placement = weightPlacement(float32WeightBytes(weights));
       report(
