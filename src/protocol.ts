@@ -33,6 +33,13 @@ export interface ModelDescriptor {
   weightsUri: string;
   /** Webview URIs of the shards, in the index's order; absent for a single model.safetensors. */
   weightShardUris?: string[];
+  /**
+   * The weight files (model.safetensors, or the shards in order) as the extension host reads them
+   * for the panel, in pieces (`readModelFile`), with their sizes: a person's model is too large for
+   * the webview's resource loading, which gives up after 30 s and holds a whole file in memory
+   * several times. Absent for the bundled models, which load as resources.
+   */
+  weightFiles?: { path: string; bytes: number }[];
   /** Webview URI of tokenizer.json (decode mode shows generated ids as text with it). */
   tokenizerUri?: string;
   /** Webview URI of tokenizer_config.json, when the folder has one (special tokens, add_bos_token). */
@@ -155,7 +162,9 @@ export type HostToWebviewMessage =
   /** The panel is closing or a new request supersedes this one: stop work for it. */
   | { type: "cancel"; requestId: number }
   /** Decode mode: do `action` on the decoding of request `requestId` (a command or a test). */
-  | { type: "decodeControl"; requestId: number; action: DecodeAction };
+  | { type: "decodeControl"; requestId: number; action: DecodeAction }
+  /** The bytes a `readModelFile` asked for, or why they cannot be read. */
+  | { type: "modelFileBytes"; readId: number; bytes?: Uint8Array; error?: string };
 
 // ---------------------------------------------------------------------------------------------
 // Webview -> host
@@ -223,6 +232,8 @@ export type WebviewToHostMessage =
   | { type: "decodeStopped"; requestId: number; message: string }
   /** The person picked another model in the panel: the host re-tokenizes and sends showAttention. */
   | { type: "selectModel"; modelId: string }
+  /** Read `length` bytes at `offset` of a weight file a model descriptor lists (`weightFiles`). */
+  | { type: "readModelFile"; readId: number; path: string; offset: number; length: number }
   /** Something went wrong; `message` says what and what to do. */
   | { type: "error"; requestId: number | null; message: string }
   /** A line for the output channel. */

@@ -26,6 +26,7 @@ const HOST_MESSAGE_TYPES: ReadonlySet<string> = new Set<HostToWebviewMessage["ty
   "settingsChanged",
   "cancel",
   "decodeControl",
+  "modelFileBytes",
 ]);
 
 /** Whether `value` looks like a host message (the host is trusted; this filters other senders). */

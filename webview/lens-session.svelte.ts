@@ -36,7 +36,8 @@ import { ReferenceModels } from "./stages/reference-model";
 import { StagesState } from "./stages/stages-state.svelte";
 import type { HostConnection } from "./host-connection";
 import { DEFAULT_MODE, isLensMode } from "./modes";
-import { DecoderCache, nextFrame, type ProgressReporter } from "./runtime/model-loading";
+import { DecoderCache, ModelFilesCache, nextFrame, type ProgressReporter } from "./runtime/model-loading";
+import { HostFileReads } from "./runtime/host-file-reads";
 import { signalWhen } from "../src/runtime/layered-decoder";
 
 type ShowAttention = Extract<HostToWebviewMessage, { type: "showAttention" }>;
@@ -107,7 +108,9 @@ export class LensSession {
   selectedMap = $derived(this.result ? this.mapOf(this.result.maps, this.selection) : null);
 
   /** Loaded models; its queue runs every onnxruntime call of the page, one at a time. */
-  private readonly decoders = new DecoderCache();
+  /** A person's weight files, read through the host in pieces. */
+  private readonly hostReads = new HostFileReads((message) => this.host.post(message));
+  private readonly decoders = new DecoderCache(undefined, new ModelFilesCache(this.hostReads));
   /** Compare mode: two models on the request's tokens (compare/compare-session.svelte.ts). */
   readonly compare = new CompareSession({
     request: () => this.request,
@@ -189,6 +192,9 @@ export class LensSession {
         break;
       case "decodeControl":
         if (message.requestId === this.request?.requestId) this.decode.control(message.action);
+        break;
+      case "modelFileBytes":
+        this.hostReads.receive(message);
         break;
       default:
         assertNever(message);

@@ -30,6 +30,8 @@ export interface ModelWeights {
   indexFile?: string;
   /** Bytes of the weight files together (the index not counted). */
   fileBytes: number;
+  /** Bytes of each weight file, in the order of `files`. */
+  fileSizes: number[];
   /** The dtypes of the tensors: "BF16", or "F32+F16" when mixed. */
   dtype: string;
 }
@@ -104,6 +106,7 @@ export async function checkWeights(layout: WeightLayout, config: DecoderConfig, 
       files: headers.map((header) => header.file),
       ...(layout.kind === "sharded" ? { indexFile: layout.indexFile } : {}),
       fileBytes: headers.reduce((total, header) => total + header.fileBytes, 0),
+      fileSizes: headers.map((header) => header.fileBytes),
       dtype: dtypeSummary(tensors),
     },
     problems: [],

@@ -504,6 +504,8 @@ export class AttentionController implements vscode.Disposable {
       case "ready":
         this.log.debug("the panel's page is ready");
         break;
+      case "readModelFile":
+        break; // the panel answers it (model-file-reads.ts)
       case "progress":
         this.log.debug(`#${message.requestId} ${message.stage}: ${message.message}`);
         this.runProgress.report(message.requestId, message.message);
@@ -711,6 +713,7 @@ export class AttentionController implements vscode.Disposable {
 
     panel.allowModelFolders(this.catalog.models.filter((candidate) => candidate.source !== "bundled").flatMap(localResourceRootsOf));
     const descriptors = this.catalog.models.map((candidate) => toModelDescriptor(candidate, (path) => panel.asWebviewUri(path)));
+    for (const candidate of descriptors) panel.allowWeightFiles(candidate.weightFiles ?? []);
     const descriptor = descriptors.find((candidate) => candidate.id === model.id) as ModelDescriptor;
     const sent: Omit<SentRun, "outcome"> = {
       ...(tokens.truncation ? { truncation: { keptTokens: tokens.truncation.keptTokens, totalTokens: tokens.truncation.totalTokens, totalIsEstimate: tokens.truncation.totalIsEstimate } } : {}),

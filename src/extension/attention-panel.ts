@@ -22,6 +22,7 @@ import * as vscode from "vscode";
 
 import { assertNever, type DecodeAction, type HostToWebviewMessage, type ViewSettings, type WebviewToHostMessage } from "../protocol";
 import { PANEL_VIEW_TYPE } from "./contributions";
+import { ModelFileReader } from "./model-file-reads";
 import { RequestTracker, type RunOutcome, type StartedRequest } from "./request-tracker";
 import { buildWebviewHtml, createNonce } from "./webview-html";
 
@@ -71,6 +72,11 @@ export class AttentionPanel implements vscode.Disposable {
    * Lets the page read these folders (a person's model folders, a hub cache repository); the
    * extension's own folders stay allowed. Only widens: folders allowed before stay allowed.
    */
+  /** Lets the page read these weight files through the host (see model-file-reads.ts). */
+  allowWeightFiles(files: readonly { path: string; bytes: number }[]): void {
+    this.fileReader.allow(files);
+  }
+
   allowModelFolders(folders: readonly string[]): void {
     const added = folders.filter((folder) => !this.modelFolders.includes(folder));
     if (added.length === 0) return;
@@ -84,6 +90,7 @@ export class AttentionPanel implements vscode.Disposable {
   }
 
   private readonly tracker = new RequestTracker<AttentionComputedMessage>();
+  private readonly fileReader = new ModelFileReader();
   private readonly disposables: vscode.Disposable[] = [];
   /** The webview's page has said `ready` and has not been unloaded since. */
   private ready = false;
@@ -277,6 +284,12 @@ export class AttentionPanel implements vscode.Disposable {
   /** Does the bookkeeping of a message; false when it is stale and must not be acted on. */
   private accept(message: WebviewToHostMessage): boolean {
     switch (message.type) {
+      case "readModelFile":
+        void this.fileReader.read(message.path, message.offset, message.length).then(
+          (bytes) => this.post({ type: "modelFileBytes", readId: message.readId, bytes }),
+          (error: unknown) => this.post({ type: "modelFileBytes", readId: message.readId, error: error instanceof Error ? error.message : String(error) }),
+        );
+        return false; // the panel's own business
       case "ready":
         this.ready = true;
         this.clearReadyWarning();

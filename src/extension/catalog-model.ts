@@ -47,6 +47,8 @@ export interface CatalogModel {
   configFile: string;
   /** The single model.safetensors, or the shards in the index's order. */
   weightFiles: string[];
+  /** Bytes of each weight file, in the order of `weightFiles`. */
+  weightFileSizes: number[];
   /** model.safetensors.index.json, for sharded weights. */
   weightIndexFile?: string;
   tokenizerFile: string;
@@ -103,6 +105,7 @@ export function toCatalogModel(origin: ModelOrigin, folder: ModelFolder, reposit
     fileBytes: weights.fileBytes,
     configFile: folder.configFile,
     weightFiles: weights.files,
+    weightFileSizes: weights.fileSizes,
     ...(weights.indexFile ? { weightIndexFile: weights.indexFile } : {}),
     tokenizerFile: folder.tokenizerFile,
     ...(folder.tokenizerConfigFile ? { tokenizerConfigFile: folder.tokenizerConfigFile } : {}),
@@ -127,6 +130,8 @@ export function toModelDescriptor(model: CatalogModel, asWebviewUri: AsWebviewUr
     configUri: asWebviewUri(model.configFile),
     weightsUri: asWebviewUri(model.weightIndexFile ?? model.weightFiles[0]),
     ...(model.weightIndexFile ? { weightShardUris: model.weightFiles.map((file) => asWebviewUri(file)) } : {}),
+    // A person's model is read through the host in pieces (model-file-reads.ts); the bundled ones are small.
+    ...(model.source !== "bundled" ? { weightFiles: model.weightFiles.map((path, index) => ({ path, bytes: model.weightFileSizes[index] })) } : {}),
     tokenizerUri: asWebviewUri(model.tokenizerFile),
     ...(model.tokenizerConfigFile ? { tokenizerConfigUri: asWebviewUri(model.tokenizerConfigFile) } : {}),
     numLayers: model.config.numHiddenLayers,

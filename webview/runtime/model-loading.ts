@@ -22,6 +22,7 @@ import { readSafetensors, SafetensorsError } from "../../src/model/safetensors";
 import type { Tensor } from "../../src/attention/tensor";
 import { decoderWeightsFromTensors, WeightsError, type DecoderWeights } from "../../src/model/weights";
 import { LayeredDecoder } from "../../src/runtime/layered-decoder";
+import type { HostFileReads } from "./host-file-reads";
 import { float32WeightBytes, weightPlacement } from "../../src/runtime/weight-placement";
 
 /** A model that cannot be fetched, read or loaded; the message is meant for the user. */
@@ -122,7 +123,7 @@ function fileNameOf(uri: string): string {
 }
 
 /** Fetches and decodes config.json and the weights of `model` (one file or every shard). */
-export async function loadModelFiles(model: ModelDescriptor, report: ProgressReporter): Promise<LoadedModelFiles> {
+export async function loadModelFiles(model: ModelDescriptor, report: ProgressReporter, hostReads?: HostFileReads): Promise<LoadedModelFiles> {
   const advice = whatToDoAbout(model);
   const configName = `${model.id}/config.json`;
 
@@ -151,17 +152,20 @@ export async function loadModelFiles(model: ModelDescriptor, report: ProgressRep
       const file = fileNameOf(uri);
       const name = `${model.id}/${file}`;
       const part = weightFiles.length > 1 ? ` (file ${index + 1} of ${weightFiles.length})` : "";
-      const bytes = await fetchBytes(
-        uri,
-        name,
-        (loaded, total) =>
-          report(
-            "loading-model",
-            `Fetching ${name}${part}: ${formatBytes(loaded)}${total ? ` of ${formatBytes(total)}` : ""}`,
-            total ? (index + loaded / total) / weightFiles.length : undefined,
-          ),
-        model,
-      );
+      const onBytes = (loaded: number, total: number | undefined) =>
+        report(
+          "loading-model",
+          `Reading ${name}${part}: ${formatBytes(loaded)}${total ? ` of ${formatBytes(total)}` : ""}`,
+          total ? (index + loaded / total) / weightFiles.length : undefined,
+        );
+      // A person's model comes through the host in pieces (host-file-reads.ts); a bundled one as a resource.
+      const hostFile = model.weightFiles?.[index];
+      const bytes =
+        hostFile && hostReads
+          ? await hostReads.readFile(hostFile, onBytes).catch((error: unknown) => {
+              throw new ModelLoadError(`Could not read ${name}: ${messageOf(error)}. ${advice}`);
+            })
+          : await fetchBytes(uri, name, onBytes, model);
       fetchedBytes += bytes.byteLength;
       report("building-graph", `Reading ${name} (${formatBytes(bytes.byteLength)})`);
       await nextFrame();
@@ -242,6 +246,9 @@ export class RunQueue {
 export class ModelFilesCache {
   private readonly entries = new Map<string, { weightsUri: string; files: Promise<LoadedModelFiles> }>();
 
+  /** `hostReads`: how a person's weight files are read in the panel (absent: fetched like the rest). */
+  constructor(private readonly hostReads?: HostFileReads) {}
+
   /** Whether `model`'s files are loaded (or loading). */
   has(model: ModelDescriptor): boolean {
     return this.entries.get(model.id)?.weightsUri === model.weightsUri;
@@ -250,7 +257,7 @@ export class ModelFilesCache {
   get(model: ModelDescriptor, report: ProgressReporter): Promise<LoadedModelFiles> {
     const entry = this.entries.get(model.id);
     if (entry && entry.weightsUri === model.weightsUri) return entry.files;
-    const files = loadModelFiles(model, report);
+    const files = loadModelFiles(model, report, this.hostReads);
     const created = { weightsUri: model.weightsUri, files };
     this.entries.set(model.id, created);
     files.catch(() => {
