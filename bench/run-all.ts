@@ -1,0 +1,14 @@
+/**
+ * `npm run bench`: the engine benchmark at the bundled models' size (attention-bench.ts), then the
+ * layer-by-layer decoder at real sizes against PyTorch (real-size-bench.ts), each writing its part
+ * of bench/RESULTS.md. Arguments go to both (`-- --quick`: a short smoke run that writes nothing).
+ */
+
+import { execFileSync } from "node:child_process";
+import { join, resolve } from "node:path";
+
+const ROOT = resolve(__dirname, "..");
+const tsx = join(ROOT, "node_modules", ".bin", "tsx");
+for (const bench of ["attention-bench.ts", "real-size-bench.ts"]) {
+  execFileSync(tsx, [join(ROOT, "bench", bench), ...process.argv.slice(2)], { stdio: "inherit" });
+}
