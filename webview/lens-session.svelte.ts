@@ -27,7 +27,7 @@ import type {
 } from "../src/protocol";
 import { assertNever } from "../src/protocol";
 import type { Backend } from "../src/runtime/model-runtime";
-import { AttentionMapsBuilder, headMap, mapRows, meanOfHeads, queryRow, type AttentionMaps } from "./attention/attention-maps";
+import { AttentionMapsBuilder, withExactLayer, headMap, mapRows, meanOfHeads, queryRow, type AttentionMaps } from "./attention/attention-maps";
 import type { Cell } from "./heatmap/layout";
 import { CompareSession } from "./compare/compare-session.svelte";
 import { DecodeState } from "./decode/decode-state.svelte";
@@ -38,7 +38,7 @@ import type { HostConnection } from "./host-connection";
 import { DEFAULT_MODE, isLensMode } from "./modes";
 import { DecoderCache, ModelFilesCache, nextFrame, type ProgressReporter } from "./runtime/model-loading";
 import { HostFileReads } from "./runtime/host-file-reads";
-import { signalWhen } from "../src/runtime/layered-decoder";
+import { signalWhen, type LayeredDecoder } from "../src/runtime/layered-decoder";
 
 type ShowAttention = Extract<HostToWebviewMessage, { type: "showAttention" }>;
 
@@ -108,6 +108,10 @@ export class LensSession {
   selectedMap = $derived(this.result ? this.mapOf(this.result.maps, this.selection) : null);
 
   /** Loaded models; its queue runs every onnxruntime call of the page, one at a time. */
+  /** Maps kept coarser than float32: what computes a layer of the run on screen again, exactly. */
+  private exactSource:
+    | { requestId: number; decoder: LayeredDecoder; layerInputs: Float32Array[]; keyMask: number[][]; positions: number[][]; kept: AttentionMaps }
+    | undefined;
   /** A person's weight files, read through the host in pieces. */
   private readonly hostReads = new HostFileReads((message) => this.host.post(message));
   private readonly decoders = new DecoderCache(undefined, new ModelFilesCache(this.hostReads));
@@ -203,6 +207,7 @@ export class LensSession {
 
   private show(request: ShowAttention): void {
     this.request = request;
+    this.exactSource = undefined; // the layer inputs of the run before
     this.models = request.models;
     this.colorScale = request.settings.colorScale;
     this.error = null;
@@ -272,13 +277,23 @@ export class LensSession {
         // Each layer's maps are kept at the precision the host chose for the memory budget as they come.
         const layerMaps = new AttentionMapsBuilder(decoder.config.numKeyValueHeads, request.mapPrecision ?? "float32");
         // A prefill (nothing cached before these tokens); a newer request stops it at the next layer.
+        const coarse = (request.mapPrecision ?? "float32") !== "float32";
         const output = await decoder.compute([tokens.map((token) => token.id)], {
           logits: "none",
+          keepLayerInputs: coarse,
           onAttention: (layer, weights) => layerMaps.add(layer, weights),
           signal: signalWhen(() => !this.isCurrent(requestId)),
           onLayer: (done, layers) => report("running", `${running}: layer ${Math.min(done + 1, layers)} of ${layers}`),
         });
-        return { step: output, maps: layerMaps.finish(), milliseconds: performance.now() - started };
+        let kept = layerMaps.finish();
+        if (coarse && output.layerInputs) {
+          // Coarser maps: the layer on screen exact, computed again from the hidden states that entered it.
+          this.exactSource = { requestId, decoder, layerInputs: output.layerInputs, keyMask: output.keyMask, positions: output.positions, kept };
+          const layer = this.selection.layer < kept.layers ? this.selection.layer : 0;
+          const exact = await decoder.layerAttention(layer, output.layerInputs[layer], output.keyMask, output.positions);
+          kept = withExactLayer(kept, layer, exact.data);
+        }
+        return { step: output, maps: kept, milliseconds: performance.now() - started };
       });
       if (!step || !maps || !this.isCurrent(requestId)) return;
 
@@ -349,6 +364,7 @@ export class LensSession {
 
     this.result = result;
     this.selection = selection;
+    if (maps.exactLayer !== undefined && selection.layer !== maps.exactLayer) void this.computeLayerExactly(selection.layer);
     this.lockedToken = locked !== null && locked >= 0 && locked < maps.tokens ? locked : null;
     this.pointer = null;
     this.hoveredToken = null;
@@ -369,8 +385,27 @@ export class LensSession {
     if (selection.head !== "mean" && !(selection.head >= 0 && selection.head < maps.heads)) return;
     if (selection.layer === this.selection.layer && selection.head === this.selection.head) return;
     this.selection = { layer: selection.layer, head: selection.head };
+    if (maps.exactLayer !== undefined && selection.layer !== maps.exactLayer) void this.computeLayerExactly(selection.layer);
     this.announceFocus();
     this.saveState();
+  }
+
+  /**
+   * Maps kept coarser than float32 (the memory budget): computes layer `layer` again from the hidden
+   * states that entered it (one layer's work) and shows it exact; the layer exact before goes back
+   * to the kept precision.
+   */
+  private async computeLayerExactly(layer: number): Promise<void> {
+    const source = this.exactSource;
+    if (!source || source.requestId !== this.result?.requestId) return;
+    try {
+      const exact = await this.decoders.queue.run(() => source.decoder.layerAttention(layer, source.layerInputs[layer], source.keyMask, source.positions));
+      const result = this.result;
+      if (!result || result.requestId !== source.requestId || this.selection.layer !== layer) return;
+      this.result = { ...result, maps: withExactLayer(source.kept, layer, exact.data) };
+    } catch (error) {
+      this.log("warn", `could not compute layer ${layer} exactly (${messageOf(error)}); it shows the maps as kept`);
+    }
   }
 
   /** The mouse or keyboard cursor is on a head-view cell (null: it left the map). */

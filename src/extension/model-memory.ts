@@ -12,12 +12,13 @@
  *   activations  one layer's working set: about 5 attention-sized tensors (scores to weights)
  *                nh x T x T x 4, and 3 MLP-sized ones T x I x 4
  *   maps         L x nh x T x T cells, kept at the finest precision that fits (MapPrecision):
- *                4 bytes (float32), 2 (float16), or 1 plus a 4-byte scale per row (uint8)
+ *                4 bytes (float32), 2 (float16), or 1 plus a 4-byte scale per row (uint8); with
+ *                coarser maps, the layer on screen exact beside them (exactLayerBytesOf)
  *
- *   model (T = 1024)   W          runtime    maps                 total      (default budget 3 GiB)
- *   SmolLM2-135M       0.50 GiB   72 MiB     1.05 GiB float32     1.86 GiB   fits
- *   Qwen2.5-0.5B       1.84 GiB   0.11 GiB   0.66 GiB float16     2.96 GiB   fits
- *   Qwen3-0.6B         2.22 GiB   0.13 GiB   0.44 GiB 8-bit       3.35 GiB   refused: about 797 tokens fit
+ *   model (T = 1024)   W          runtime    maps                     total      (default budget 3 GiB)
+ *   SmolLM2-135M       0.50 GiB   72 MiB     1.05 GiB float32         1.86 GiB   fits
+ *   Qwen2.5-0.5B       1.84 GiB   0.11 GiB   0.47 GiB 8-bit + exact   2.77 GiB   fits (768 tokens: float32)
+ *   Qwen3-0.6B         2.22 GiB   0.13 GiB   0.61 GiB 8-bit + exact   3.52 GiB   refused: about 717 tokens fit
  *
  * Pure: no `vscode` import, no file access.
  */
@@ -97,6 +98,19 @@ function largestFedBytes(config: DecoderConfig): number {
   return Math.max(layer, headSlice);
 }
 
+/**
+ * With maps coarser than float32, the layer on screen is kept exact: computed again from the hidden
+ * states that entered it, which the run keeps (L x T x C floats), and held as float32 (nh x T x T).
+ */
+export function exactLayerBytesOf(config: DecoderConfig, tokens: number): number {
+  return config.numAttentionHeads * tokens * tokens * 4 + config.numHiddenLayers * tokens * config.hiddenSize * 4;
+}
+
+/** The maps at `precision`, and the exact layer beside coarser ones. */
+function keptMapBytes(config: DecoderConfig, tokens: number, precision: MapPrecision): number {
+  return mapBytesOf(config, tokens, precision) + (precision === "float32" ? 0 : exactLayerBytesOf(config, tokens));
+}
+
 /** Everything but the maps (see the top of this file). */
 function partsBesideMaps(config: DecoderConfig, tokens: number) {
   const weightsBytes = parameterCount(config) * 4;
@@ -110,8 +124,8 @@ function partsBesideMaps(config: DecoderConfig, tokens: number) {
 /** The memory of a run of `config` on `tokens` tokens within `budgetBytes`. */
 export function planRunMemory(config: DecoderConfig, tokens: number, budgetBytes: number): RunMemoryPlan {
   const { weightsBytes, runtimeBytes, cacheBytes, activationBytes, fixedBytes } = partsBesideMaps(config, tokens);
-  const mapPrecision = MAP_PRECISIONS.find((precision) => fixedBytes + mapBytesOf(config, tokens, precision) <= budgetBytes);
-  const mapBytes = mapBytesOf(config, tokens, mapPrecision ?? "uint8");
+  const mapPrecision = MAP_PRECISIONS.find((precision) => fixedBytes + keptMapBytes(config, tokens, precision) <= budgetBytes);
+  const mapBytes = keptMapBytes(config, tokens, mapPrecision ?? "uint8");
   const totalBytes = fixedBytes + mapBytes;
   const parts =
     `weights ${formatGibibytes(weightsBytes)}, runtime ${formatGibibytes(runtimeBytes)}, KV cache ${formatGibibytes(cacheBytes)}, ` +
@@ -144,7 +158,7 @@ function largestFittingTokens(config: DecoderConfig, budgetBytes: number, above:
 }
 
 function planFits(config: DecoderConfig, tokens: number, budgetBytes: number): boolean {
-  return partsBesideMaps(config, tokens).fixedBytes + mapBytesOf(config, tokens, "uint8") <= budgetBytes;
+  return partsBesideMaps(config, tokens).fixedBytes + keptMapBytes(config, tokens, "uint8") <= budgetBytes;
 }
 
 /** Whether a model fits the panel at all: its plan for a short selection (LISTING_TOKENS). */

@@ -54,6 +54,12 @@ export interface LayeredDecoderCall extends OnnxDecoderComputeCall {
   onLayer?: (done: number, layers: number) => void;
   /** Receives each layer's attention maps (B, nh, T, S) as they come, instead of `attentions`. */
   onAttention?: (layer: number, weights: Tensor) => void;
+  /**
+   * Return the hidden states that entered each layer (`layerInputs`, L x (B, T, C) floats), so that
+   * one layer's maps can be computed again exactly later (`layerAttention`) without running the
+   * layers before it.
+   */
+  keepLayerInputs?: boolean;
 }
 
 export interface LayeredDecoderOptions {
@@ -198,6 +204,7 @@ export class LayeredDecoder {
     let hidden: ort.Tensor = new ort.Tensor("float32", this.embed(inputIds, prepared.positions), [batchSize, length, config.hiddenSize]);
 
     const presents: { key: ort.Tensor; value: ort.Tensor }[] = [];
+    const layerInputs: Float32Array[] = [];
     const attentions: Tensor[] = [];
     const presentKeyValues: KeyValue[] = [];
     let completed = 0;
@@ -205,6 +212,7 @@ export class LayeredDecoder {
     try {
       for (let layer = 0; layer < layers; layer++) {
         if (call.signal?.aborted) throw cancelled();
+        if (call.keepLayerInputs) layerInputs.push((await hidden.getData()) as Float32Array); // a fresh array of its own, never written again
         const outputs = await this.layers.ofLayer[layer].run({
           [LayerGraphNames.hiddenStates]: hidden,
           [GraphNames.attentionMask]: attentionMask,
@@ -232,7 +240,15 @@ export class LayeredDecoder {
       call.onLayer?.(layers, layers);
       const milliseconds = performance.now() - started;
       return {
-        step: { logits, attentions, presentKeyValues, positions: prepared.positions, keyMask: prepared.keyMask, milliseconds },
+        step: {
+          logits,
+          attentions,
+          presentKeyValues,
+          positions: prepared.positions,
+          keyMask: prepared.keyMask,
+          milliseconds,
+          ...(call.keepLayerInputs ? { layerInputs } : {}),
+        },
         presents,
       };
     } catch (error) {
@@ -242,6 +258,35 @@ export class LayeredDecoder {
       }
       throw error;
     }
+  }
+
+  /**
+   * The attention maps (B, nh, T, T) of layer `layer` of a prefill, computed again from the hidden
+   * states that entered it (`layerInputs[layer]` of a `keepLayerInputs` run, (B, T, C)), with that
+   * run's `keyMask` and `positions`: the same numbers the run gave, for one layer's cost.
+   */
+  async layerAttention(layer: number, input: Float32Array, keyMask: readonly (readonly number[])[], positions: readonly (readonly number[])[]): Promise<Tensor> {
+    const { config } = this;
+    if (!(Number.isInteger(layer) && layer >= 0 && layer < config.numHiddenLayers)) {
+      throw new RangeError(`layer ${layer} does not exist; the model has layers 0..${config.numHiddenLayers - 1}`);
+    }
+    if (!this.hasAttentionOutputs) throw new Error("the fused attention graph returns no attention maps; create the decoder with the primitive variant");
+    const batchSize = keyMask.length;
+    const length = keyMask[0]?.length ?? 0;
+    if (input.length !== batchSize * length * config.hiddenSize) {
+      throw new RangeError(`the layer input holds ${input.length} numbers, not B x T x C = ${batchSize} x ${length} x ${config.hiddenSize}`);
+    }
+    const empty = new ort.Tensor("float32", new Float32Array(0), [batchSize, config.numKeyValueHeads, 0, config.headDim]);
+    const outputs = await this.layers.ofLayer[layer].run({
+      [LayerGraphNames.hiddenStates]: new ort.Tensor("float32", input, [batchSize, length, config.hiddenSize]),
+      [GraphNames.attentionMask]: new ort.Tensor("int64", BigInt64Array.from(keyMask.flat(), (value) => BigInt(value)), [batchSize, length]),
+      ...this.rotaryFeeds(positions),
+      [GraphNames.pastKey(0)]: empty,
+      [GraphNames.pastValue(0)]: empty,
+      ...this.layerFeeds[layer],
+    });
+    for (const [name, tensor] of Object.entries(outputs)) if (name !== GraphNames.attentions(0)) tensor.dispose();
+    return toTensor(outputs[GraphNames.attentions(0)]);
   }
 
   /** The output head on the rows asked for: (B, T, C) -> (B, N, V). */

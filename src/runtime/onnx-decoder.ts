@@ -37,6 +37,8 @@ export interface OnnxDecoderStep {
   keyMask: number[][];
   /** Wall-clock time of the runtime call, in milliseconds. */
   milliseconds: number;
+  /** Per layer, the hidden states (B, T, C) that entered it; only when asked (`LayeredDecoder`'s keepLayerInputs). */
+  layerInputs?: Float32Array[];
 }
 
 /** Which rows get logits: every new token's, only each sequence's last, or none (maps only). */

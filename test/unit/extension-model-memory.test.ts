@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 
-import { budgetBytesOf, estimateRunMemory, formatGibibytes, mapBytesOf, planRunMemory } from "../../src/extension/model-memory";
+import { budgetBytesOf, estimateRunMemory, exactLayerBytesOf, formatGibibytes, mapBytesOf, planRunMemory } from "../../src/extension/model-memory";
 import { DEFAULT_SETTINGS } from "../../src/extension/settings";
 import { parseModelConfig } from "../../src/model/config";
 import { parameterCount } from "../../src/model/weights";
@@ -45,11 +45,17 @@ describe("extension: does a run fit the panel's memory budget", () => {
     assert.match(plan.reason, /^Fits: 1024 tokens need about 1\.86 GiB \(weights 0\.50 GiB, runtime 72 MiB, KV cache 45 MiB, activations 0\.19 GiB, maps 1\.05 GiB \(float32\)\) of the budget of 3\.00 GiB/);
   });
 
-  it("Qwen2.5-0.5B at 1024 tokens keeps its maps as float16: float32 would pass the budget", () => {
+  it("Qwen2.5-0.5B at 1024 tokens keeps its maps as 8 bits per row, the layer on screen exact beside them: finer maps would pass the budget", () => {
     const config = parseModelConfig(QWEN2_5_0_5B);
     const plan = planRunMemory(config, 1024, BUDGET);
-    assert.equal(plan.mapPrecision, "float16");
-    assert.ok(plan.totalBytes - plan.mapBytes + mapBytesOf(config, 1024, "float32") > BUDGET);
+    assert.equal(plan.mapPrecision, "uint8");
+    const exact = exactLayerBytesOf(config, 1024);
+    assert.equal(exact, 14 * 1024 * 1024 * 4 + 24 * 1024 * 896 * 4, "one layer's float32 maps and every layer's input");
+    assert.equal(plan.mapBytes, mapBytesOf(config, 1024, "uint8") + exact);
+    const besideMaps = plan.totalBytes - plan.mapBytes;
+    assert.ok(besideMaps + mapBytesOf(config, 1024, "float16") + exact > BUDGET, "float16 would not fit");
+    assert.ok(besideMaps + mapBytesOf(config, 1024, "float32") > BUDGET, "float32 would not fit");
+    assert.equal(planRunMemory(config, 768, BUDGET).mapPrecision, "float32", "768 tokens keep float32");
     assert.equal(planRunMemory(config, 1024, budgetBytesOf(8192)).mapPrecision, "float32", "a larger budget keeps float32");
   });
 
@@ -58,7 +64,7 @@ describe("extension: does a run fit the panel's memory budget", () => {
     const plan = planRunMemory(config, 1024, BUDGET);
     assert.equal(plan.fits, false);
     assert.equal(plan.mapPrecision, undefined);
-    assert.match(plan.reason, /^Too large for the panel: 1024 tokens need about 3\.35 GiB \(weights 2\.22 GiB, .*maps 0\.44 GiB \(uint8\)\), more than the budget of 3\.00 GiB \(attentionLens\.memoryBudgetMB\)\. Select less text \(up to about (\d+) tokens fit\)/);
+    assert.match(plan.reason, /^Too large for the panel: 1024 tokens need about 3\.52 GiB \(weights 2\.22 GiB, .*maps 0\.61 GiB \(uint8\)\), more than the budget of 3\.00 GiB \(attentionLens\.memoryBudgetMB\)\. Select less text \(up to about (\d+) tokens fit\)/);
     const fitting = Number(/up to about (\d+) tokens/.exec(plan.reason)?.[1]);
     assert.equal(planRunMemory(config, fitting, BUDGET).fits, true, "the number said fits");
     assert.equal(planRunMemory(config, fitting + 1, BUDGET).fits, false, "and is the most that fits");

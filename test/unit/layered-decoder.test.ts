@@ -77,6 +77,17 @@ describe("LayeredDecoder: one layer graph fed layer by layer", function () {
     assert.ok(maxDifferenceOnRows(step.logits, tensorFromJson(expected.decode[0].logits), 1) < 1e-4, "the next step continues from the old cache");
   });
 
+  it("layerAttention gives a layer's maps again from the hidden states that entered it, equal to the run's", async () => {
+    const run = await decoder.compute(ids, { keepLayerInputs: true });
+    assert.equal(run.layerInputs?.length, config.numHiddenLayers);
+    for (let layer = 0; layer < config.numHiddenLayers; layer++) {
+      const again = await decoder.layerAttention(layer, run.layerInputs![layer], run.keyMask, run.positions);
+      assert.deepEqual(again.shape, run.attentions[layer].shape);
+      assert.equal(maxDifferenceOnRows(again, run.attentions[layer], 2), 0, `layer ${layer}`);
+    }
+    await assert.rejects(decoder.layerAttention(config.numHiddenLayers, run.layerInputs![0], run.keyMask, run.positions), /layer 2 does not exist/);
+  });
+
   it("is stateless: the same call gives the same result whatever ran before it", async () => {
     const prefill = await decoder.compute(ids, { fetchPresent: true });
     const past = { keyValues: prefill.presentKeyValues, keyMask: prefill.keyMask };

@@ -48,6 +48,20 @@ export interface AttentionMaps {
   precision: MapPrecision;
   /** Per layer, (nh, T, T) row-major at `precision`; read them with `layerMaps`. */
   stored: StoredLayer[];
+  /** The one layer kept exact (float32) beside maps of a coarser precision: the layer on screen. */
+  exactLayer?: number;
+}
+
+/**
+ * `maps` with layer `layer` exact (float32 (nh, T, T) `data`, computed again from that layer's
+ * input), the other layers as `maps` keeps them. A new object: views see the change.
+ */
+export function withExactLayer(maps: AttentionMaps, layer: number, data: Float32Array): AttentionMaps {
+  if (!(layer >= 0 && layer < maps.layers)) throw new Error(`layer ${layer} does not exist; the model has layers 0..${maps.layers - 1}`);
+  if (data.length !== maps.heads * maps.tokens * maps.tokens) throw new Error(`withExactLayer: ${data.length} numbers for a layer of ${maps.heads} x ${maps.tokens} x ${maps.tokens}`);
+  const stored = [...maps.stored];
+  stored[layer] = { precision: "float32", data };
+  return { ...maps, stored, exactLayer: layer };
 }
 
 /** Keeps one layer at `precision`: (nh, T, T) float32 -> StoredLayer. */
