@@ -71,12 +71,6 @@ export interface LayeredDecoderOptions {
   headSliceRows?: number;
 }
 
-/** The layer graph for each distinct window, and which runtime each layer uses. */
-interface LayerRuntimes {
-  byWindow: Map<number | null, ModelRuntime>;
-  ofLayer: ModelRuntime[];
-}
-
 export class LayeredDecoder {
   private rotaryCosine: Float32Array = new Float32Array(0);
   private rotarySine: Float32Array = new Float32Array(0);
@@ -86,7 +80,8 @@ export class LayeredDecoder {
   private constructor(
     readonly config: DecoderConfig,
     private readonly weights: DecoderWeights,
-    private readonly layers: LayerRuntimes,
+    /** Per layer, the runtime of its graph: one per distinct window (weights as inputs) or one per layer. */
+    private readonly ofLayer: readonly ModelRuntime[],
     private readonly head: ModelRuntime,
     /** Per layer, its weights as runtime inputs (views of the weights' own arrays, no copies). */
     private readonly layerFeeds: Record<string, ort.Tensor>[],
@@ -113,47 +108,45 @@ export class LayeredDecoder {
     };
     const created: ModelRuntime[] = [];
     try {
-      const byWindow = new Map<number | null, ModelRuntime>();
-      let ofLayer: ModelRuntime[];
-      let layerFeeds: Record<string, ort.Tensor>[];
-      if (options.weights === "initializers") {
-        ofLayer = [];
-        for (const [layer, window] of config.slidingWindows.entries()) {
-          const runtime = await ModelRuntime.create(buildLayerGraph(config, window, weights.layers[layer], { attention: variant, weights: "initializers" }).bytes, settings);
+      const resident = options.weights === "initializers";
+      // With weights as inputs, layers with the same window share one graph; held weights need one each.
+      const byKey = new Map<string, ModelRuntime>();
+      const ofLayer: ModelRuntime[] = [];
+      for (const [layer, window] of config.slidingWindows.entries()) {
+        const key = resident ? `layer ${layer}` : `window ${window ?? "full"}`;
+        let runtime = byKey.get(key);
+        if (!runtime) {
+          runtime = await ModelRuntime.create(buildLayerGraph(config, window, weights.layers[layer], { attention: variant, weights: resident ? "initializers" : "inputs" }).bytes, settings);
           created.push(runtime);
-          ofLayer.push(runtime);
-          byWindow.set(layer, runtime);
+          byKey.set(key, runtime);
         }
-        layerFeeds = weights.layers.map(() => ({}));
-      } else {
-        for (const window of new Set(config.slidingWindows)) {
-          const layer = config.slidingWindows.indexOf(window);
-          const runtime = await ModelRuntime.create(buildLayerGraph(config, window, weights.layers[layer], { attention: variant }).bytes, settings);
-          created.push(runtime);
-          byWindow.set(window, runtime);
-        }
-        ofLayer = config.slidingWindows.map((window) => byWindow.get(window) as ModelRuntime);
-        layerFeeds = weights.layers.map((layerWeights) => feedsOf(layerWeightInputs(config, layerWeights)));
+        ofLayer.push(runtime);
       }
+      const layerFeeds = resident ? weights.layers.map(() => ({})) : weights.layers.map((layerWeights) => feedsOf(layerWeightInputs(config, layerWeights)));
       const headGraph = buildOutputHeadGraph(config, weights, { weights: options.weights });
       const head = await ModelRuntime.create(headGraph.bytes, settings);
       created.push(head);
       const headFeeds = headFeedsOf(headGraph.weights, config, options.headSliceRows ?? HEAD_SLICE_ROWS);
-      return new LayeredDecoder(config, weights, { byWindow, ofLayer }, head, layerFeeds, headFeeds, variant === "primitive");
+      return new LayeredDecoder(config, weights, ofLayer, head, layerFeeds, headFeeds, variant === "primitive");
     } catch (error) {
       await Promise.all(created.map((runtime) => runtime.dispose()));
       throw error;
     }
   }
 
+  /** Every runtime of the decoder, each once. */
+  private get runtimes(): ModelRuntime[] {
+    return [...new Set([...this.ofLayer, this.head])];
+  }
+
   /** Which backend runs the layers ("wasm" when any of them fell back to it). */
   get backend(): Backend {
-    return [...this.layers.byWindow.values(), this.head].every((runtime) => runtime.backend === "webgpu") ? "webgpu" : "wasm";
+    return this.runtimes.every((runtime) => runtime.backend === "webgpu") ? "webgpu" : "wasm";
   }
 
   /** Why the layers do not run on the backend wanted first; undefined when they do. */
   get fallbackReason(): string | undefined {
-    return [...this.layers.byWindow.values(), this.head].map((runtime) => runtime.fallbackReason).find((reason) => reason !== undefined);
+    return this.runtimes.map((runtime) => runtime.fallbackReason).find((reason) => reason !== undefined);
   }
 
   /**
@@ -176,7 +169,7 @@ export class LayeredDecoder {
   }
 
   async dispose(): Promise<void> {
-    await Promise.all([...this.layers.byWindow.values(), this.head].map((runtime) => runtime.dispose()));
+    await Promise.all(this.runtimes.map((runtime) => runtime.dispose()));
   }
 
   /** The run itself: embeddings, every layer, the head. Returns the presents (B, nkv, S, hs) per layer. */
@@ -213,7 +206,7 @@ export class LayeredDecoder {
       for (let layer = 0; layer < layers; layer++) {
         if (call.signal?.aborted) throw cancelled();
         if (call.keepLayerInputs) layerInputs.push((await hidden.getData()) as Float32Array); // a fresh array of its own, never written again
-        const outputs = await this.layers.ofLayer[layer].run({
+        const outputs = await this.ofLayer[layer].run({
           [LayerGraphNames.hiddenStates]: hidden,
           [GraphNames.attentionMask]: attentionMask,
           ...rotary,
@@ -277,7 +270,7 @@ export class LayeredDecoder {
       throw new RangeError(`the layer input holds ${input.length} numbers, not B x T x C = ${batchSize} x ${length} x ${config.hiddenSize}`);
     }
     const empty = new ort.Tensor("float32", new Float32Array(0), [batchSize, config.numKeyValueHeads, 0, config.headDim]);
-    const outputs = await this.layers.ofLayer[layer].run({
+    const outputs = await this.ofLayer[layer].run({
       [LayerGraphNames.hiddenStates]: new ort.Tensor("float32", input, [batchSize, length, config.hiddenSize]),
       [GraphNames.attentionMask]: new ort.Tensor("int64", BigInt64Array.from(keyMask.flat(), (value) => BigInt(value)), [batchSize, length]),
       ...this.rotaryFeeds(positions),
