@@ -5,14 +5,17 @@
  *
  *   - the page (webview-html.ts) with a fresh nonce, and the files it may load (dist/, media/);
  *   - the handshake: the webview says `ready` once per page load. Until then `showAttention` is held
- *     back; on every `ready` the newest one is sent (again). The page loads again whenever the
- *     panel comes back from being hidden, because `retainContextWhenHidden` is false: a hidden
- *     panel keeps no page, no model and no onnxruntime session in memory, and the small models
- *     load again in well under a second when it is shown;
- *   - request ids (request-tracker.ts, one counter for every panel of the extension host, so a new
- *     panel never reuses an id): each `showAttention` supersedes the one before (`cancel` is
- *     sent for it); messages for any request but the newest are dropped here; when the panel
- *     closes, every request still waiting ends as cancelled, so no caller is left hanging.
+ *     back; on every `ready` the newest one is sent (again);
+ *   - the page is kept while the panel is hidden behind another editor (`retainContextWhenHidden`):
+ *     a model of a billion parameters takes seconds to load and its maps a run to compute, and the
+ *     person expects the panel as they left it (mode, head, lock, sort order). What it holds is
+ *     bounded by attentionLens.memoryBudgetMB, and closing the panel frees it;
+ *   - request ids and reports (request-tracker.ts, one counter for every panel of the extension
+ *     host, so a new panel never reuses an id): each `showAttention` supersedes the one before
+ *     (`cancel` is sent for it); messages for any request but the newest are dropped here;
+ *     `awaitReport` is the one way to wait for what the page reports (the run, the comparison, a
+ *     decoding step, the stages or batch report), and it always settles: computed, failed,
+ *     superseded, or cancelled when the person cancels or the panel closes.
  *
  * Everything else goes to the `AttentionPanelListener` (attention-controller.ts).
  */
@@ -20,7 +23,8 @@
 import { existsSync } from "node:fs";
 import * as vscode from "vscode";
 
-import { assertNever, type DecodeAction, type HostToWebviewMessage, type ViewSettings, type WebviewToHostMessage } from "../protocol";
+import { assertNever, type DecodeAction, type DecodeStepSummary, type HostToWebviewMessage, type LearningReport, type ModelDescriptor, type ViewSettings, type WebviewToHostMessage } from "../protocol";
+import { localResourceRootsOf, toModelDescriptor, type CatalogModel } from "./catalog-model";
 import { PANEL_VIEW_TYPE } from "./contributions";
 import { ModelFileReader } from "./model-file-reads";
 import { RequestTracker, type RunOutcome, type StartedRequest } from "./request-tracker";
@@ -30,8 +34,18 @@ export type ShowAttentionMessage = Extract<HostToWebviewMessage, { type: "showAt
 export type AttentionComputedMessage = Extract<WebviewToHostMessage, { type: "attentionComputed" }>;
 export type PanelRunOutcome = RunOutcome<AttentionComputedMessage>;
 export type ComparisonComputedMessage = Extract<WebviewToHostMessage, { type: "comparisonComputed" }>;
-/** How a comparison (compare mode) of a request ended; it settles like a run (see request-tracker.ts). */
-export type ComparisonOutcome = RunOutcome<ComparisonComputedMessage>;
+
+/** What the page reports on a request, by kind (`awaitReport`). */
+export interface PanelReports {
+  /** The request's run: the maps are on screen. */
+  run: AttentionComputedMessage;
+  /** Compare mode compared the two models. */
+  comparison: ComparisonComputedMessage;
+  /** Decode mode's decoding changed (`step`: the prefill, a step, back, reset) or stopped (`stopped`: why). */
+  decode: { step?: DecodeStepSummary; stopped?: string };
+  /** Stages or batch mode computed what it shows, or says why it could not. */
+  learning: LearningReport;
+}
 
 /** What `showAttention` needs from the caller: the message without the fields the panel fills in. */
 export type ShowAttentionFields = Omit<ShowAttentionMessage, "type" | "requestId" | "wasmPaths">;
@@ -59,8 +73,8 @@ export class AttentionPanel implements vscode.Disposable {
       AttentionPanel.viewType,
       "Attention Lens",
       { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
-      // No retained context: see the top of this file.
-      { ...webviewOptions(extensionUri), retainContextWhenHidden: false },
+      // The page stays while hidden: see the top of this file.
+      { ...webviewOptions(extensionUri), retainContextWhenHidden: true },
     );
     return new AttentionPanel(panel, extensionUri, listener, log);
   }
@@ -69,15 +83,18 @@ export class AttentionPanel implements vscode.Disposable {
   private modelFolders: string[] = [];
 
   /**
-   * Lets the page read these folders (a person's model folders, a hub cache repository); the
-   * extension's own folders stay allowed. Only widens: folders allowed before stay allowed.
+   * The models the page may load, as it sees them: their folders become readable (a person's
+   * model folders, a hub cache repository) and their weight files readable through the host
+   * (model-file-reads.ts). Only widens: what was allowed before stays allowed.
    */
-  /** Lets the page read these weight files through the host (see model-file-reads.ts). */
-  allowWeightFiles(files: readonly { path: string; bytes: number }[]): void {
-    this.fileReader.allow(files);
+  offerModels(models: readonly CatalogModel[]): ModelDescriptor[] {
+    this.allowModelFolders(models.filter((model) => model.source !== "bundled").flatMap(localResourceRootsOf));
+    const descriptors = models.map((model) => toModelDescriptor(model, (path) => this.asWebviewUri(path)));
+    for (const descriptor of descriptors) this.fileReader.allow(descriptor.weightFiles ?? []);
+    return descriptors;
   }
 
-  allowModelFolders(folders: readonly string[]): void {
+  private allowModelFolders(folders: readonly string[]): void {
     const added = folders.filter((folder) => !this.modelFolders.includes(folder));
     if (added.length === 0) return;
     this.modelFolders = [...this.modelFolders, ...added];
@@ -89,14 +106,12 @@ export class AttentionPanel implements vscode.Disposable {
     return new AttentionPanel(panel, extensionUri, listener, log);
   }
 
-  private readonly tracker = new RequestTracker<AttentionComputedMessage>();
+  private readonly tracker = new RequestTracker<PanelReports>();
   private readonly fileReader = new ModelFileReader();
   private readonly disposables: vscode.Disposable[] = [];
   /** The webview's page has said `ready` and has not been unloaded since. */
   private ready = false;
   private disposed = false;
-  /** Who waits for the comparison of which request (compare mode): settled like the tracker's runs. */
-  private readonly comparisonWaiters = new Map<number, (outcome: ComparisonOutcome) => void>();
   /** The newest `showAttention`, sent again on every `ready`. */
   private lastShow: ShowAttentionMessage | undefined;
   private readyTimer: ReturnType<typeof setTimeout> | undefined;
@@ -132,18 +147,7 @@ export class AttentionPanel implements vscode.Disposable {
     this.disposables.push(
       panel.onDidDispose(() => this.onPanelDisposed()),
       panel.webview.onDidReceiveMessage((message: unknown) => this.receive(message)),
-      panel.onDidChangeViewState(() => {
-        // Hidden: the page is unloaded (no retained context) and drops its run; it says `ready`
-        // again when shown and the last request is sent again. Whoever waits for the run now
-        // gets "cancelled" instead of waiting until the panel is shown.
-        if (!panel.visible) {
-          this.ready = false;
-          const cancelled = this.tracker.cancelAll("the panel was hidden; it runs again when shown");
-          this.cancelComparisons("the panel was hidden; it runs again when shown");
-          if (cancelled.length > 0) this.log.info(`panel hidden while request #${cancelled.join(", #")} was running; it runs again when the panel is shown`);
-        }
-        this.armReadyWarning();
-      }),
+      panel.onDidChangeViewState(() => this.armReadyWarning()),
     );
     this.armReadyWarning();
   }
@@ -173,10 +177,6 @@ export class AttentionPanel implements vscode.Disposable {
    */
   showAttention(fields: ShowAttentionFields): StartedRequest<AttentionComputedMessage> {
     const started = this.tracker.start();
-    for (const [requestId, settle] of [...this.comparisonWaiters]) {
-      this.comparisonWaiters.delete(requestId);
-      settle({ kind: "superseded", requestId, by: started.requestId });
-    }
     if (started.supersededId !== undefined) {
       this.log.debug(`request #${started.supersededId} superseded by #${started.requestId}`);
       this.post({ type: "cancel", requestId: started.supersededId });
@@ -185,7 +185,7 @@ export class AttentionPanel implements vscode.Disposable {
     const message: ShowAttentionMessage = { type: "showAttention", requestId: started.requestId, ...fields, wasmPaths };
     this.lastShow = message;
     if (this.disposed) this.tracker.cancelAll("the panel was closed");
-    else if (this.missingScript) this.tracker.fail(started.requestId, this.missingScript);
+    else if (this.missingScript) this.tracker.fail(started.requestId, "run", this.missingScript);
     else this.post(message); // held back until `ready` when the page is not up yet
     if (!this.disposed) this.panel.title = `Attention: ${fields.source}`;
     return started;
@@ -202,19 +202,14 @@ export class AttentionPanel implements vscode.Disposable {
   }
 
   /**
-   * The comparison of request `requestId` (sent in compare mode): settles when the page answers
-   * `comparisonComputed` or `comparisonFailed`, when a newer request supersedes it, or when the
-   * panel closes or hides. Never rejects.
+   * The page's next report of `kind` on request `requestId` (a comparison, a decoding step, the
+   * stages or batch report; the run's own is `showAttention`'s outcome). Settles when the page
+   * reports it or says it cannot, when a newer request supersedes it, when the person cancels it or
+   * when the panel closes. Never rejects.
    */
-  awaitComparison(requestId: number): Promise<ComparisonOutcome> {
+  awaitReport<Kind extends keyof PanelReports>(requestId: number, kind: Kind): Promise<RunOutcome<PanelReports[Kind]>> {
     if (this.disposed) return Promise.resolve({ kind: "cancelled", requestId, reason: "the panel was closed" });
-    if (!this.tracker.isCurrent(requestId)) {
-      return Promise.resolve({ kind: "superseded", requestId, by: this.tracker.current ?? requestId });
-    }
-    return new Promise((resolve) => {
-      this.comparisonWaiters.get(requestId)?.({ kind: "superseded", requestId, by: requestId });
-      this.comparisonWaiters.set(requestId, resolve);
-    });
+    return this.tracker.wait(requestId, kind);
   }
 
   /** The editor cursor is on token `tokenIndex` of the newest request (null: off the text). */
@@ -251,7 +246,6 @@ export class AttentionPanel implements vscode.Disposable {
     this.disposed = true;
     this.clearReadyWarning();
     this.tracker.cancelAll("the extension stopped");
-    this.cancelComparisons("the extension stopped");
     for (const disposable of this.disposables.splice(0)) disposable.dispose();
   }
 
@@ -296,28 +290,24 @@ export class AttentionPanel implements vscode.Disposable {
         if (this.lastShow) this.post(this.lastShow);
         return true;
       case "attentionComputed":
-        if (!this.isCurrent(message.requestId, message.type)) return false;
-        this.tracker.complete(message.requestId, message); // false when re-sent after a reload: fine
-        return true;
+        return this.isCurrent(message.requestId, message.type) && this.tracker.report(message.requestId, "run", message);
       case "error":
         if (message.requestId === null) return true;
-        if (!this.isCurrent(message.requestId, message.type)) return false;
-        this.tracker.fail(message.requestId, message.message);
-        return true;
+        return this.isCurrent(message.requestId, message.type) && this.tracker.fail(message.requestId, "run", message.message);
       case "comparisonComputed":
-        if (!this.isCurrent(message.requestId, message.type)) return false;
-        this.settleComparison({ kind: "computed", requestId: message.requestId, result: message });
-        return true;
+        return this.isCurrent(message.requestId, message.type) && this.tracker.report(message.requestId, "comparison", message);
       case "comparisonFailed":
-        if (!this.isCurrent(message.requestId, message.type)) return false;
-        this.settleComparison({ kind: "failed", requestId: message.requestId, message: message.message });
-        return true;
+        return this.isCurrent(message.requestId, message.type) && this.tracker.fail(message.requestId, "comparison", message.message);
+      case "decodeStepComputed": {
+        const { type: _type, requestId, ...step } = message;
+        return this.isCurrent(requestId, message.type) && this.tracker.report(requestId, "decode", { step });
+      }
+      case "decodeStopped":
+        return this.isCurrent(message.requestId, message.type) && this.tracker.report(message.requestId, "decode", { stopped: message.message });
+      case "learningComputed":
+        return this.isCurrent(message.requestId, message.type) && this.tracker.report(message.requestId, "learning", message.report);
       case "progress":
       case "tokenFocused":
-      case "decodeStepComputed":
-      case "decodeStopped":
-        return this.isCurrent(message.requestId, message.type);
-      case "learningComputed":
         return this.isCurrent(message.requestId, message.type);
       case "selectModel":
       case "log":
@@ -325,19 +315,6 @@ export class AttentionPanel implements vscode.Disposable {
         return true;
       default:
         return assertNever(message, "message from the panel");
-    }
-  }
-
-  private settleComparison(outcome: ComparisonOutcome): void {
-    const settle = this.comparisonWaiters.get(outcome.requestId);
-    this.comparisonWaiters.delete(outcome.requestId);
-    settle?.(outcome);
-  }
-
-  private cancelComparisons(reason: string): void {
-    for (const [requestId, settle] of [...this.comparisonWaiters]) {
-      this.comparisonWaiters.delete(requestId);
-      settle({ kind: "cancelled", requestId, reason });
     }
   }
 
@@ -370,7 +347,6 @@ export class AttentionPanel implements vscode.Disposable {
     this.ready = false;
     this.clearReadyWarning();
     const cancelled = this.tracker.cancelAll("the panel was closed");
-    this.cancelComparisons("the panel was closed");
     if (cancelled.length > 0) this.log.info(`panel closed while request #${cancelled.join(", #")} was running; cancelled`);
     for (const disposable of this.disposables.splice(0)) disposable.dispose();
     this.listener.onDidDispose();

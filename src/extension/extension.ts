@@ -4,9 +4,16 @@
  *
  * Files of the VS Code side, each one concept:
  *
- *   attention-controller.ts   what the commands do; editor <-> panel
- *   attention-panel.ts        the webview panel, its messages and request ids
+ *   attention-controller.ts   what the commands do: the editor's text -> one request to the panel in a mode
+ *   attention-panel.ts        the webview panel, its messages, request ids and awaited reports
+ *   model-choice.ts           the current model, model B, Select Model and Open Model Folder's choices
+ *   editor-link.ts            editor <-> panel: the cursor's token, the focused token's attention
  *   editor-highlights.ts      the attention drawn in the editor
+ *   editor-text.ts            the text a command works on, and how it is named
+ *   panel-restore.ts          a panel restored after a reload: its text found again in its document
+ *   command-messages.ts       warnings and errors a command shows; the settings, checked once
+ *   panel-log.ts              the output channel's lines for the panel's messages and runs
+ *   run-progress.ts           the progress notification of a long run, with Cancel
  *   run-status-bar.ts         the status bar item
  *   learning-host.ts          stages and batch modes: the batch's lines, "show me the code"
  *   walkthrough-commands.ts   the walkthrough's "try it" commands
@@ -60,10 +67,10 @@ export function activate(context: vscode.ExtensionContext): void {
       deserializeWebviewPanel: (panel, state: unknown) => controller.revivePanel(panel, state),
     }),
     vscode.workspace.onDidChangeConfiguration((event) => controller.onConfigurationChanged(event)),
-    vscode.window.onDidChangeTextEditorSelection((event) => controller.onSelectionChanged(event)),
-    vscode.workspace.onDidChangeTextDocument((event) => controller.onDocumentChanged(event)),
-    vscode.workspace.onDidCloseTextDocument((document) => controller.onDocumentClosed(document)),
-    vscode.window.onDidChangeVisibleTextEditors(() => controller.onVisibleEditorsChanged()),
+    vscode.window.onDidChangeTextEditorSelection((event) => controller.editor.onSelectionChanged(event)),
+    vscode.workspace.onDidChangeTextDocument((event) => controller.editor.onDocumentChanged(event)),
+    vscode.workspace.onDidCloseTextDocument((document) => controller.editor.onDocumentClosed(document)),
+    vscode.window.onDidChangeVisibleTextEditors(() => controller.editor.onVisibleEditorsChanged()),
   );
 }
 

@@ -4,7 +4,7 @@
  *
  *   - "show me the code": the panel names a source anchor (src/attention/source-anchors.ts), the host
  *     finds its line in the shipped src/attention/<file> and opens it in an editor;
- *   - waiting for the panel's `learningComputed` report of a request, for the commands' results.
+ *   - the log line (and for an error, the warning) of the panel's `learningComputed` report.
  */
 
 import * as vscode from "vscode";
@@ -12,27 +12,14 @@ import * as vscode from "vscode";
 import { findAnchorLine, isSourceAnchorName, SOURCE_ANCHORS } from "../attention/source-anchors";
 import type { LearningReport } from "../protocol";
 
-interface Waiter {
-  requestId: number;
-  settle: (report: LearningReport | undefined) => void;
-}
-
 export class LearningHost {
-  private waiters: Waiter[] = [];
-
   constructor(
     private readonly extensionUri: vscode.Uri,
     private readonly log: vscode.LogOutputChannel,
   ) {}
 
-  /** The next learning report of request `requestId`; waiters of other requests end with undefined. */
-  awaitReport(requestId: number): Promise<LearningReport | undefined> {
-    this.settle((waiter) => waiter.requestId !== requestId, undefined);
-    return new Promise((settle) => this.waiters.push({ requestId, settle }));
-  }
-
-  /** The panel reported: log it and hand it to whoever waits. */
-  onReport(requestId: number, report: LearningReport): void {
+  /** The panel reported: log it; an error is shown too (the commands' results come through the panel's awaitReport). */
+  logReport(requestId: number, report: LearningReport): void {
     if ("error" in report) {
       this.log.warn(`#${requestId} ${report.mode}: ${report.error}`);
       void vscode.window.showWarningMessage(report.error);
@@ -44,12 +31,6 @@ export class LearningHost {
     } else {
       this.log.info(`#${requestId} batch of ${report.lines} lines, ${report.inputIds[0]?.length ?? 0} slots each, with ${report.modelId}; computed by ${report.computedBy}`);
     }
-    this.settle((waiter) => waiter.requestId === requestId, report);
-  }
-
-  /** Ends every wait (the panel closed). */
-  cancelAll(): void {
-    this.settle(() => true, undefined);
   }
 
   /** Opens src/attention/<file> of the extension at the anchor's line. */
@@ -71,11 +52,5 @@ export class LearningHost {
       this.log.error(message);
       void vscode.window.showErrorMessage(message);
     }
-  }
-
-  private settle(which: (waiter: Waiter) => boolean, report: LearningReport | undefined): void {
-    const chosen = this.waiters.filter(which);
-    this.waiters = this.waiters.filter((waiter) => !which(waiter));
-    for (const waiter of chosen) waiter.settle(report);
   }
 }

@@ -1,16 +1,19 @@
 /**
- * Request ids for `showAttention`, and the promise each request's caller waits on.
+ * Request ids for `showAttention`, and the one way to wait for what the panel reports on a request.
  *
  * Every run gets a new id; starting a run supersedes the one before it (the caller sends `cancel`
- * for it). Each request ends exactly once, with one of four outcomes:
+ * for it). A request has reports of several kinds (`PanelReports` in attention-panel.ts: the run
+ * itself, the comparison, each decoding step, the stages or batch report). Whoever waits for one,
+ * with `wait(requestId, kind)`, gets exactly one of four outcomes:
  *
- *   computed     the webview answered `attentionComputed`
- *   failed       the webview answered `error`
+ *   computed     the panel reported it
+ *   failed       the panel said it could not compute it
  *   superseded   a newer request started first
- *   cancelled    the panel closed (or the extension stopped) before an answer
+ *   cancelled    the request was cancelled, or the panel closed (or the extension stopped)
  *
- * so whoever awaits a run is never left hanging. Answers for ids that are not pending (already
- * ended, superseded, unknown) are refused: `complete`/`fail` return false and change nothing.
+ * so nobody is left hanging. The run's own wait starts with the request (`StartedRequest.outcome`);
+ * the other kinds are waited for after the request is sent (a decoding step after each control).
+ * Reports for any request but the newest are refused (`report`/`fail` return false).
  *
  * Ids come from one counter for the whole extension host (`nextRequestId`), not one per tracker: a
  * new panel (each has its tracker) goes on counting, so the log and scripts never see two requests
@@ -25,11 +28,16 @@ export type RunOutcome<Result> =
   | { kind: "superseded"; requestId: number; by: number }
   | { kind: "cancelled"; requestId: number; reason: string };
 
-export interface StartedRequest<Result> {
+/** The kinds of report a request has, each with its result; `run` is the request's run itself. */
+export interface ReportKinds {
+  run: unknown;
+}
+
+export interface StartedRequest<Run> {
   requestId: number;
   /** Settles once, with the run's outcome; never rejects. */
-  outcome: Promise<RunOutcome<Result>>;
-  /** The request this one superseded while it was still pending: send `cancel` for it. */
+  outcome: Promise<RunOutcome<Run>>;
+  /** The request this one superseded while something of it was still awaited: send `cancel` for it. */
   supersededId?: number;
 }
 
@@ -40,14 +48,21 @@ export function nextRequestId(): number {
   return ++lastRequestId;
 }
 
-export class RequestTracker<Result> {
+interface Waiter<Reports extends ReportKinds> {
+  kind: keyof Reports;
+  settle: (outcome: RunOutcome<unknown>) => void;
+}
+
+export class RequestTracker<Reports extends ReportKinds> {
   private currentId: number | undefined;
-  private readonly pending = new Map<number, (outcome: RunOutcome<Result>) => void>();
+  /** Why the current request was cancelled, once it was. */
+  private cancelledWhy: string | undefined;
+  private waiters: Waiter<Reports>[] = [];
 
   /** `newId`: where ids come from; the host-wide counter unless a test gives its own. */
   constructor(private readonly newId: () => number = nextRequestId) {}
 
-  /** The newest request's id (pending or not), undefined before the first. */
+  /** The newest request's id (ended or not), undefined before the first. */
   get current(): number | undefined {
     return this.currentId;
   }
@@ -57,56 +72,75 @@ export class RequestTracker<Result> {
     return requestId === this.currentId;
   }
 
-  /** True while nobody has answered the request yet. */
-  isPending(requestId: number): boolean {
-    return this.pending.has(requestId);
+  /** How many waits have not settled yet. */
+  get waitingCount(): number {
+    return this.waiters.length;
   }
 
-  /** How many requests are waiting for an answer (0 or 1 in normal use). */
-  get pendingCount(): number {
-    return this.pending.size;
+  /** Whether anyone waits for `kind` of request `requestId` (for the run: it is still running). */
+  isAwaited(requestId: number, kind: keyof Reports): boolean {
+    return this.isCurrent(requestId) && this.waiters.some((waiter) => waiter.kind === kind);
   }
 
-  /** Starts a request: a new id, and the end of the one before it. */
-  start(): StartedRequest<Result> {
+  /** Starts a request: a new id, and the end of every wait for the one before it. */
+  start(): StartedRequest<Reports["run"]> {
     const requestId = this.newId();
-    let supersededId: number | undefined;
-    for (const oldId of [...this.pending.keys()]) {
-      this.settle({ kind: "superseded", requestId: oldId, by: requestId });
-      supersededId = oldId;
-    }
+    const previous = this.currentId;
+    const supersede = this.waiters.splice(0);
+    for (const waiter of supersede) waiter.settle({ kind: "superseded", requestId: previous as number, by: requestId });
     this.currentId = requestId;
-    const outcome = new Promise<RunOutcome<Result>>((resolve) => this.pending.set(requestId, resolve));
-    return supersededId === undefined ? { requestId, outcome } : { requestId, outcome, supersededId };
+    this.cancelledWhy = undefined;
+    const outcome = this.wait(requestId, "run");
+    return supersede.length > 0 && previous !== undefined ? { requestId, outcome, supersededId: previous } : { requestId, outcome };
   }
 
-  /** The webview computed request `requestId`; false if that request is not pending. */
-  complete(requestId: number, result: Result): boolean {
-    return this.settle({ kind: "computed", requestId, result });
+  /**
+   * The next report of `kind` for request `requestId`. Settles at once as superseded for an older
+   * request, and as cancelled for a cancelled one. Never rejects.
+   */
+  wait<Kind extends keyof Reports>(requestId: number, kind: Kind): Promise<RunOutcome<Reports[Kind]>> {
+    if (this.currentId === undefined || requestId !== this.currentId) {
+      return Promise.resolve({ kind: "superseded", requestId, by: this.currentId ?? requestId });
+    }
+    if (this.cancelledWhy !== undefined) return Promise.resolve({ kind: "cancelled", requestId, reason: this.cancelledWhy });
+    return new Promise((settle) => this.waiters.push({ kind, settle: settle as (outcome: RunOutcome<unknown>) => void }));
   }
 
-  /** The webview failed request `requestId`; false if that request is not pending. */
-  fail(requestId: number, message: string): boolean {
-    return this.settle({ kind: "failed", requestId, message });
-  }
-
-  /** Ends request `requestId` as cancelled (the person cancelled it); false if it is not pending. */
-  cancel(requestId: number, reason: string): boolean {
-    return this.settle({ kind: "cancelled", requestId, reason });
-  }
-
-  /** Ends every pending request as cancelled (the panel closed); returns their ids. */
-  cancelAll(reason: string): number[] {
-    const ids = [...this.pending.keys()];
-    for (const requestId of ids) this.settle({ kind: "cancelled", requestId, reason });
-    return ids;
-  }
-
-  private settle(outcome: RunOutcome<Result>): boolean {
-    const resolve = this.pending.get(outcome.requestId);
-    if (!resolve) return false;
-    this.pending.delete(outcome.requestId);
-    resolve(outcome);
+  /** The panel reported `kind` of request `requestId`; false (and nothing changes) for an older request. */
+  report<Kind extends keyof Reports>(requestId: number, kind: Kind, result: Reports[Kind]): boolean {
+    if (!this.isCurrent(requestId)) return false;
+    this.settle(kind, { kind: "computed", requestId, result });
     return true;
+  }
+
+  /** The panel could not compute `kind` of request `requestId`; false for an older request. */
+  fail(requestId: number, kind: keyof Reports, message: string): boolean {
+    if (!this.isCurrent(requestId)) return false;
+    this.settle(kind, { kind: "failed", requestId, message });
+    return true;
+  }
+
+  /**
+   * Cancels request `requestId` (the person cancelled it): every wait for it ends as cancelled, and
+   * so does every later one. False when it is not the current request or nothing of it was awaited.
+   */
+  cancel(requestId: number, reason: string): boolean {
+    if (!this.isCurrent(requestId) || this.cancelledWhy !== undefined) return false;
+    this.cancelledWhy = reason;
+    const waiting = this.waiters.splice(0);
+    for (const waiter of waiting) waiter.settle({ kind: "cancelled", requestId, reason });
+    return waiting.length > 0;
+  }
+
+  /** The panel closed: the current request is cancelled; returns its id when something of it was awaited. */
+  cancelAll(reason: string): number[] {
+    const requestId = this.currentId;
+    return requestId !== undefined && this.cancel(requestId, reason) ? [requestId] : [];
+  }
+
+  private settle(kind: keyof Reports, outcome: RunOutcome<unknown>): void {
+    const chosen = this.waiters.filter((waiter) => waiter.kind === kind);
+    this.waiters = this.waiters.filter((waiter) => waiter.kind !== kind);
+    for (const waiter of chosen) waiter.settle(outcome);
   }
 }

@@ -19,12 +19,15 @@ export interface TryItResult {
   report: LearningReport | AttentionSummary | ComparisonSummary | DecodeReport | undefined;
 }
 
-/** Opens the step's example in the first column with all of its text selected. */
+/**
+ * Opens the step's example in the first column with all of its text selected. Not as a preview:
+ * the walkthrough itself is a preview tab there, and a preview editor would take its place.
+ */
 async function openExample(extensionUri: vscode.Uri, step: WalkthroughStep): Promise<string> {
   const uri = vscode.Uri.joinPath(extensionUri, "media", "walkthrough", step.example);
   const document = await vscode.workspace.openTextDocument(uri);
   const whole = new vscode.Range(document.positionAt(0), document.positionAt(document.getText().length));
-  const editor = await vscode.window.showTextDocument(document, { viewColumn: vscode.ViewColumn.One, preview: true });
+  const editor = await vscode.window.showTextDocument(document, { viewColumn: vscode.ViewColumn.One, preview: false });
   editor.selection = new vscode.Selection(whole.start, whole.end);
   return document.getText();
 }

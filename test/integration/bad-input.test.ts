@@ -465,9 +465,8 @@ describe("Attention Lens given bad input", function () {
     assert.deepEqual(messagesOf("warning"), []);
   });
 
-  it("the panel hidden behind another editor while a run is in flight: the command settles", async function () {
-    // The hidden page is unloaded and drops its run; the panel ends the request as cancelled and
-    // sends it again when it is shown.
+  it("the panel hidden behind another editor while a run is in flight: the run goes on and the command resolves to it", async function () {
+    // The hidden page is kept (retainContextWhenHidden): its run finishes behind the other editor.
     assert.equal(attentionTabs().length, 0, "no panel before the test");
     const folder = join(attentionLens().extensionPath, "media", "sample");
     const sample = await vscode.workspace.openTextDocument(vscode.Uri.file(join(folder, "attention.ts")));
@@ -477,7 +476,9 @@ describe("Attention Lens given bad input", function () {
     const running = vscode.commands.executeCommand<Summary | undefined>(SHOW_ATTENTION);
     const tab = await waitFor("the Attention Lens panel to open", () => attentionTabs()[0]);
     await vscode.window.showTextDocument(story, { viewColumn: tab.group.viewColumn }); // covers the panel
-    await within(running, 20_000, `${SHOW_ATTENTION} after its panel was hidden`);
+    const summary = await within(running, 20_000, `${SHOW_ATTENTION} after its panel was hidden`);
+    assertCausalSoftmax(summary, "the run of a hidden panel");
+    assert.ok(!tab.isActive, "the panel is still behind the other editor");
     assertNoErrorShown();
   });
 

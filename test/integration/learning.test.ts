@@ -25,7 +25,7 @@ import { readSafetensors } from "../../src/model/safetensors";
 import { inspectStages, traceModelStages } from "../../src/model/stage-inspection";
 import { TextTokenizer } from "../../src/model/tokenizer";
 import type { BatchReport, LearningReport, LensMode, StagesReport } from "../../src/protocol";
-import { attentionLens } from "./extension-hooks";
+import { ApiPatches, attentionLens, EXTENSION_ID } from "./extension-hooks";
 
 
 interface TryItResult {
@@ -105,7 +105,47 @@ describe("learning: walkthrough, stages and batch in the extension host", functi
     });
   }
 
+  it("the walkthrough stays open while its steps open their examples", async () => {
+    await vscode.commands.executeCommand("workbench.action.closeAllEditors");
+    await vscode.commands.executeCommand("workbench.action.openWalkthrough", `${EXTENSION_ID}#attentionLens.learnAttention`, false);
+    // The walkthrough's tab (its label in the tabs API lags behind: the workbench's own walkthrough's name at first).
+    const walkthroughTabs = () =>
+      vscode.window.tabGroups.all.flatMap((group) => group.tabs).filter((tab) => !(tab.input instanceof vscode.TabInputText) && !(tab.input instanceof vscode.TabInputWebview));
+    const deadline = Date.now() + 20_000;
+    while (walkthroughTabs().length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(walkthroughTabs().length, 1, "the walkthrough opened");
+    for (const step of WALKTHROUGH_STEPS.slice(0, 2)) {
+      const result = await vscode.commands.executeCommand<TryItResult | undefined>(tryItCommand(step));
+      assert.ok(result?.report, `${step.id} ran`);
+      const tabs = walkthroughTabs().map((tab) => tab.label);
+      assert.equal(tabs.length, 1, `after "${step.title}" the walkthrough is still open; tabs: ${JSON.stringify(vscode.window.tabGroups.all.flatMap((group) => group.tabs.map((tab) => tab.label)))}`);
+      assert.match(tabs[0], /Walkthrough/);
+    }
+  });
+
+  it("after a walkthrough step sets model A, Select Model marks that model as current", async () => {
+    const step = WALKTHROUGH_STEPS.find((candidate) => candidate.action.kind === "compare");
+    assert.ok(step && step.action.kind === "compare");
+    const result = await vscode.commands.executeCommand<TryItResult | undefined>(tryItCommand(step));
+    assert.ok(result?.report, "the comparison ran");
+    const patches = new ApiPatches();
+    let marked: string[] | undefined;
+    patches.wrap(vscode.window, "showQuickPick", () =>
+      (async (items: readonly vscode.QuickPickItem[] | Thenable<readonly vscode.QuickPickItem[]>) => {
+        marked = (await items).filter((item) => item.description?.includes("· current")).map((item) => (item as { modelId?: string }).modelId ?? item.label);
+        return undefined; // dismissed
+      }) as unknown as typeof vscode.window.showQuickPick,
+    );
+    try {
+      assert.equal(await vscode.commands.executeCommand("attentionLens.selectModel"), undefined);
+    } finally {
+      patches.undoAll();
+    }
+    assert.deepEqual(marked, [step.action.modelA], "the panel shows model A; Select Model marks it as current");
+  });
+
   it("Show Attention Stages reports the numbers of the library on the same tokens, with dropout", async () => {
+    await vscode.commands.executeCommand("attentionLens.selectModel", "attention-lens-gqa"); // the model of the reference below
     const text = "const answer = 40 + 2;";
     await selectAllOf(text);
     const report = await vscode.commands.executeCommand<LearningReport | undefined>("attentionLens.showStages", {
