@@ -70,6 +70,11 @@ export interface TokenInfo {
   end: number;
   /** A special token of the tokenizer (BOS, end-of-text, a chat marker), added or written in the text. */
   special?: boolean;
+  /**
+   * The token's bytes, when they are only part of a character (a byte-level piece of an emoji, of
+   * CJK or Arabic text): its `text` is then U+FFFD, and labels show the bytes ("<F0 9F>").
+   */
+  bytes?: number[];
 }
 
 /**

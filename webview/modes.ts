@@ -2,8 +2,10 @@
  * The panel's modes, in the order of its tab bar: what each one shows, in a word and a line.
  *
  * A mode is one way of looking at the text on screen. `LensSession.mode` holds the current one,
- * App.svelte shows the views of that mode, and the mode is kept in the panel's saved state. A new
- * mode adds its member to `LensMode` (src/protocol.ts), its entry here, and its branch in App.svelte.
+ * App.svelte shows that mode's view (attention/AttentionView.svelte, compare/CompareView.svelte, …),
+ * and the mode is kept in the panel's saved state. A new mode adds its member to `LensMode`
+ * (src/protocol.ts), its entry here, its folder with its view and state, its state in
+ * lens-session.svelte.ts, and its branch in App.svelte.
  */
 
 import type { LensMode } from "../src/protocol";

@@ -161,6 +161,22 @@ describe("extension: offsets of awkward characters", () => {
     assert.ok(result.documentRanges[underEmoji][0] <= emojiStart && emojiStart < result.documentRanges[underEmoji][1]);
   });
 
+  it("a token holding part of a character carries its bytes; together they are the character's UTF-8", () => {
+    const document = "hi 😀 中文 مرحبا";
+    const result = select(document, 0, document.length);
+    const partial = result.tokens.filter((token) => token.bytes !== undefined);
+    assert.ok(partial.length >= 4, `the bundled tokenizer splits the emoji into byte tokens: ${JSON.stringify(result.tokens)}`);
+    for (const token of partial) assert.equal(token.text, "\uFFFD");
+    for (const character of ["😀", "中", "文"]) {
+      const start = result.text.indexOf(character);
+      const pieces = result.tokens.filter((token) => token.bytes !== undefined && token.start === start);
+      if (pieces.length === 0) continue; // a whole-character token
+      assert.deepEqual(pieces.flatMap((token) => token.bytes ?? []), [...new TextEncoder().encode(character)], character);
+    }
+    assert.ok(result.tokens.every((token) => token.bytes === undefined || token.bytes.length > 0));
+    assert.equal(result.tokens.filter((token) => token.text !== "\uFFFD" && token.bytes !== undefined).length, 0, "whole tokens carry no bytes");
+  });
+
   it("a lone surrogate maps to its one code unit", () => {
     const document = "a\uD800b \uDC00c";
     const result = select(document, 0, document.length);

@@ -30,7 +30,7 @@ import {
 } from "../../webview/compare/comparison";
 import { defaultModelB } from "../../webview/compare/default-model-b";
 import { differenceColor, differencePosition, MAGMA_STOPS, renderDifferenceIntoImageData } from "../../webview/compare/difference-colors";
-import { headKey, orderHeads, passesThreshold, passingHeads } from "../../webview/compare/head-metric-order";
+import { headKey, orderHeads, passesThreshold, passingHeads } from "../../webview/components/head-metric-order";
 
 /** maps of one layer from explicit (nh, T, T) numbers. */
 function mapsOf(heads: number[][][], keyValueHeads = heads.length): AttentionMaps {

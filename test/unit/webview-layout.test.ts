@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 
 import { navigate, type NavigationPosition } from "../../webview/heatmap/keyboard-navigation";
 import { cellSizeForWidth, hitTestCell, labelStride, visibleLabelIndices } from "../../webview/heatmap/layout";
-import { showWhitespace, tokenLabel } from "../../webview/heatmap/token-labels";
+import { showWhitespace, tokenDescription, tokenLabel } from "../../webview/heatmap/token-labels";
 
 describe("webview layout: cell size, label thinning, hit-testing", () => {
   it("cell size: the width shared by the cells, clamped, whole pixels from 4 px up", () => {
@@ -62,6 +62,21 @@ describe("webview layout: token labels", () => {
     assert.equal(tokenLabel("🙂🙂🙂", 2), "🙂…");
     assert.equal(tokenLabel(""), "∅");
     assert.equal(tokenLabel("<|bos|>"), "<|bos|>");
+  });
+
+  it("labels a token holding part of a character by its bytes, and names the character in its description", () => {
+    assert.equal(tokenLabel({ text: "\uFFFD", bytes: [0xf0] }), "<F0>");
+    assert.equal(tokenLabel({ text: "\uFFFD", bytes: [0xf0, 0x9f] }), "<F0 9F>");
+    assert.equal(tokenLabel({ text: "\uFFFD\uFFFD", bytes: [0xe4, 0xb8, 0xad, 0xe6] }, 6), "<E4 B…");
+    assert.equal(tokenLabel({ text: " the" }), "·the", "a whole token keeps its text");
+    assert.equal(tokenDescription(4, { text: "\uFFFD", bytes: [0x9f] }, "😀"), "#4 “<9F>”, part of “😀”");
+    assert.equal(tokenDescription(2, { text: "中" }, "中"), "#2 “中”");
+  });
+
+  it("whitespace-only candidates that differ in their spaces get different labels", () => {
+    const labels = ["\n ", "\n  ", "\n   ", "\n\t"].map((text) => tokenLabel(text));
+    assert.deepEqual(labels, ["⏎·", "⏎··", "⏎···", "⏎⇥"]);
+    assert.equal(new Set(labels).size, labels.length);
   });
 });
 

@@ -11,7 +11,7 @@ import { join } from "node:path";
 
 import type { ModelDescriptor, RunStage } from "../../src/protocol";
 import { DecoderCache, fetchBytes, formatBytes, loadModelFiles, ModelFilesCache, ModelLoadError } from "../../webview/runtime/model-loading";
-import { ReferenceModels } from "../../webview/stages/reference-model";
+import { ReferenceModels } from "../../webview/reference-model/reference-model";
 import { FIXTURES } from "./helpers/fixtures";
 
 const TINY = join(FIXTURES, "llama", "tiny-gqa");

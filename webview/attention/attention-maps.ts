@@ -24,6 +24,7 @@
  * Shape legend: L layers, nh query heads, nkv key/value heads, T tokens.
  */
 
+import { attentionKind } from "../../src/model/config";
 import { decodeFloat16, encodeFloat16 } from "../../src/model/float16";
 import type { HeadSelection, MapPrecision } from "../../src/protocol";
 
@@ -231,6 +232,11 @@ export function queryRow(map: Float32Array, tokens: number, query: number): numb
 /** Every row of a (T, T) map, as number[][] (for messages). */
 export function mapRows(map: Float32Array, tokens: number): number[][] {
   return Array.from({ length: tokens }, (_, query) => queryRow(map, tokens, query));
+}
+
+/** "MHA", "GQA" or "MQA" (src/model/config.ts attentionKind), from the maps' head counts. */
+export function attentionKindOf(maps: Pick<AttentionMaps, "heads" | "keyValueHeads">): "MHA" | "GQA" | "MQA" {
+  return attentionKind({ numAttentionHeads: maps.heads, numKeyValueHeads: maps.keyValueHeads });
 }
 
 /** "L0 H3", "L2 mean": a short name for a selection. */

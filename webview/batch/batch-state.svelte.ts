@@ -12,8 +12,8 @@ import { compareNextTokenReads, type PaddingComparison } from "../../src/model/p
 import type { TextTokenizer } from "../../src/model/tokenizer";
 import { tokenizerOf } from "../runtime/tokenizer-loading";
 import type { BatchLine } from "../../src/protocol";
-import { REFERENCE_MODEL_NAME } from "../stages/reference-model";
-import { ReferenceModelRun, type ReferenceModelRunHost, type ShowAttention } from "../stages/reference-model-run.svelte";
+import { REFERENCE_MODEL_NAME } from "../reference-model/reference-model";
+import { ReferenceModelRun, type ReferenceModelRunHost, type ShowAttention } from "../reference-model/reference-model-run.svelte";
 import { batchReport, maxPadWeights } from "./batch-report";
 
 export type BatchStateHost = ReferenceModelRunHost;

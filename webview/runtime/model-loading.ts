@@ -251,8 +251,8 @@ export class RunQueue {
 
 /**
  * The files of each model, fetched and read once per page: the decoder (DecoderCache) and the
- * stages' and batch's reference model (stages/reference-model.ts) share them, so a model's weights
- * are in memory once, however many views use it. A load that fails is forgotten.
+ * stages' and batch's reference model (reference-model/reference-model.ts) share them, so a
+ * model's weights are in memory once, however many views use it. A load that fails is forgotten.
  */
 export class ModelFilesCache {
   private readonly entries = new Map<string, { weightsUri: string; files: Promise<LoadedModelFiles> }>();

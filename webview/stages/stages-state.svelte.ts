@@ -13,8 +13,8 @@ import type { DecoderConfig } from "../../src/model/config";
 import type { DecoderModel } from "../../src/model/decoder-model";
 import { inspectStages, traceModelStages, type StageInspection } from "../../src/model/stage-inspection";
 import type { StagesChoice, TokenInfo } from "../../src/protocol";
-import { REFERENCE_MODEL_NAME } from "./reference-model";
-import { ReferenceModelRun, type ReferenceModelRunHost, type ShowAttention } from "./reference-model-run.svelte";
+import { REFERENCE_MODEL_NAME } from "../reference-model/reference-model";
+import { ReferenceModelRun, type ReferenceModelRunHost, type ShowAttention } from "../reference-model/reference-model-run.svelte";
 import { clampSelection, parseDropout, stagesReport, type StagesSelection } from "./stages-report";
 
 export type StagesStateHost = ReferenceModelRunHost;
