@@ -379,6 +379,12 @@ export interface PanelState {
   /** Where `text` came from, as in `showAttention` (absent in older states and for a text of no document). */
   documentUri?: string;
   documentStart?: number;
+  /** Whether the person picked the selected head (false: it is the run's first head, picked again for a new text). */
+  selectionChosen?: boolean;
+  /** The panel's colour scale, when the person changed it in the panel. */
+  colorScale?: ColorScale;
+  /** Sort and filter of the heads by a metric, per mode (webview/components/head-metric-order.ts checks them). */
+  headMetricViews?: { attention?: unknown; compare?: unknown };
 }
 
 /** Exhaustiveness check for switches over message unions. */

@@ -10,6 +10,7 @@
  * older, and a `cancel` from the host stops it. Each mode asks `isCurrent` before it shows a result.
  */
 
+import { COLOR_SCALES } from "../src/color-scale";
 import type { ColorScale, HostToWebviewMessage, LensMode, ModelDescriptor, WebviewToHostMessage } from "../src/protocol";
 import { assertNever } from "../src/protocol";
 import { AttentionState } from "./attention/attention-state.svelte";
@@ -31,6 +32,8 @@ export class LensSession {
   /** Every bundled model, for the picker. */
   models = $state.raw<ModelDescriptor[]>([]);
   colorScale = $state.raw<ColorScale>("linear");
+  /** The colour scale picked in the panel (it outlasts new runs until the setting changes), or null. */
+  private chosenColorScale: ColorScale | null = null;
   /** Which tab the panel shows (webview/modes.ts). */
   mode = $state.raw<LensMode>(DEFAULT_MODE);
 
@@ -61,8 +64,9 @@ export class LensSession {
   constructor(private readonly host: HostConnection) {
     const saved = host.savedState();
     if (isLensMode(saved?.mode)) this.mode = saved.mode;
-    this.compare.restore(saved?.compareWith);
+    this.compare.restore(saved?.compareWith, saved?.headMetricViews?.compare);
     this.attention.restore(saved);
+    if (saved?.colorScale !== undefined && COLOR_SCALES.includes(saved.colorScale)) this.chosenColorScale = saved.colorScale;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -77,6 +81,7 @@ export class LensSession {
         this.attention.focusEditorToken(message.requestId, message.tokenIndex);
         break;
       case "settingsChanged": {
+        this.chosenColorScale = null; // the setting changed: it wins over the panel's own choice
         this.colorScale = message.settings.colorScale;
         const request = this.request;
         if (request && request.settings.backend !== message.settings.backend) {
@@ -108,7 +113,7 @@ export class LensSession {
   private show(request: ShowAttention): void {
     this.request = request;
     this.models = request.models;
-    this.colorScale = request.settings.colorScale;
+    this.colorScale = this.chosenColorScale ?? request.settings.colorScale;
     this.cancelled.delete(request.requestId);
     if (request.mode) this.mode = request.mode;
     this.attention.onRequest(request);
@@ -137,8 +142,11 @@ export class LensSession {
     this.saveState();
   }
 
+  /** The person picked a colour scale in the panel: it stays for later runs, until the setting changes. */
   setColorScale(scale: ColorScale): void {
     this.colorScale = scale;
+    this.chosenColorScale = scale;
+    this.saveState();
   }
 
   /** Asks the host for another model (it re-tokenizes and sends showAttention). */
@@ -155,8 +163,11 @@ export class LensSession {
       text: result.text,
       source: result.source,
       selection: { layer: selection.layer, head: selection.head },
+      selectionChosen: this.attention.selectionChosen,
       lockedToken,
       mode: this.mode,
+      ...(this.chosenColorScale !== null ? { colorScale: this.chosenColorScale } : {}),
+      headMetricViews: { attention: this.attention.metricView, compare: this.compare.metricView },
       ...(this.compare.chosenModelB !== null ? { compareWith: this.compare.chosenModelB } : {}),
       ...(result.documentUri !== undefined && result.documentStart !== undefined
         ? { documentUri: result.documentUri, documentStart: result.documentStart }

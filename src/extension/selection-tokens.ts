@@ -32,22 +32,8 @@ export interface SelectionTokenizer {
   readonly prefixTokenIds: readonly number[];
   /** The special tokens the model's files put after a text (usually nothing); left out here. */
   readonly suffixTokenIds: readonly number[];
-  /** The bytes a token stands for (`TextTokenizer.tokenBytesOf`): a token holding part of a character is labelled by them. */
-  tokenBytesOf?(id: number): Uint8Array;
-}
-
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
-
-/** The token's bytes when they are only part of a character (they do not decode as UTF-8 on their own); else undefined. */
-export function partialCharacterBytes(tokenizer: SelectionTokenizer, id: number, text: string): number[] | undefined {
-  if (!text.includes("\uFFFD") || !tokenizer.tokenBytesOf) return undefined;
-  const bytes = tokenizer.tokenBytesOf(id);
-  try {
-    strictUtf8.decode(bytes);
-    return undefined; // a whole character that is U+FFFD itself
-  } catch {
-    return [...bytes];
-  }
+  /** A token's bytes when they are only part of a character (`TextTokenizer.partialCharacterBytes`): labels show them. */
+  partialCharacterBytes?(id: number): number[] | undefined;
 }
 
 /** [start, end) in UTF-16 code units. */
@@ -331,7 +317,7 @@ export function tokensOfText(original: string, tokenizer: SelectionTokenizer, ma
   const text = truncation ? normalized.text.slice(0, keptEnd) : normalized.text;
 
   const tokens: TokenInfo[] = encoded.ids.map((id, index) => {
-    const bytes = encoded.special[index] ? undefined : partialCharacterBytes(tokenizer, id, encoded.tokens[index]);
+    const bytes = encoded.special[index] ? undefined : tokenizer.partialCharacterBytes?.(id);
     return {
       id,
       text: encoded.tokens[index],

@@ -262,6 +262,22 @@ export class TextTokenizer {
     return this.tokenBytes.shownBytes(id).slice();
   }
 
+  /**
+   * The token's bytes when they are only part of a character (a byte-level piece of an emoji, of
+   * CJK or Arabic text: its `tokenText` is then U+FFFD); undefined for a token of whole characters.
+   * Labels show such a token as its bytes ("<F0 9F>").
+   */
+  partialCharacterBytes(id: number): number[] | undefined {
+    if (!this.tokenText(id).includes("\uFFFD")) return undefined;
+    const bytes = this.tokenBytes.shownBytes(id);
+    try {
+      strictUtf8Decoder.decode(bytes);
+      return undefined; // whole characters, one of them U+FFFD itself
+    } catch {
+      return [...bytes];
+    }
+  }
+
   private checkId(id: number): void {
     if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
       throw new RangeError(`${this.source}: ${id} is not a token id; ids are integers from 0 to ${this.vocabSize - 1}`);
@@ -270,6 +286,7 @@ export class TextTokenizer {
 }
 
 const utf8Decoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
+const strictUtf8Decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** "models/x/tokenizer.json" -> "models/x/tokenizer_config.json". */
 function siblingConfigPath(tokenizerJson: string): string {

@@ -5,8 +5,10 @@
  *
  *   1. Ctrl+P opens media/sample/attention.ts; the keyboard selects lines 4-9 (the softmax function);
  *   2. F1 runs "Attention Lens: Show Attention"; the panel opens beside the editor and draws the maps;
- *   3. hovering cells of the head view reads out layer 0 / head 0 weights, which must match the
- *      TypeScript decoder run in Node on the same tokens and weights (./reference.ts), within 1e-3;
+ *   3. the panel opens on the strongest previous-token head of the run (the rule of
+ *      webview/attention/first-head.ts on Node's maps); hovering cells of the head view reads out its
+ *      weights, which must match the TypeScript decoder run in Node on the same tokens and weights
+ *      (./reference.ts), within 1e-3;
  *      the same for one cell row of another head picked in the layers x heads overview;
  *   4. hovering a token in the panel draws its attention in the editor: the decorations in the
  *      editor's DOM must sit on the tokens' columns with the opacities src/extension/weight-buckets.ts
@@ -25,6 +27,7 @@
 import * as assert from "node:assert/strict";
 import type { FrameLocator, Locator, Page } from "playwright-core";
 
+import { PreviousTokenScores } from "../../webview/attention/first-head";
 import { expectedHighlights, positionAt, referenceRun, type ReferenceRun } from "./reference";
 import {
   closeInstalledWorkbench,
@@ -290,18 +293,27 @@ describe("Attention Lens in a real workbench, installed from the .vsix", functio
     return largest;
   }
 
-  it("reads out layer 0 / head 0 weights that match the decoder run in Node (hovering cells)", async () => {
+  it("opens on the strongest previous-token head found in Node, and reads out its weights as Node computes them (hovering cells)", async () => {
     const view = webview();
-    assert.equal(await view.locator(".head-view h2").innerText(), "Layer 0 · head 0");
+    const { layer, head } = firstHead();
+    assert.equal(await view.locator(".head-view h2").innerText(), `Layer ${layer} · head ${head}`);
+    assert.equal(await view.locator(".first-head").getAttribute("data-first-head"), `${layer}/${head}`);
     const count = tokenCount();
     const rows = [...new Set([0, 1, 2, Math.floor(count / 2), count - 2, count - 1])];
     const cells: [number, number][] = [];
     for (const row of rows) for (let col = 0; col <= row; col++) cells.push([row, col]);
     for (let row = 3; row < count - 2; row += 7) cells.push([row, row], [row, 0], [row, Math.floor(row / 2)]);
     cells.push([0, 1], [1, 2], [Math.floor(count / 2), count - 1]); // masked: later keys
-    const largest = await compareCells(0, 0, cells);
-    console.log(`      (${cells.length} cells of layer 0 / head 0 read; largest difference from Node ${largest.toExponential(2)})`);
+    const largest = await compareCells(layer, head, cells);
+    console.log(`      (${cells.length} cells of layer ${layer} / head ${head} read; largest difference from Node ${largest.toExponential(2)})`);
   });
+
+  /** The head the panel opens on (webview/attention/first-head.ts's rule), from Node's maps. */
+  function firstHead(): { layer: number; head: number } {
+    const scores = new PreviousTokenScores(reference.config.numAttentionHeads, tokenCount());
+    reference.attentions.forEach((attention, layer) => scores.add(layer, attention.data));
+    return scores.choose();
+  }
 
   /** The index of the last token whose text is `text` (throws when there is none). */
   function lastToken(text: string): number {
@@ -394,14 +406,15 @@ describe("Attention Lens in a real workbench, installed from the .vsix", functio
       10_000,
     );
 
-    // The query whose layer 0 / head 0 row gives the editor the most highlights to check.
+    // The query whose row in the shown head gives the editor the most highlights to check.
+    const { layer, head } = firstHead();
     const focused = reference.tokens.tokens
-      .map((_, index) => ({ index, count: index === 0 ? -1 : expectedHighlights(documentText, reference, reference.row(0, 0, index)).length }))
+      .map((_, index) => ({ index, count: index === 0 ? -1 : expectedHighlights(documentText, reference, reference.row(layer, head, index)).length }))
       .reduce((best, candidate) => (candidate.count > best.count ? candidate : best)).index;
     await view.locator(`.token-view span.token[data-index="${focused}"]`).hover();
     const caption = await view.locator(".token-view .caption").innerText();
     assert.ok(caption.includes(`#${focused} `), `the token view's caption names the hovered token #${focused}: "${caption}"`);
-    await assertEditorHighlights("dark", focused, reference.row(0, 0, focused));
+    await assertEditorHighlights("dark", focused, reference.row(layer, head, focused));
   });
 
   it("picking layer 2 / head 5 in the overview shows that head's weights, as in Node", async () => {

@@ -264,9 +264,21 @@ export async function startWorkbench(options: WorkbenchOptions): Promise<Workben
       server,
       log,
       async openFile(name) {
-        // The keyboard must be in the workbench: a click on the explorer, when it shows.
+        // The keyboard must be in the workbench, not in the panel's page: a click on the explorer when
+        // it shows, else on the first editor group's active tab (the file then opens in that group).
+        // A file already open in the first group: its tab.
+        const firstGroup = page.locator(".part.editor .editor-group-container").first();
+        const openTab = firstGroup.locator(`.tab[data-resource-name="${name}"]`);
+        if (await openTab.isVisible()) {
+          await openTab.click();
+          await firstGroup.locator(`.tab.active[data-resource-name="${name}"]`).waitFor({ state: "visible" });
+          await this.editor(name).locator(".view-lines").waitFor({ state: "visible" });
+          return;
+        }
         const explorerRow = page.locator(".explorer-folders-view .monaco-list-row").first();
+        const firstGroupTab = firstGroup.locator(".tab.active");
         if (await explorerRow.isVisible()) await explorerRow.click();
+        else if (await firstGroupTab.isVisible()) await firstGroupTab.click();
         await page.keyboard.press("Control+P");
         const input = page.locator(".quick-input-widget input.input");
         await input.waitFor({ state: "visible" });

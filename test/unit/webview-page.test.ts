@@ -7,6 +7,8 @@
  * Screenshots go to the system's temporary folder (attention-lens-webview-*.png), never the repo.
  */
 
+import { PreviousTokenScores, type FirstHead } from "../../webview/attention/first-head";
+import { DEFAULT_HEAD_METRIC_VIEW } from "../../webview/components/head-metric-order";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -64,7 +66,8 @@ function tokenize(text: string): TokenInfo[] {
 }
 
 /** Layer 0, head 0 of the same model on the same ids, in Node (onnxruntime-web, wasm). */
-async function referenceFirstHead(ids: number[]): Promise<number[][]> {
+/** Layer 0 head 0 as rows, and the head the panel should open on, from onnxruntime-node's run of the same ids. */
+async function referenceRun(ids: number[]): Promise<{ firstHeadRows: number[][]; opensOn: FirstHead }> {
   const config = parseModelConfig(JSON.parse(readFileSync(join(MODEL_DIRECTORY, "config.json"), "utf8")));
   const file = readSafetensors(new Uint8Array(readFileSync(join(MODEL_DIRECTORY, "model.safetensors"))));
   const decoder = await OnnxDecoder.create(config, decoderWeightsFromTensors(config, file.tensors), { choice: "wasm" });
@@ -72,7 +75,12 @@ async function referenceFirstHead(ids: number[]): Promise<number[][]> {
     const step = await decoder.forward([ids]);
     const layer = step.attentions[0]; // (1, nh, T, T)
     const tokens = ids.length;
-    return Array.from({ length: tokens }, (_, row) => Array.from(layer.data.subarray(row * tokens, (row + 1) * tokens)));
+    const scores = new PreviousTokenScores(config.numAttentionHeads, tokens);
+    step.attentions.forEach((attention, index) => scores.add(index, attention.data));
+    return {
+      firstHeadRows: Array.from({ length: tokens }, (_, row) => Array.from(layer.data.subarray(row * tokens, (row + 1) * tokens))),
+      opensOn: scores.choose(),
+    };
   } finally {
     await decoder.dispose();
   }
@@ -83,6 +91,7 @@ describe("the webview in Chromium (built bundle, real GQA model)", function () {
   let harness: WebviewHarness;
   let tokens: TokenInfo[];
   let reference: number[][];
+  let opensOn: FirstHead;
   let requestId = 0;
 
   before(async function () {
@@ -97,7 +106,7 @@ describe("the webview in Chromium (built bundle, real GQA model)", function () {
       this.skip();
     }
     tokens = tokenize(TEXT);
-    reference = await referenceFirstHead(tokens.map((token) => token.id));
+    ({ firstHeadRows: reference, opensOn } = await referenceRun(tokens.map((token) => token.id)));
     harness = await startWebviewHarness({ theme: "dark" });
   });
   after(async () => harness?.close());
@@ -211,7 +220,27 @@ describe("the webview in Chromium (built bundle, real GQA model)", function () {
       assert.deepEqual(members.map((text) => text.trim()), ["H4", "H5", "H6", "H7"]);
     });
 
+    it("opens on the strongest previous-token head (computed in Node), names it, and keeps the overview one tab stop", async () => {
+      assert.equal(opensOn.rule, "previous-token");
+      assert.equal(await harness.page.locator(".first-head").getAttribute("data-first-head"), `${opensOn.layer}/${opensOn.head}`);
+      assert.match(await harness.page.locator(".first-head").innerText(), /strongest previous-token head/);
+      assert.match(await harness.page.locator(".head-view h2").innerText(), new RegExp(`Layer ${opensOn.layer} · head ${opensOn.head}\\b`));
+      const stops = await harness.page.locator(".overview button").evaluateAll((buttons) => buttons.filter((button) => (button as HTMLElement).tabIndex >= 0).length);
+      assert.equal(stops, 1, "one tab stop in the overview: the selected map");
+      // Arrow keys move the selection and the focus; Enter takes the focus to the head map.
+      await harness.page.locator(`.overview button[data-layer="${opensOn.layer}"][data-head="${opensOn.head}"]`).focus();
+      await harness.page.keyboard.press("Home");
+      await harness.page.keyboard.press("ArrowRight");
+      const focused = () => harness.page.evaluate(() => [document.activeElement?.getAttribute("data-layer"), document.activeElement?.getAttribute("data-head")]);
+      assert.deepEqual(await focused(), [String(opensOn.layer), "1"]);
+      assert.match(await harness.page.locator(".head-view h2").innerText(), new RegExp(`Layer ${opensOn.layer} · head 1\\b`));
+      await harness.page.keyboard.press("Enter");
+      assert.equal(await harness.page.evaluate(() => document.activeElement?.classList.contains("map") && document.activeElement.closest(".head-view") !== null), true);
+      assert.equal(await harness.page.locator(".first-head").count(), 0, "a head picked by the person: the first-head line goes");
+    });
+
     it("hovering a cell posts tokenFocused with that query's row; clicking locks it", async () => {
+      await harness.page.locator('.overview button[data-layer="0"][data-head="0"]').click(); // the head of the Node reference
       const row = Math.min(12, tokens.length - 1);
       const col = 3;
       const box = (await harness.page.locator(".head-view .map").boundingBox())!;
@@ -255,8 +284,10 @@ describe("the webview in Chromium (built bundle, real GQA model)", function () {
         text: TEXT,
         source: "average.js:1-6",
         selection: { layer: 1, head: 1 },
+        selectionChosen: true,
         lockedToken: Math.min(12, tokens.length - 1),
         mode: "attention",
+        headMetricViews: { attention: DEFAULT_HEAD_METRIC_VIEW, compare: DEFAULT_HEAD_METRIC_VIEW },
       });
     });
 

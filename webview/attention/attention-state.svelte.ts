@@ -21,6 +21,8 @@ import { signalWhen, type LayeredDecoder } from "../../src/runtime/layered-decod
 import type { Cell } from "../heatmap/layout";
 import { DecoderCache, nextFrame, type ProgressReporter } from "../runtime/model-loading";
 import { AttentionMapsBuilder, withExactLayer, headMap, mapRows, meanOfHeads, queryRow, type AttentionMaps } from "./attention-maps";
+import { PreviousTokenScores, type FirstHead } from "./first-head";
+import { DEFAULT_HEAD_METRIC_VIEW, parseHeadMetricView, type HeadMetricView } from "../components/head-metric-order";
 
 type ShowAttention = Extract<HostToWebviewMessage, { type: "showAttention" }>;
 
@@ -42,6 +44,8 @@ export interface RunResult {
   documentUri?: string;
   documentStart?: number;
   maps: AttentionMaps;
+  /** The head a panel opens on for this run (first-head.ts), and why. */
+  firstHead: FirstHead;
 }
 
 export interface RunStatus {
@@ -81,6 +85,10 @@ export class AttentionState {
   result = $state.raw<RunResult | null>(null);
 
   selection = $state.raw<HeadSelection>({ layer: 0, head: 0 });
+  /** Whether the person picked the selected head (kept across runs); until then each run opens on its first head. */
+  selectionChosen = $state.raw(false);
+  /** The overview's sort and filter by a head metric. */
+  metricView = $state.raw<HeadMetricView>(DEFAULT_HEAD_METRIC_VIEW);
   /** The head-view cell under the mouse or the keyboard cursor. */
   pointer = $state.raw<Cell | null>(null);
   /** The token under the mouse in the token view. */
@@ -109,9 +117,15 @@ export class AttentionState {
 
   constructor(private readonly context: AttentionContext) {}
 
-  /** Restores the selection and the lock from a saved panel state, for the run of the same model and text. */
+  /** Restores the selection and the lock from a saved panel state (for the run of the same model and text), and the overview's sort. */
   restore(saved: PanelState | undefined): void {
     this.savedState = saved;
+    this.metricView = parseHeadMetricView(saved?.headMetricViews?.attention) ?? DEFAULT_HEAD_METRIC_VIEW;
+  }
+
+  setMetricView(view: HeadMetricView): void {
+    this.metricView = view;
+    this.context.saveState();
   }
 
   /** A new request arrived: forgets the run before's focus and runs the request's model. */
@@ -181,34 +195,41 @@ export class AttentionState {
       );
       if (!this.context.isCurrent(requestId)) return;
 
-      const { step, maps, milliseconds } = await decoders.queue.run(async () => {
-        if (!this.context.isCurrent(requestId)) return { step: undefined, maps: undefined, milliseconds: 0 };
+      const { step, maps, firstHead, milliseconds } = await decoders.queue.run(async () => {
+        if (!this.context.isCurrent(requestId)) return { step: undefined, maps: undefined, firstHead: undefined, milliseconds: 0 };
         const running = `Running ${model.id} on ${tokens.length} tokens (${decoder.backend})`;
         report("running", running);
         await nextFrame();
         const started = performance.now();
         // Each layer's maps are kept at the precision the host chose for the memory budget as they come.
         const layerMaps = new AttentionMapsBuilder(decoder.config.numKeyValueHeads, request.mapPrecision ?? "float32");
+        // Scored from each layer's float32 weights as they come, before they are stored coarser.
+        const previousToken = new PreviousTokenScores(decoder.config.numAttentionHeads, tokens.length);
         // A prefill (nothing cached before these tokens); a newer request stops it at the next layer.
         const coarse = (request.mapPrecision ?? "float32") !== "float32";
         const output = await decoder.compute([tokens.map((token) => token.id)], {
           logits: "none",
           keepLayerInputs: coarse,
-          onAttention: (layer, weights) => layerMaps.add(layer, weights),
+          onAttention: (layer, weights) => {
+            previousToken.add(layer, weights.data);
+            layerMaps.add(layer, weights);
+          },
           signal: signalWhen(() => !this.context.isCurrent(requestId)),
           onLayer: (done, layers) => report("running", `${running}: layer ${Math.min(done + 1, layers)} of ${layers}`),
         });
         let kept = layerMaps.finish();
+        const firstHead = previousToken.choose();
         if (coarse && output.layerInputs) {
           // Coarser maps: the layer on screen exact, computed again from the hidden states that entered it.
           this.exactSource = { requestId, decoder, layerInputs: output.layerInputs, keyMask: output.keyMask, positions: output.positions, kept };
-          const layer = this.selection.layer < kept.layers ? this.selection.layer : 0;
+          const wanted = this.selectionChosen ? this.selection.layer : firstHead.layer;
+          const layer = wanted < kept.layers ? wanted : 0;
           const exact = await decoder.layerAttention(layer, output.layerInputs[layer], output.keyMask, output.positions);
           kept = withExactLayer(kept, layer, exact.data);
         }
-        return { step: output, maps: kept, milliseconds: performance.now() - started };
+        return { step: output, maps: kept, firstHead, milliseconds: performance.now() - started };
       });
-      if (!step || !maps || !this.context.isCurrent(requestId)) return;
+      if (!step || !maps || !firstHead || !this.context.isCurrent(requestId)) return;
 
       const result: RunResult = {
         requestId,
@@ -226,6 +247,7 @@ export class AttentionState {
           ? { documentUri: request.documentUri, documentStart: request.documentStart }
           : {}),
         maps,
+        firstHead,
       };
       this.showResult(result);
       report("done", `${model.id} ran on ${result.backend} in ${milliseconds.toFixed(0)} ms`);
@@ -260,20 +282,24 @@ export class AttentionState {
     this.log("error", message);
   }
 
-  /** Puts a run on screen, keeping the selection and lock where they still make sense. */
+  /**
+   * Puts a run on screen, keeping the selection and lock where they still make sense: a head the
+   * person picked stays picked; until they pick one, each run opens on its first head (first-head.ts).
+   */
   private showResult(result: RunResult): void {
     const previous = this.result;
     const { maps } = result;
     const saved = this.savedState;
     this.savedState = undefined;
-    let selection = this.selection;
+    let selection = this.selectionChosen ? this.selection : { layer: result.firstHead.layer, head: result.firstHead.head };
     let locked = previous && previous.text === result.text && previous.tokens.length === result.tokens.length ? this.lockedToken : null;
     if (saved && saved.modelId === result.model.id && saved.text === result.text) {
       selection = saved.selection;
       locked = saved.lockedToken;
+      this.selectionChosen = saved.selectionChosen ?? true;
     }
     const validHead = selection.head === "mean" || (Number.isInteger(selection.head) && selection.head >= 0 && selection.head < maps.heads);
-    if (!(selection.layer >= 0 && selection.layer < maps.layers) || !validHead) selection = { layer: 0, head: 0 };
+    if (!(selection.layer >= 0 && selection.layer < maps.layers) || !validHead) selection = { layer: result.firstHead.layer, head: result.firstHead.head };
 
     this.result = result;
     this.selection = selection;
@@ -298,6 +324,7 @@ export class AttentionState {
     if (selection.head !== "mean" && !(selection.head >= 0 && selection.head < maps.heads)) return;
     if (selection.layer === this.selection.layer && selection.head === this.selection.head) return;
     this.selection = { layer: selection.layer, head: selection.head };
+    this.selectionChosen = true;
     if (maps.exactLayer !== undefined && selection.layer !== maps.exactLayer) void this.computeLayerExactly(selection.layer);
     this.announceFocus();
     this.context.saveState();

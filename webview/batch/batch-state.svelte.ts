@@ -10,6 +10,7 @@ import type { DecoderConfig } from "../../src/model/config";
 import type { DecoderModel } from "../../src/model/decoder-model";
 import { compareNextTokenReads, type PaddingComparison } from "../../src/model/padding-comparison";
 import type { TextTokenizer } from "../../src/model/tokenizer";
+import type { LabelledToken } from "../heatmap/token-labels";
 import { tokenizerOf } from "../runtime/tokenizer-loading";
 import type { BatchLine } from "../../src/protocol";
 import { REFERENCE_MODEL_NAME } from "../reference-model/reference-model";
@@ -29,7 +30,8 @@ export interface BatchRun {
   /** Per row, the largest weight on a pad (0 expected). */
   maxPadWeight: number[];
   /** What a token id reads as ("PAD" for the pad token). */
-  tokenText: (id: number) => string;
+  /** A token as labels need it, for any id (the predicted next tokens can be any token). */
+  tokenOf: (id: number) => LabelledToken;
 }
 
 export class BatchState extends ReferenceModelRun<BatchRun> {
@@ -78,7 +80,7 @@ export class BatchState extends ReferenceModelRun<BatchRun> {
       left: comparison.left.batch,
       right: comparison.right.batch,
       maxPadWeight: maxPadWeights(comparison.left.batch, comparison.left.forward.attentions),
-      tokenText: await this.tokenTexts(request, batch.lines, batch.padTokenId),
+      tokenOf: await this.tokensOf(request, batch.lines, batch.padTokenId),
     };
   }
 
@@ -97,12 +99,16 @@ export class BatchState extends ReferenceModelRun<BatchRun> {
   }
 
   /**
-   * Token texts: the model's tokenizer.json when the host gave its URI (the predicted next tokens
-   * can be any token), else the texts of the lines' own tokens and "#id" for others.
+   * Tokens by id: the lines' own tokens, the model's tokenizer.json for any other id when the host
+   * gave its URI, else "#id".
    */
-  private async tokenTexts(request: ShowAttention, lines: readonly BatchLine[], padTokenId: number): Promise<(id: number) => string> {
-    const known = new Map<number, string>(lines.flatMap((line) => line.tokens.map((token): [number, string] => [token.id, token.text])));
+  private async tokensOf(request: ShowAttention, lines: readonly BatchLine[], padTokenId: number): Promise<(id: number) => LabelledToken> {
+    const known = new Map<number, LabelledToken>(lines.flatMap((line) => line.tokens.map((token): [number, LabelledToken] => [token.id, token])));
     const tokenizer: TextTokenizer | undefined = request.model.tokenizerUri ? await tokenizerOf(request.model).catch(() => undefined) : undefined;
-    return (id) => (id === padTokenId ? "PAD" : (known.get(id) ?? tokenizer?.tokenText(id) ?? `#${id}`));
+    return (id) => {
+      if (id === padTokenId) return { text: "PAD" };
+      const token = known.get(id) ?? (tokenizer ? { text: tokenizer.tokenText(id), bytes: tokenizer.partialCharacterBytes(id) } : undefined);
+      return token ?? { text: `#${id}` };
+    };
   }
 }

@@ -12,6 +12,7 @@
  * newer request or a `cancel` from the host. When done, the host hears `comparisonComputed`.
  */
 
+import { DEFAULT_HEAD_METRIC_VIEW, parseHeadMetricView, type HeadMetricView } from "../components/head-metric-order";
 import type { ComparedModelSummary, HostToWebviewMessage, ModelDescriptor, WebviewToHostMessage } from "../../src/protocol";
 import type { Backend } from "../../src/runtime/model-runtime";
 import { AttentionMapsBuilder, mapLayers, type AttentionMaps } from "../attention/attention-maps";
@@ -72,6 +73,8 @@ function messageOf(error: unknown): string {
 export class CompareSession {
   /** The model B the person (or the host) chose; null: the default for the request's model. */
   chosenModelB = $state.raw<string | null>(null);
+  /** The difference overview's sort and filter by a head metric (kept here, so that a failed comparison or a tab switch does not reset it). */
+  metricView = $state.raw<HeadMetricView>(DEFAULT_HEAD_METRIC_VIEW);
   status = $state.raw<CompareStatus | null>(null);
   error = $state.raw<string | null>(null);
   /** The last finished comparison (kept on screen while a newer one runs). */
@@ -102,9 +105,15 @@ export class CompareSession {
   }
 
   /** Restores model B from a saved panel state. */
-  restore(modelB: string | undefined): void {
+  restore(modelB: string | undefined, metricView?: unknown): void {
+    this.metricView = parseHeadMetricView(metricView) ?? DEFAULT_HEAD_METRIC_VIEW;
     if (modelB) this.chosenModelB = modelB;
   }
+  setMetricView(view: HeadMetricView): void {
+    this.metricView = view;
+    this.context.saveState();
+  }
+
 
   /** A new request arrived: its `compareWith`, if any, chooses B. Runs when `active`. */
   onRequest(request: ShowAttention, active: boolean): void {

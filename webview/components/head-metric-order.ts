@@ -105,6 +105,15 @@ export interface HeadMetricView {
 
 export const DEFAULT_HEAD_METRIC_VIEW: HeadMetricView = { order: "layer", filter: false, threshold: 0.3 };
 
+/** A view saved with the panel's state, checked field by field; undefined when it is not one. */
+export function parseHeadMetricView(value: unknown): HeadMetricView | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const view = value as Record<string, unknown>;
+  const orders: readonly unknown[] = ["layer", ...HEAD_METRICS.map((metric) => metric.key)];
+  if (!orders.includes(view.order) || typeof view.filter !== "boolean" || typeof view.threshold !== "number" || !Number.isFinite(view.threshold)) return undefined;
+  return { order: view.order as HeadOrder, filter: view.filter, threshold: view.threshold };
+}
+
 /** The heads the view marks as passing, or null when it filters nothing. */
 export function markedHeads(view: HeadMetricView, metrics?: ModelHeadMetrics): Set<string> | null {
   if (!view.filter || view.order === "layer" || !metrics) return null;

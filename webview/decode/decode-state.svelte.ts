@@ -18,6 +18,7 @@
 import type { DecodeAction, DecodeStepSummary, HostToWebviewMessage, ModelDescriptor, WebviewToHostMessage } from "../../src/protocol";
 import { checkSamplingSettings, type SamplingSettings } from "../../src/model/sampling";
 import type { TextTokenizer } from "../../src/model/tokenizer";
+import type { LabelledToken } from "../heatmap/token-labels";
 import { tokenizerOf } from "../runtime/tokenizer-loading";
 import { ContextFullError, DecodingSession, type CacheState, type DecodingStep } from "../../src/runtime/decoding-session";
 import type { Backend } from "../../src/runtime/model-runtime";
@@ -53,7 +54,8 @@ export interface DecodeSnapshot {
   keyValueHeads: number;
   layers: number;
   /** Token id -> its text on its own, for the candidates list. */
-  tokenText: (id: number) => string;
+  /** A token as labels need it (its text, and its bytes when it holds part of a character). */
+  labelledToken: (id: number) => LabelledToken;
 }
 
 /** Pause between two steps of play, so that each one is seen. */
@@ -304,7 +306,7 @@ export class DecodeState {
       heads: config.numAttentionHeads,
       keyValueHeads: config.numKeyValueHeads,
       layers: config.numHiddenLayers,
-      tokenText: (id) => tokenizer.tokenText(id),
+      labelledToken: (id) => ({ text: tokenizer.tokenText(id), bytes: tokenizer.partialCharacterBytes(id) }),
     };
     const heads = config.numAttentionHeads;
     this.context.post({
