@@ -169,7 +169,9 @@ export type HostToWebviewMessage =
   /** Decode mode: do `action` on the decoding of request `requestId` (a command or a test). */
   | { type: "decodeControl"; requestId: number; action: DecodeAction }
   /** The bytes a `readModelFile` asked for, or why they cannot be read. */
-  | { type: "modelFileBytes"; readId: number; bytes?: Uint8Array; error?: string };
+  | { type: "modelFileBytes"; readId: number; bytes?: Uint8Array; error?: string }
+  /** The test hook: tell what the page shows for request `requestId` (answered with `observed`). */
+  | { type: "observe"; requestId: number; request: ObservationRequest };
 
 // ---------------------------------------------------------------------------------------------
 // Webview -> host
@@ -181,23 +183,11 @@ export type WebviewToHostMessage =
   | { type: "ready" }
   /** Progress of a request, for the progress indicator. */
   | { type: "progress"; requestId: number; stage: RunStage; message: string }
-  /** The model ran: which backend, how long, and a summary of what was computed. */
-  | {
-      type: "attentionComputed";
-      requestId: number;
-      modelId: string;
-      backend: "webgpu" | "wasm";
-      /** Why the backend is not the one asked for, if it is not. */
-      fallbackReason?: string;
-      milliseconds: number;
-      layers: number;
-      heads: number;
-      tokens: number;
-      /** How the panel keeps the maps (the host's choice for the memory budget). */
-      mapPrecision: MapPrecision;
-      /** Attention of layer 0, head 0, as rows (query) of weights over keys: for tests and exports. */
-      firstHeadWeights: number[][];
-    }
+  /**
+   * What the page computed on a request, or why it could not: the one message the host's commands
+   * wait for (src/extension/request-tracker.ts), a `PanelReport` of one kind.
+   */
+  | { type: "report"; requestId: number; report: PanelReport }
   /** The person hovers (or locks) a token in the panel: highlight it, and draw its attention. */
   | {
       type: "tokenFocused";
@@ -208,45 +198,80 @@ export type WebviewToHostMessage =
       /** Weight from the focused token (query) to every token (key), in token order. */
       weights: number[];
     }
-  /**
-   * Compare mode ran the request's tokens through two models: both models' facts and the per-layer
-   * summary of |A - B|, for the host's log and for tests.
-   */
-  | {
-      type: "comparisonComputed";
-      requestId: number;
-      /** One entry per model, A then B. */
-      models: [ComparedModelSummary, ComparedModelSummary];
-      /** Mean over heads, queries and keys of |A - B| per layer (heads aligned by index). */
-      meanDifferenceByLayer: number[];
-      /** KV cache bytes of B / KV cache bytes of A for this text. */
-      kvBytesRatio: number;
-    }
-  /**
-   * Compare mode could not compare the request's tokens (model B missing or not loadable, shapes
-   * that do not align); `message` says what and what to do. The request's attention mode is not
-   * affected (its own failures come as `error`).
-   */
-  | { type: "comparisonFailed"; requestId: number; message: string }
-  /**
-   * Decode mode's decoding of the request changed (the prefill, a step, back, reset): its tokens,
-   * cache and the newest query row, for the host's log and for tests.
-   */
-  | ({ type: "decodeStepComputed"; requestId: number } & DecodeStepSummary)
-  /** Decode mode stopped or refused an action (the context is full, a failure); `message` says why and what to do. */
-  | { type: "decodeStopped"; requestId: number; message: string }
   /** The person picked another model in the panel: the host re-tokenizes and sends showAttention. */
   | { type: "selectModel"; modelId: string }
   /** Read `length` bytes at `offset` of a weight file a model descriptor lists (`weightFiles`). */
   | { type: "readModelFile"; readId: number; path: string; offset: number; length: number }
-  /** Something went wrong; `message` says what and what to do. */
-  | { type: "error"; requestId: number | null; message: string }
   /** A line for the output channel. */
   | { type: "log"; level: "info" | "warn" | "error"; message: string }
-  /** Stages or batch mode computed (or could not compute) what it shows: for the host's log and tests. */
-  | { type: "learningComputed"; requestId: number; report: LearningReport }
   /** "Show me the code": open src/attention/<file> at the line of this anchor (src/attention/source-anchors.ts). */
-  | { type: "openSource"; anchor: string };
+  | { type: "openSource"; anchor: string }
+  /** The test hook's answer to `observe` (see `Observation`). */
+  | { type: "observed"; requestId: number; observation: Observation };
+
+/** What the page reports on a request, by kind. */
+export type PanelReport =
+  /** The run: the maps are on screen. */
+  | { kind: "run"; summary: RunSummary }
+  /** Compare mode ran the request's tokens through two models. */
+  | { kind: "comparison"; summary: ComparisonSummary }
+  /** Decode mode's decoding changed: the prefill, a step, back, reset. */
+  | { kind: "decodeStep"; step: DecodeStepSummary }
+  /** Decode mode stopped or refused an action (the context is full, a failure); `message` says why and what to do. */
+  | { kind: "decodeStopped"; message: string }
+  /** Stages or batch mode computed (or could not compute) what it shows. */
+  | { kind: "learning"; report: LearningReport }
+  /**
+   * The run, or the comparison (model B missing or not loadable, shapes that do not align), could
+   * not be computed; `message` says what and what to do.
+   */
+  | { kind: "failed"; of: "run" | "comparison"; message: string };
+
+/** The model ran: which backend, how long, and the size of what was computed. */
+export interface RunSummary {
+  modelId: string;
+  backend: "webgpu" | "wasm";
+  /** Why the backend is not the one asked for, if it is not. */
+  fallbackReason?: string;
+  milliseconds: number;
+  layers: number;
+  heads: number;
+  tokens: number;
+  /** How the panel keeps the maps (the host's choice for the memory budget). */
+  mapPrecision: MapPrecision;
+}
+
+/** Both models' facts and the per-layer summary of |A - B|. */
+export interface ComparisonSummary {
+  /** One entry per model, A then B. */
+  models: [ComparedModelSummary, ComparedModelSummary];
+  /** Mean over heads, queries and keys of |A - B| per layer (heads aligned by index). */
+  meanDifferenceByLayer: number[];
+  /** KV cache bytes of B / KV cache bytes of A for this text. */
+  kvBytesRatio: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The test hook: what tests read off the page besides the reports. Only an extension host running
+// tests asks (src/extension/test-hook.ts, exported by activate in test mode); the page answers from
+// what it shows (webview/test-hook.ts).
+
+export type ObservationRequest =
+  /** A head's (T, T) map of the run on screen, as query rows. */
+  | { what: "headWeights"; layer: number; head: number }
+  /** Decode mode's cache: a hash of its bytes, and the newest query row per layer and head. */
+  | { what: "decodeState" }
+  /** Stages mode: the selected query's row of each stage. */
+  | { what: "stageRows" };
+
+export type Observation =
+  | { what: "headWeights"; rows: number[][] }
+  /** `cacheHash`: FNV-1a (hex) of every cached key and value (equal hashes, equal caches); `attentionRows[layer][head][key]`. */
+  | { what: "decodeState"; cacheHash: string; attentionRows: number[][][] }
+  /** rawScores, scaledScores, mask, maskedScores, weights, weightsAfterDropout, context (JSON: -Infinity as null). */
+  | { what: "stageRows"; rows: Record<string, (number | null)[]> }
+  /** The page shows nothing to observe of that kind. */
+  | { what: ObservationRequest["what"]; error: string };
 
 // ---------------------------------------------------------------------------------------------
 // Stages and batch modes (webview/stages, webview/batch; the host side is extension/learning-host.ts)
@@ -293,8 +318,6 @@ export interface StagesReport {
   dropoutRate: number;
   dropoutSeed: number;
   tokens: number;
-  /** The selected query's row of each stage: rawScores, scaledScores, mask, maskedScores, weights, weightsAfterDropout, context. */
-  rows: Record<string, (number | null)[]>;
   /** The selected cell's formulas with the numbers substituted, in stage order. */
   formulas: string[];
   /** Standard deviation of the allowed scores, and mean softmax entropy, without and with 1 / sqrt(hs). */
@@ -323,7 +346,7 @@ export interface BatchReport {
 
 export type LearningReport = StagesReport | BatchReport | { mode: "stages" | "batch"; error: string };
 
-/** One model of a comparison, as reported in `comparisonComputed`. */
+/** One model of a comparison, as reported in a comparison report. */
 export interface ComparedModelSummary {
   modelId: string;
   backend: "webgpu" | "wasm";
@@ -338,7 +361,7 @@ export interface ComparedModelSummary {
   kvBytesPerToken: number;
 }
 
-/** One state of decode mode, as reported in `decodeStepComputed`. */
+/** One state of decode mode, as reported in a decoding step report. */
 export interface DecodeStepSummary {
   modelId: string;
   backend: "webgpu" | "wasm";
@@ -354,10 +377,6 @@ export interface DecodeStepSummary {
   cacheLength: number;
   /** Bytes of every layer's cached keys and values, read off the tensors. */
   cacheBytes: number;
-  /** FNV-1a hash (hex) of the bytes of every cached key and value: equal hashes, equal caches. */
-  cacheHash: string;
-  /** attentionRows[layer][head][key]: the newest query row over every cached key. */
-  attentionRows: number[][][];
   /** Recompute check of this step: max |cached - full recompute| (absent for the prefill). */
   logitsMaxDifference?: number;
   attentionMaxDifference?: number;

@@ -27,6 +27,7 @@ const HOST_MESSAGE_TYPES: ReadonlySet<string> = new Set<HostToWebviewMessage["ty
   "cancel",
   "decodeControl",
   "modelFileBytes",
+  "observe",
 ]);
 
 /** Whether `value` looks like a host message (the host is trusted; this filters other senders). */

@@ -10,6 +10,7 @@
  * older, and a `cancel` from the host stops it. Each mode asks `isCurrent` before it shows a result.
  */
 
+import { observe } from "./test-hook";
 import { COLOR_SCALES } from "../src/color-scale";
 import type { ColorScale, HostToWebviewMessage, LensMode, ModelDescriptor, WebviewToHostMessage } from "../src/protocol";
 import { assertNever } from "../src/protocol";
@@ -104,6 +105,11 @@ export class LensSession {
         break;
       case "modelFileBytes":
         this.hostReads.receive(message);
+        break;
+      case "observe":
+        if (message.requestId === this.request?.requestId) {
+          this.host.post({ type: "observed", requestId: message.requestId, observation: observe(message.request, this) });
+        }
         break;
       default:
         assertNever(message);

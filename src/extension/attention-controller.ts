@@ -18,9 +18,21 @@
 import * as vscode from "vscode";
 
 import type { TextTokenizer } from "../model/tokenizer";
-import type { DecodeAction, DecodeStepSummary, LearningReport, LensMode, ModelDescriptor, StagesChoice, WebviewToHostMessage } from "../protocol";
+import type {
+  ComparisonSummary,
+  DecodeAction,
+  DecodeStepSummary,
+  LearningReport,
+  LensMode,
+  ModelDescriptor,
+  Observation,
+  ObservationRequest,
+  RunSummary,
+  StagesChoice,
+  WebviewToHostMessage,
+} from "../protocol";
 import { assertNever } from "../protocol";
-import { AttentionPanel, type AttentionComputedMessage, type ComparisonComputedMessage, type PanelReports, type PanelRunOutcome, type ShowAttentionFields } from "./attention-panel";
+import { AttentionPanel, type PanelReports, type ShowAttentionFields } from "./attention-panel";
 import { batchOfText } from "./batch-lines";
 import { CommandMessages, CommandWarning } from "./command-messages";
 import { COMMANDS } from "./contributions";
@@ -41,14 +53,14 @@ import { SETTINGS_SECTION, tokenBudget, viewSettingsOf, type ExtensionSettings }
 import { parseStagesChoice } from "./stages-choice";
 
 /**
- * What Show Attention resolves to: the panel's `attentionComputed` message without its type, and
- * what the host did to the text before sending it: `truncation` when the selection was cut to the
- * token limit, `usedCurrentLine` when nothing was selected and the line under the cursor was shown.
+ * What Show Attention resolves to: the panel's run report with its request id, and what the host
+ * did to the text before sending it: `truncation` when the selection was cut to the token limit,
+ * `usedCurrentLine` when nothing was selected and the line under the cursor was shown.
  */
-export type AttentionSummary = Omit<AttentionComputedMessage, "type"> & Pick<ShowAttentionFields, "truncation" | "usedCurrentLine">;
+export type AttentionSummary = RunSummary & { requestId: number } & Pick<ShowAttentionFields, "truncation" | "usedCurrentLine">;
 
-/** What Compare Models resolves to: the panel's `comparisonComputed` message without its type. */
-export type ComparisonSummary = Omit<ComparisonComputedMessage, "type">;
+/** What Compare Models resolves to: the panel's comparison report with its request id. */
+export type ComparisonResult = ComparisonSummary & { requestId: number };
 
 /** What Step Through Decoding and the decode controls resolve to: the state after the action, or why it stopped. */
 export interface DecodeReport {
@@ -77,7 +89,7 @@ interface SendOptions {
 /** A request sent to the panel, and how its run ended. */
 interface SentRun {
   requestId: number;
-  outcome: PanelRunOutcome;
+  outcome: RunOutcome<RunSummary>;
   fields: Pick<ShowAttentionFields, "truncation" | "usedCurrentLine">;
 }
 
@@ -116,8 +128,7 @@ export class AttentionController implements vscode.Disposable {
     return this.runCommand("Attention Lens shows the text of an editor", undefined, async (run) => {
       const sent = await this.sendText(run, { mode });
       if (sent.outcome.kind !== "computed") return undefined;
-      const { type: _type, ...summary } = sent.outcome.result;
-      return { ...summary, ...sent.fields };
+      return { requestId: sent.requestId, ...sent.outcome.result, ...sent.fields };
     });
   }
 
@@ -126,7 +137,7 @@ export class AttentionController implements vscode.Disposable {
    * becomes the current model, so Select Model marks what the panel shows); model B the second
    * argument, else attentionLens.compareWith, else a choice (model-choice.ts). Both must share a tokenizer.
    */
-  compareModels(modelAId?: unknown, modelBId?: unknown): Promise<ComparisonSummary | undefined> {
+  compareModels(modelAId?: unknown, modelBId?: unknown): Promise<ComparisonResult | undefined> {
     for (const id of [modelAId, modelBId]) {
       if (id !== undefined && typeof id !== "string") {
         this.messages.report(new ModelCatalogError(`Compare Models takes model ids as its arguments, not ${JSON.stringify(id)}.`));
@@ -140,9 +151,7 @@ export class AttentionController implements vscode.Disposable {
       this.models.catalog.requireSameTokenizer(run.model, modelB);
       this.log.info(`compare: ${run.model.id} (A) with ${modelB.id} (B)`);
       const outcome = await this.sendAndAwait(run, { mode: "compare", compareWith: modelB.id }, "comparison");
-      if (outcome?.kind !== "computed") return undefined;
-      const { type: _type, ...summary } = outcome.result;
-      return summary;
+      return outcome?.kind === "computed" ? { requestId: outcome.requestId, ...outcome.result } : undefined;
     });
   }
 
@@ -378,32 +387,25 @@ export class AttentionController implements vscode.Disposable {
     switch (message.type) {
       case "ready":
       case "readModelFile": // the panel answers it (model-file-reads.ts)
-      case "decodeStepComputed":
-      case "decodeStopped":
-      case "comparisonComputed":
+      case "observed": // the test hook's (test-hook.ts)
+      case "log":
         break;
       case "progress":
         this.runProgress.report(message.requestId, message.message);
         break;
-      case "attentionComputed":
-        this.statusBar.finished(message);
+      case "report": {
+        const { report } = message;
+        if (report.kind === "run") this.statusBar.finished(report.summary);
+        if (report.kind === "learning") this.learning.logReport(message.requestId, report.report);
+        if (report.kind === "failed" && report.of === "run") void vscode.window.showErrorMessage(report.message);
+        if (report.kind === "failed" && report.of === "comparison") void vscode.window.showErrorMessage(`Attention Lens could not compare the models: ${report.message}`);
         break;
-      case "comparisonFailed":
-        void vscode.window.showErrorMessage(`Attention Lens could not compare the models: ${message.message}`);
-        break;
+      }
       case "tokenFocused":
         this.editor.drawFocus(message, this.messages.settings().colorScale);
         break;
       case "selectModel":
         void this.switchModel(message.modelId, "the panel").catch((error: unknown) => this.messages.report(error));
-        break;
-      case "error":
-        void vscode.window.showErrorMessage(message.message);
-        break;
-      case "log":
-        break;
-      case "learningComputed":
-        this.learning.logReport(message.requestId, message.report);
         break;
       case "openSource":
         void this.learning.openSource(message.anchor);
@@ -411,6 +413,11 @@ export class AttentionController implements vscode.Disposable {
       default:
         assertNever(message, "message from the panel");
     }
+  }
+
+  /** The test hook (test-hook.ts): what the panel shows of its newest request. */
+  observePanel(request: ObservationRequest): Promise<Observation | undefined> {
+    return this.panel ? this.panel.observe(request).then((outcome) => (outcome.kind === "computed" ? outcome.result : undefined)) : Promise.resolve(undefined);
   }
 
   onConfigurationChanged(event: vscode.ConfigurationChangeEvent): void {

@@ -23,7 +23,21 @@
 import { existsSync } from "node:fs";
 import * as vscode from "vscode";
 
-import { assertNever, type DecodeAction, type DecodeStepSummary, type HostToWebviewMessage, type LearningReport, type ModelDescriptor, type ViewSettings, type WebviewToHostMessage } from "../protocol";
+import {
+  assertNever,
+  type ComparisonSummary,
+  type DecodeAction,
+  type DecodeStepSummary,
+  type HostToWebviewMessage,
+  type LearningReport,
+  type ModelDescriptor,
+  type Observation,
+  type ObservationRequest,
+  type PanelReport,
+  type RunSummary,
+  type ViewSettings,
+  type WebviewToHostMessage,
+} from "../protocol";
 import { localResourceRootsOf, toModelDescriptor, type CatalogModel } from "./catalog-model";
 import { PANEL_VIEW_TYPE } from "./contributions";
 import { ModelFileReader } from "./model-file-reads";
@@ -31,20 +45,19 @@ import { RequestTracker, type RunOutcome, type StartedRequest } from "./request-
 import { buildWebviewHtml, createNonce } from "./webview-html";
 
 export type ShowAttentionMessage = Extract<HostToWebviewMessage, { type: "showAttention" }>;
-export type AttentionComputedMessage = Extract<WebviewToHostMessage, { type: "attentionComputed" }>;
-export type PanelRunOutcome = RunOutcome<AttentionComputedMessage>;
-export type ComparisonComputedMessage = Extract<WebviewToHostMessage, { type: "comparisonComputed" }>;
 
-/** What the page reports on a request, by kind (`awaitReport`). */
+/** What the page reports on a request, by kind (`awaitReport`; the protocol's `PanelReport`). */
 export interface PanelReports {
   /** The request's run: the maps are on screen. */
-  run: AttentionComputedMessage;
+  run: RunSummary;
   /** Compare mode compared the two models. */
-  comparison: ComparisonComputedMessage;
+  comparison: ComparisonSummary;
   /** Decode mode's decoding changed (`step`: the prefill, a step, back, reset) or stopped (`stopped`: why). */
   decode: { step?: DecodeStepSummary; stopped?: string };
   /** Stages or batch mode computed what it shows, or says why it could not. */
   learning: LearningReport;
+  /** The test hook's answer (test-hook.ts). */
+  observation: Observation;
 }
 
 /** What `showAttention` needs from the caller: the message without the fields the panel fills in. */
@@ -175,7 +188,7 @@ export class AttentionPanel implements vscode.Disposable {
    * Asks the webview to run the model on these tokens. Supersedes the previous request (and sends
    * `cancel` for it when it was still running). The returned outcome always settles.
    */
-  showAttention(fields: ShowAttentionFields): StartedRequest<AttentionComputedMessage> {
+  showAttention(fields: ShowAttentionFields): StartedRequest<RunSummary> {
     const started = this.tracker.start();
     if (started.supersededId !== undefined) {
       this.log.debug(`request #${started.supersededId} superseded by #${started.requestId}`);
@@ -210,6 +223,15 @@ export class AttentionPanel implements vscode.Disposable {
   awaitReport<Kind extends keyof PanelReports>(requestId: number, kind: Kind): Promise<RunOutcome<PanelReports[Kind]>> {
     if (this.disposed) return Promise.resolve({ kind: "cancelled", requestId, reason: "the panel was closed" });
     return this.tracker.wait(requestId, kind);
+  }
+
+  /** The test hook (test-hook.ts): what the page shows of the newest request. */
+  observe(request: ObservationRequest): Promise<RunOutcome<Observation>> {
+    const requestId = this.tracker.current;
+    if (requestId === undefined || this.disposed) return Promise.resolve({ kind: "cancelled", requestId: requestId ?? 0, reason: "no request is shown" });
+    const answer = this.tracker.wait(requestId, "observation");
+    this.post({ type: "observe", requestId, request });
+    return answer;
   }
 
   /** The editor cursor is on token `tokenIndex` of the newest request (null: off the text). */
@@ -289,23 +311,10 @@ export class AttentionPanel implements vscode.Disposable {
         this.clearReadyWarning();
         if (this.lastShow) this.post(this.lastShow);
         return true;
-      case "attentionComputed":
-        return this.isCurrent(message.requestId, message.type) && this.tracker.report(message.requestId, "run", message);
-      case "error":
-        if (message.requestId === null) return true;
-        return this.isCurrent(message.requestId, message.type) && this.tracker.fail(message.requestId, "run", message.message);
-      case "comparisonComputed":
-        return this.isCurrent(message.requestId, message.type) && this.tracker.report(message.requestId, "comparison", message);
-      case "comparisonFailed":
-        return this.isCurrent(message.requestId, message.type) && this.tracker.fail(message.requestId, "comparison", message.message);
-      case "decodeStepComputed": {
-        const { type: _type, requestId, ...step } = message;
-        return this.isCurrent(requestId, message.type) && this.tracker.report(requestId, "decode", { step });
-      }
-      case "decodeStopped":
-        return this.isCurrent(message.requestId, message.type) && this.tracker.report(message.requestId, "decode", { stopped: message.message });
-      case "learningComputed":
-        return this.isCurrent(message.requestId, message.type) && this.tracker.report(message.requestId, "learning", message.report);
+      case "report":
+        return this.isCurrent(message.requestId, `${message.report.kind} report`) && this.settleReport(message.requestId, message.report);
+      case "observed":
+        return this.isCurrent(message.requestId, message.type) && this.tracker.report(message.requestId, "observation", message.observation);
       case "progress":
       case "tokenFocused":
         return this.isCurrent(message.requestId, message.type);
@@ -315,6 +324,26 @@ export class AttentionPanel implements vscode.Disposable {
         return true;
       default:
         return assertNever(message, "message from the panel");
+    }
+  }
+
+  /** Hands a report to whoever waits for its kind. */
+  private settleReport(requestId: number, report: PanelReport): boolean {
+    switch (report.kind) {
+      case "run":
+        return this.tracker.report(requestId, "run", report.summary);
+      case "comparison":
+        return this.tracker.report(requestId, "comparison", report.summary);
+      case "decodeStep":
+        return this.tracker.report(requestId, "decode", { step: report.step });
+      case "decodeStopped":
+        return this.tracker.report(requestId, "decode", { stopped: report.message });
+      case "learning":
+        return this.tracker.report(requestId, "learning", report.report);
+      case "failed":
+        return this.tracker.fail(requestId, report.of, report.message);
+      default:
+        return assertNever(report, "report");
     }
   }
 

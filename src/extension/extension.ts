@@ -14,6 +14,7 @@
  *   command-messages.ts       warnings and errors a command shows; the settings, checked once
  *   panel-log.ts              the output channel's lines for the panel's messages and runs
  *   run-progress.ts           the progress notification of a long run, with Cancel
+ *   test-hook.ts              what tests read off the panel (returned by activate in test mode only)
  *   run-status-bar.ts         the status bar item
  *   learning-host.ts          stages and batch modes: the batch's lines, "show me the code"
  *   walkthrough-commands.ts   the walkthrough's "try it" commands
@@ -43,9 +44,13 @@ import * as vscode from "vscode";
 import { AttentionController } from "./attention-controller";
 import { AttentionPanel } from "./attention-panel";
 import { COMMANDS, OUTPUT_CHANNEL_NAME } from "./contributions";
+import { testHook, type TestHook } from "./test-hook";
 import { registerWalkthroughCommands } from "./walkthrough-commands";
 
-export function activate(context: vscode.ExtensionContext): void {
+/** What activate returns: the test hook when VS Code runs the extension for tests, else nothing. */
+export type AttentionLensApi = { testHook: TestHook } | undefined;
+
+export function activate(context: vscode.ExtensionContext): AttentionLensApi {
   const log = vscode.window.createOutputChannel(OUTPUT_CHANNEL_NAME, { log: true });
   const controller = new AttentionController(context.extensionUri, log, context.globalState);
   log.info(`Attention Lens ${String(context.extension.packageJSON.version ?? "")} activated`);
@@ -72,6 +77,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.workspace.onDidCloseTextDocument((document) => controller.editor.onDocumentClosed(document)),
     vscode.window.onDidChangeVisibleTextEditors(() => controller.editor.onVisibleEditorsChanged()),
   );
+  return context.extensionMode === vscode.ExtensionMode.Test ? { testHook: testHook(controller) } : undefined;
 }
 
 /** Everything is in `context.subscriptions`: VS Code disposes it (closing the panel cancels its runs). */

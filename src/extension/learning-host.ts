@@ -4,7 +4,7 @@
  *
  *   - "show me the code": the panel names a source anchor (src/attention/source-anchors.ts), the host
  *     finds its line in the shipped src/attention/<file> and opens it in an editor;
- *   - the log line (and for an error, the warning) of the panel's `learningComputed` report.
+ *   - the log line (and for an error, the warning) of the panel's learning report.
  */
 
 import * as vscode from "vscode";

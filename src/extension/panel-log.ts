@@ -6,8 +6,8 @@
 
 import type * as vscode from "vscode";
 
-import { assertNever, type WebviewToHostMessage } from "../protocol";
-import type { PanelRunOutcome } from "./attention-panel";
+import { assertNever, type PanelReport, type RunSummary, type WebviewToHostMessage } from "../protocol";
+import type { RunOutcome } from "./request-tracker";
 import { formatMilliseconds } from "./run-status-bar";
 
 type Log = Pick<vscode.LogOutputChannel, "debug" | "info" | "warn" | "error">;
@@ -21,49 +21,61 @@ export function logPanelMessage(log: Log, message: WebviewToHostMessage): void {
     case "progress":
       log.debug(`#${message.requestId} ${message.stage}: ${message.message}`);
       break;
-    case "comparisonComputed": {
-      const [a, b] = message.models;
-      log.info(
-        `#${message.requestId} compared ${a.modelId} with ${b.modelId} on ${a.tokens} tokens: KV cache ${a.kvBytes} vs ${b.kvBytes} bytes ` +
-          `(B/A ${message.kvBytesRatio.toFixed(3)}), mean |A - B| per layer ${message.meanDifferenceByLayer.map((value) => value.toFixed(4)).join(", ")}`,
-      );
-      break;
-    }
-    case "comparisonFailed":
-      log.error(`#${message.requestId} comparison failed: ${message.message}`);
-      break;
-    case "decodeStepComputed": {
-      const check =
-        message.logitsMaxDifference !== undefined
-          ? `, recompute max |difference| logits ${message.logitsMaxDifference.toExponential(2)}, attention ${(message.attentionMaxDifference ?? 0).toExponential(2)}`
-          : "";
-      log.info(`#${message.requestId} decode ${message.action}: step ${message.index}, ${message.cacheLength} cached tokens, KV cache ${message.cacheBytes} bytes${check}`);
-      break;
-    }
-    case "decodeStopped":
-      log.info(`#${message.requestId} decode stopped: ${message.message}`);
-      break;
-    case "error":
-      // An error of a request ends its run: logRunOutcome logs it.
-      if (message.requestId === null) log.error(`panel: ${message.message}`);
+    case "report":
+      logReport(log, message.requestId, message.report);
       break;
     case "log":
       log[message.level](`panel: ${message.message}`);
       break;
     case "readModelFile":
-    case "attentionComputed": // logRunOutcome
     case "tokenFocused":
     case "selectModel":
-    case "learningComputed": // learning-host.ts
     case "openSource":
+    case "observed":
       break;
     default:
       assertNever(message, "message from the panel");
   }
 }
 
+/** A report's line; a run's (and its failure's) is logRunOutcome's, stages' and batch's learning-host.ts's. */
+function logReport(log: Log, requestId: number, report: PanelReport): void {
+  const id = `#${requestId}`;
+  switch (report.kind) {
+    case "comparison": {
+      const { models, kvBytesRatio, meanDifferenceByLayer } = report.summary;
+      const [a, b] = models;
+      log.info(
+        `${id} compared ${a.modelId} with ${b.modelId} on ${a.tokens} tokens: KV cache ${a.kvBytes} vs ${b.kvBytes} bytes ` +
+          `(B/A ${kvBytesRatio.toFixed(3)}), mean |A - B| per layer ${meanDifferenceByLayer.map((value) => value.toFixed(4)).join(", ")}`,
+      );
+      break;
+    }
+    case "decodeStep": {
+      const { step } = report;
+      const check =
+        step.logitsMaxDifference !== undefined
+          ? `, recompute max |difference| logits ${step.logitsMaxDifference.toExponential(2)}, attention ${(step.attentionMaxDifference ?? 0).toExponential(2)}`
+          : "";
+      log.info(`${id} decode ${step.action}: step ${step.index}, ${step.cacheLength} cached tokens, KV cache ${step.cacheBytes} bytes${check}`);
+      break;
+    }
+    case "decodeStopped":
+      log.info(`${id} decode stopped: ${report.message}`);
+      break;
+    case "failed":
+      if (report.of === "comparison") log.error(`${id} comparison failed: ${report.message}`);
+      break;
+    case "run":
+    case "learning":
+      break;
+    default:
+      assertNever(report, "report");
+  }
+}
+
 /** How a run ended: done (model, size, backend, times), failed, superseded or cancelled. */
-export function logRunOutcome(log: Log, outcome: PanelRunOutcome, hostMilliseconds: number): void {
+export function logRunOutcome(log: Log, outcome: RunOutcome<RunSummary>, hostMilliseconds: number): void {
   const id = `#${outcome.requestId}`;
   switch (outcome.kind) {
     case "computed": {

@@ -5,7 +5,7 @@
 
 import * as vscode from "vscode";
 
-import type { AttentionComputedMessage } from "./attention-panel";
+import type { RunSummary } from "../protocol";
 
 export class RunStatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem("attentionLens.lastRun", vscode.StatusBarAlignment.Right, 100);
@@ -22,7 +22,7 @@ export class RunStatusBar implements vscode.Disposable {
     this.item.show();
   }
 
-  finished(result: AttentionComputedMessage): void {
+  finished(result: RunSummary): void {
     this.item.text = `$(eye) ${result.backend} · ${formatMilliseconds(result.milliseconds)}`;
     const fallback = result.fallbackReason ? `\n\nNot the backend asked for: ${result.fallbackReason}` : "";
     this.item.tooltip =

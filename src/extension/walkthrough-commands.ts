@@ -7,7 +7,7 @@
 import * as vscode from "vscode";
 
 import type { LearningReport, LensMode } from "../protocol";
-import type { AttentionController, AttentionSummary, ComparisonSummary, DecodeReport } from "./attention-controller";
+import type { AttentionController, AttentionSummary, ComparisonResult, DecodeReport } from "./attention-controller";
 import { tryItCommand, WALKTHROUGH_STEPS, type WalkthroughStep } from "./walkthrough";
 
 /** What a "try it" command resolves to: the step, the mode it opened, and the panel's report (undefined: nothing ran). */
@@ -16,7 +16,7 @@ export interface TryItResult {
   mode: LensMode;
   /** The example's text as selected. */
   text: string;
-  report: LearningReport | AttentionSummary | ComparisonSummary | DecodeReport | undefined;
+  report: LearningReport | AttentionSummary | ComparisonResult | DecodeReport | undefined;
 }
 
 /**

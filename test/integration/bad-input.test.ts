@@ -27,7 +27,7 @@ import { tokensOfText } from "../../src/extension/selection-tokens";
 import { tokenBudget } from "../../src/extension/settings";
 import { TextTokenizer } from "../../src/model/tokenizer";
 import type { AttentionSummary } from "../../src/extension/attention-controller";
-import { ApiPatches, attentionLens } from "./extension-hooks";
+import { ApiPatches, attentionLens, shownHeadWeights } from "./extension-hooks";
 import { within } from "./within";
 
 const SHOW_ATTENTION = "attentionLens.showAttention";
@@ -85,8 +85,12 @@ function assertCausalSoftmax(summary: Summary | undefined, what: string): assert
   assert.ok(summary, `${SHOW_ATTENTION} resolved to ${String(summary)} for ${what}; expected a summary. Shown: ${JSON.stringify(shown)}`);
   assert.equal(summary.modelId, MODEL_ID);
   assert.ok(summary.backend === "wasm" || summary.backend === "webgpu", `backend: ${summary.backend}`);
-  const weights = summary.firstHeadWeights;
-  assert.equal(weights.length, summary.tokens, "firstHeadWeights has one row per token");
+}
+
+/** The panel's layer 0 / head 0 (the test hook) is a causal softmax over the summary's tokens. */
+async function assertCausalRows(summary: Summary, what: string): Promise<void> {
+  const weights = await shownHeadWeights(0, 0);
+  assert.equal(weights.length, summary.tokens, `${what}: one row per token`);
   weights.forEach((row, query) => {
     assert.equal(row.length, summary.tokens, `row ${query} has one weight per token`);
     const total = row.reduce((sum, weight) => sum + weight, 0);
@@ -223,6 +227,7 @@ describe("Attention Lens given bad input", function () {
     editor.selection = new vscode.Selection(1, 3, 1, 3);
     const summary = await showAttention();
     assertCausalSoftmax(summary, "the current line");
+    await assertCausalRows(summary, "the current line");
     assert.equal(summary.usedCurrentLine, true);
     assert.equal(summary.truncation, undefined, "a short line is not cut");
     assert.equal(summary.tokens, expectedTokens("const second = first + 1;").tokens.length);
@@ -248,6 +253,7 @@ describe("Attention Lens given bad input", function () {
       const summary = await showAttention();
       const seconds = (Date.now() - started) / 1000;
       assertCausalSoftmax(summary, "100,000 characters");
+      await assertCausalRows(summary, "100,000 characters");
       const budget = Math.min(512, modelContext());
       assert.equal(summary.tokens, budget, `the run holds ${summary.tokens} tokens, expected the budget ${budget}`);
       assert.equal(summary.tokens, expectedTokens(text).tokens.length);
@@ -264,6 +270,7 @@ describe("Attention Lens given bad input", function () {
       selectAll(await openFile("one-line.txt", text));
       const summary = await showAttention();
       assertCausalSoftmax(summary, "100,000 letters on one line");
+      await assertCausalRows(summary, "100,000 letters on one line");
       const expected = expectedTokens(text);
       assert.equal(summary.tokens, Math.min(512, modelContext()));
       assert.ok(expected.truncation && !expected.truncation.totalIsEstimate, "the whole line is tokenized: the total is exact");
@@ -278,6 +285,7 @@ describe("Attention Lens given bad input", function () {
       selectAll(await openFile("long.ts", text));
       const summary = await showAttention();
       assertCausalSoftmax(summary, "100,000 characters with maxTokens 64");
+      await assertCausalRows(summary, "100,000 characters with maxTokens 64");
       assert.equal(summary.tokens, 64);
       const expected = expectedTokens(text, 64);
       assert.equal(expected.tokens.length, 64);
@@ -298,6 +306,7 @@ describe("Attention Lens given bad input", function () {
       selectAll(await openFile("long.ts", longText()));
       const summary = await showAttention();
       assertCausalSoftmax(summary, "100,000 characters with maxTokens 100000");
+      await assertCausalRows(summary, "100,000 characters with maxTokens 100000");
       assert.equal(summary.tokens, modelContext());
       assertNoErrorShown();
     });
@@ -323,7 +332,7 @@ describe("Attention Lens given bad input", function () {
       assert.ok(summary, `no run at ${fitting} tokens within 16 MiB: ${JSON.stringify(shown)}`);
       assert.equal(summary.tokens, fitting);
       assert.equal(summary.mapPrecision, "uint8");
-      summary.firstHeadWeights.forEach((row, query) => {
+      (await shownHeadWeights(0, 0)).forEach((row, query) => {
         const total = row.reduce((sum, weight) => sum + weight, 0);
         assert.ok(Math.abs(total - 1) <= 0.02, `row ${query} sums to ${total}: 8-bit maps are within 0.2% of each row's largest weight`);
       });
@@ -338,6 +347,7 @@ describe("Attention Lens given bad input", function () {
     selectAll(await openFile("unicode.ts", text));
     const summary = await showAttention();
     assertCausalSoftmax(summary, "emoji and CJK");
+    await assertCausalRows(summary, "emoji and CJK");
     assert.equal(summary.tokens, expectedTokens(text).tokens.length, "as many tokens as the model's tokenizer makes of the text, <|bos|> included");
     assertNoErrorShown();
     assert.deepEqual(messagesOf("warning"), []);
@@ -352,6 +362,7 @@ describe("Attention Lens given bad input", function () {
     const selected = editor.document.getText(editor.selection); // the editor's view of the text (line breaks as it keeps them)
     const summary = await showAttention();
     assertCausalSoftmax(summary, "binary-looking text");
+    await assertCausalRows(summary, "binary-looking text");
     assert.equal(summary.tokens, expectedTokens(selected).tokens.length);
     assertNoErrorShown();
     assert.deepEqual(messagesOf("warning"), []);
@@ -364,6 +375,7 @@ describe("Attention Lens given bad input", function () {
     const selected = editor.document.getText(editor.selection);
     const summary = await showAttention();
     assertCausalSoftmax(summary, "lone surrogates");
+    await assertCausalRows(summary, "lone surrogates");
     assert.equal(summary.tokens, expectedTokens(selected).tokens.length);
     assertNoErrorShown();
   });
@@ -377,6 +389,7 @@ describe("Attention Lens given bad input", function () {
       editor.selection = new vscode.Selection(3, 0, 9, 0);
       const summary = await showAttention();
       assertCausalSoftmax(summary, "invalid settings");
+      await assertCausalRows(summary, "invalid settings");
       assert.equal(summary.tokens, expectedTokens(sample.getText(editor.selection)).tokens.length, "the default maxTokens (512) holds the whole selection");
       const warnings = messagesOf("warning");
       assert.ok(
@@ -420,6 +433,7 @@ describe("Attention Lens given bad input", function () {
     // And the next run works, in a new panel.
     const again = await showAttention();
     assertCausalSoftmax(again, "a run after the panel was closed");
+    await assertCausalRows(again, "a run after the panel was closed");
   });
 
   it("Show Attention twice in a row: the later run wins, the earlier gives undefined, no error", async () => {
@@ -433,6 +447,7 @@ describe("Attention Lens given bad input", function () {
 
     assert.equal(earlier, undefined, `the earlier call should give way to the later one; it resolved to ${JSON.stringify(earlier)?.slice(0, 200)}`);
     assertCausalSoftmax(later, "the later of two calls");
+    await assertCausalRows(later, "the later of two calls");
     const attend = sample.getText(new vscode.Range(10, 0, 15, 1));
     assert.equal(later.tokens, expectedTokens(attend).tokens.length, "the later run shows the later selection");
     assertNoErrorShown();
@@ -459,6 +474,7 @@ describe("Attention Lens given bad input", function () {
     const [earlier, later] = await within(Promise.all([first, second]), SETTLE_MS, "two overlapping Show Attention calls");
     assert.equal(earlier, undefined, "the superseded run resolves to undefined");
     assertCausalSoftmax(later, "the superseding run");
+    await assertCausalRows(later, "the superseding run");
     assert.equal(later.tokens, expectedTokens(sample.getText(new vscode.Range(10, 0, 15, 1))).tokens.length);
     assert.ok(!watchingOutput || logLines.some((line) => /superseded by/.test(line)), `the output should say the first run was superseded: ${JSON.stringify(logLines)}`);
     assertNoErrorShown();
@@ -478,6 +494,7 @@ describe("Attention Lens given bad input", function () {
     await vscode.window.showTextDocument(story, { viewColumn: tab.group.viewColumn }); // covers the panel
     const summary = await within(running, 20_000, `${SHOW_ATTENTION} after its panel was hidden`);
     assertCausalSoftmax(summary, "the run of a hidden panel");
+    await assertCausalRows(summary, "the run of a hidden panel");
     assert.ok(!tab.isActive, "the panel is still behind the other editor");
     assertNoErrorShown();
   });
@@ -494,6 +511,7 @@ describe("Attention Lens given bad input", function () {
       editor.selection = new vscode.Selection(3, 0, 9, 0);
       const summary = await showAttention();
       assertCausalSoftmax(summary, 'backend "webgpu"');
+      await assertCausalRows(summary, 'backend "webgpu"');
       assert.equal(summary.backend, "wasm", "without WebGPU the run falls back to wasm");
       assert.ok(
         typeof summary.fallbackReason === "string" && /webgpu/i.test(summary.fallbackReason),

@@ -1,6 +1,6 @@
 /**
  * Compare mode in the real extension host: `attentionLens.compareModels` runs the selection through
- * two bundled models in the panel and resolves to the webview's `comparisonComputed` message
+ * two bundled models in the panel and resolves to the webview's comparison report
  * (without its type): both models' facts, the per-layer mean |A - B| and the ratio of their KV caches.
  * It takes two optional arguments, the ids of model A and model B; a bad pair resolves to undefined
  * and shows a message that names the models.
@@ -10,14 +10,14 @@ import * as assert from "node:assert/strict";
 import { join } from "node:path";
 import * as vscode from "vscode";
 
-import type { WebviewToHostMessage } from "../../src/protocol";
 import { within } from "./within";
+import type { ComparisonResult } from "../../src/extension/attention-controller";
 import { ApiPatches, attentionLens } from "./extension-hooks";
 
 const COMPARE_MODELS = "attentionLens.compareModels";
 const SETTLE_MS = 120_000;
 
-type ComparisonSummary = Omit<Extract<WebviewToHostMessage, { type: "comparisonComputed" }>, "type">;
+type ComparisonSummary = ComparisonResult;
 
 function compare(...modelIds: string[]): Promise<ComparisonSummary | undefined> {
   return within(vscode.commands.executeCommand<ComparisonSummary | undefined>(COMPARE_MODELS, ...modelIds), SETTLE_MS, `${COMPARE_MODELS}(${modelIds.join(", ")})`);

@@ -3,7 +3,7 @@
  * scripts/run-integration-tests.mjs), on the sample workspace media/sample/.
  *
  * The contract, for tests: `attentionLens.stepThroughDecoding` resolves, once the panel has cached
- * the selection as the prompt, to `{ requestId, step }` with step index 0 (the `decodeStepComputed`
+ * the selection as the prompt, to `{ requestId, step }` with step index 0 (the decoding step report
  * message of src/protocol.ts); `attentionLens.decodeControl` with "step", "back", "reset" resolves
  * to the decoding's next state, or to `{ stopped }` with the reason when it stopped.
  *
@@ -22,7 +22,16 @@ import { parseModelConfig } from "../../src/model/config";
 import { DecoderModel } from "../../src/model/decoder-model";
 import { readSafetensors } from "../../src/model/safetensors";
 import type { DecodeStepSummary } from "../../src/protocol";
-import { attentionLens } from "./extension-hooks";
+import { attentionLens, testHook } from "./extension-hooks";
+
+/** A decoding step as reported, with its cache's hash and newest rows read through the test hook. */
+type ObservedStep = DecodeStepSummary & { cacheHash: string; attentionRows: number[][][] };
+
+async function withCache(step: DecodeStepSummary): Promise<ObservedStep> {
+  const observation = await testHook().observe({ what: "decodeState" });
+  assert.ok(observation && "cacheHash" in observation, `the panel shows no decoding: ${JSON.stringify(observation)}`);
+  return { ...step, cacheHash: observation.cacheHash, attentionRows: observation.attentionRows };
+}
 
 const STEP_THROUGH = "attentionLens.stepThroughDecoding";
 const CONTROL = "attentionLens.decodeControl";
@@ -69,10 +78,10 @@ function recompute(model: DecoderModel, prompt: number[], steps: number): { ids:
   return { ids: ids.slice(prompt.length), rows };
 }
 
-async function control(action: string): Promise<DecodeStepSummary> {
+async function control(action: string): Promise<ObservedStep> {
   const report = await vscode.commands.executeCommand<DecodeReport | undefined>(CONTROL, action);
   assert.ok(report?.step, `${CONTROL} ${action} resolved to ${JSON.stringify(report)}`);
-  return report.step;
+  return withCache(report.step);
 }
 
 describe("Step Through Decoding in the extension host", function () {
@@ -100,14 +109,14 @@ describe("Step Through Decoding in the extension host", function () {
     editor.selection = new vscode.Selection(3, 0, 9, 0);
     const started = await vscode.commands.executeCommand<DecodeReport | undefined>(STEP_THROUGH);
     assert.ok(started?.step, `${STEP_THROUGH} resolved to ${JSON.stringify(started)}`);
-    const prefill = started.step;
+    const prefill = await withCache(started.step);
     assert.equal(prefill.index, 0);
     assert.equal(prefill.modelId, "attention-lens-gqa");
     assert.equal(prefill.cacheLength, prefill.promptIds.length);
 
     const model = loadReference("attention-lens-gqa");
     const expected = recompute(model, prefill.promptIds, 5);
-    const steps: DecodeStepSummary[] = [];
+    const steps: ObservedStep[] = [];
     for (let index = 0; index < 5; index++) steps.push(await control("step"));
     steps.forEach((step, index) => {
       assert.equal(step.index, index + 1);

@@ -8,6 +8,9 @@ import * as assert from "node:assert/strict";
 import { format } from "node:util";
 import * as vscode from "vscode";
 
+import type { AttentionLensApi } from "../../src/extension/extension";
+import type { TestHook } from "../../src/extension/test-hook";
+
 export const EXTENSION_ID = "attention-lens.attention-lens";
 export const OUTPUT_CHANNEL = "Attention Lens";
 
@@ -67,4 +70,18 @@ export class ApiPatches {
   undoAll(): void {
     for (const undo of this.undo.splice(0).reverse()) undo();
   }
+}
+
+/** The extension's test hook: activate returns it when VS Code runs the extension for tests. */
+export function testHook(): TestHook {
+  const api = attentionLens().exports as AttentionLensApi;
+  assert.ok(api?.testHook, "the extension returned no test hook: is it running in test mode?");
+  return api.testHook;
+}
+
+/** A head's (T, T) map of the run the panel shows, as query rows over keys (through the test hook). */
+export async function shownHeadWeights(layer = 0, head = 0): Promise<number[][]> {
+  const observation = await testHook().observe({ what: "headWeights", layer, head });
+  assert.ok(observation && "rows" in observation, `the panel shows no maps of layer ${layer}, head ${head}: ${JSON.stringify(observation)}`);
+  return observation.rows;
 }

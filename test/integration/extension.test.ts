@@ -3,7 +3,7 @@
  * scripts/run-integration-tests.mjs), on the sample workspace media/sample/.
  *
  * The command's contract, for tests: `attentionLens.showAttention` resolves, once the webview has
- * run the model on the selection, to a summary of what was computed (the `attentionComputed`
+ * run the model on the selection, to a summary of what was computed (the run report
  * message of src/protocol.ts without its type); with nothing to run (an empty selection on an empty
  * line) it resolves to undefined and shows a message instead of throwing.
  */
@@ -12,17 +12,11 @@ import * as assert from "node:assert/strict";
 import { join } from "node:path";
 import * as vscode from "vscode";
 
-import type { WebviewToHostMessage } from "../../src/protocol";
-import { attentionLens } from "./extension-hooks";
+import type { AttentionSummary } from "../../src/extension/attention-controller";
+import { attentionLens, shownHeadWeights } from "./extension-hooks";
 
 const SHOW_ATTENTION = "attentionLens.showAttention";
 
-type AttentionComputed = Extract<WebviewToHostMessage, { type: "attentionComputed" }>;
-/** What `attentionLens.showAttention` resolves to. */
-type AttentionSummary = Pick<
-  AttentionComputed,
-  "requestId" | "modelId" | "backend" | "milliseconds" | "tokens" | "layers" | "heads" | "firstHeadWeights"
->;
 
 function sampleFile(name: string): vscode.Uri {
   return vscode.Uri.file(join(attentionLens().extensionPath, "media", "sample", name));
@@ -37,12 +31,12 @@ async function openWithSelection(name: string, selection: (document: vscode.Text
 }
 
 /**
- * The checks every summary must pass: a real backend, several tokens, and layer 0 / head 0 weights
- * that are a causal softmax: (T, T), each row sums to 1, nothing above the diagonal.
+ * The checks every summary must pass: a real backend, several tokens (and `assertCausalFirstHead`:
+ * layer 0 / head 0 weights that are a causal softmax).
  */
 function assertValidSummary(summary: AttentionSummary | undefined): asserts summary is AttentionSummary {
   assert.ok(summary, `${SHOW_ATTENTION} resolved to ${String(summary)}, expected a summary of the run`);
-  const expected = ["requestId", "modelId", "backend", "milliseconds", "tokens", "layers", "heads", "firstHeadWeights"];
+  const expected = ["requestId", "modelId", "backend", "milliseconds", "tokens", "layers", "heads", "mapPrecision"];
   const missing = expected.filter((key) => !(key in summary));
   assert.ok(
     missing.length === 0,
@@ -54,9 +48,12 @@ function assertValidSummary(summary: AttentionSummary | undefined): asserts summ
   assert.ok(summary.milliseconds >= 0, `milliseconds: ${summary.milliseconds}`);
   assert.ok(summary.tokens > 1, `tokens: ${summary.tokens}, expected more than <|bos|> alone`);
   assert.ok(summary.layers >= 1 && summary.heads >= 1, `layers ${summary.layers}, heads ${summary.heads}`);
+}
 
-  const weights = summary.firstHeadWeights; // (T, T): query rows over key columns
-  assert.equal(weights.length, summary.tokens, "firstHeadWeights has one row per token");
+/** The panel's layer 0 / head 0 (read through the test hook) is a causal softmax: (T, T), rows sum to 1, nothing above the diagonal. */
+async function assertCausalFirstHead(summary: AttentionSummary): Promise<void> {
+  const weights = await shownHeadWeights(0, 0); // (T, T): query rows over key columns
+  assert.equal(weights.length, summary.tokens, "one row per token");
   weights.forEach((row, query) => {
     assert.equal(row.length, summary.tokens, `row ${query} has one weight per token`);
     const total = row.reduce((sum, weight) => sum + weight, 0);
@@ -103,12 +100,14 @@ describe("Attention Lens in the extension host", () => {
       await openWithSelection("attention.ts", () => new vscode.Selection(3, 0, 9, 0));
       const summary = await vscode.commands.executeCommand<AttentionSummary | undefined>(SHOW_ATTENTION);
       assertValidSummary(summary);
+      await assertCausalFirstHead(summary);
     });
 
     it("runs the model on an English paragraph", async () => {
       await openWithSelection("story.txt", (document) => new vscode.Selection(0, 0, document.lineCount, 0));
       const summary = await vscode.commands.executeCommand<AttentionSummary | undefined>(SHOW_ATTENTION);
       assertValidSummary(summary);
+      await assertCausalFirstHead(summary);
     });
 
     it("gives no run for an empty selection on an empty line, without throwing", async () => {

@@ -6,9 +6,9 @@
  * longer than the context, a dropout rate outside [0, 1)) gets a clear message and no run.
  *
  * The commands' contract, for tests: `attentionLens.tryIt.<step>` resolves to { step, mode, text,
- * report } (report: the panel's learningComputed report, or the Show Attention / Compare Models /
+ * report } (report: the panel's learning report, or the Show Attention / Compare Models /
  * Step Through Decoding result); `attentionLens.showStages` and `attentionLens.showBatch` resolve to
- * the learningComputed report, or { mode, error } for input that cannot run.
+ * the learning report, or { mode, error } for input that cannot run.
  */
 
 import * as assert from "node:assert/strict";
@@ -25,7 +25,7 @@ import { readSafetensors } from "../../src/model/safetensors";
 import { inspectStages, traceModelStages } from "../../src/model/stage-inspection";
 import { TextTokenizer } from "../../src/model/tokenizer";
 import type { BatchReport, LearningReport, LensMode, StagesReport } from "../../src/protocol";
-import { ApiPatches, attentionLens, EXTENSION_ID } from "./extension-hooks";
+import { ApiPatches, attentionLens, EXTENSION_ID, testHook } from "./extension-hooks";
 
 
 interface TryItResult {
@@ -159,14 +159,17 @@ describe("learning: walkthrough, stages and batch in the extension host", functi
     assert.ok(report && !("error" in report) && report.mode === "stages", JSON.stringify(report));
     const ids = tokenizer.encode(text, { addBos: true }).ids;
     const inspection = inspectStages(model.config, traceModelStages(model, [ids]), { layer: 2, head: 6, query: 5, dropout: { rate: 0.3, seed: 4 } });
+    const observation = await testHook().observe({ what: "stageRows" });
+    assert.ok(observation && "rows" in observation, JSON.stringify(observation));
+    const rows = observation.rows;
     for (const stage of ["rawScores", "scaledScores", "maskedScores", "weights", "weightsAfterDropout", "context"] as const) {
       inspection.trace[stage].forEach((value, index) => {
-        const shown = report.rows[stage][index];
+        const shown = rows[stage][index];
         if (!Number.isFinite(value)) assert.equal(shown, null, `${stage}[${index}]`);
         else assert.ok(shown !== null && Math.abs(shown - value) < 1e-5, `${stage}[${index}]: ${shown} vs ${value}`);
       });
     }
-    const weights = report.rows.weights.filter((value): value is number => value !== null);
+    const weights = rows.weights.filter((value): value is number => value !== null);
     assert.ok(Math.abs(weights.reduce((sum, value) => sum + value, 0) - 1) < 1e-5);
   });
 

@@ -26,7 +26,7 @@ import { parseModelConfig } from "../../src/model/config";
 import { DecoderModel } from "../../src/model/decoder-model";
 import { readSafetensors } from "../../src/model/safetensors";
 import { TextTokenizer } from "../../src/model/tokenizer";
-import { ApiPatches, attentionLens } from "./extension-hooks";
+import { ApiPatches, attentionLens, shownHeadWeights, testHook } from "./extension-hooks";
 import { within } from "./within";
 
 const SETTLE_MS = 120_000;
@@ -131,7 +131,7 @@ describe("your own model: model folders, the Hugging Face cache, Open Model Fold
     assert.deepEqual([summary.layers, summary.heads], [2, 4]);
     const expected = referenceFirstHead(llamaFolder, TEXT);
     assert.equal(summary.tokens, expected.tokens, "the tokens the panel ran: <s> and the SentencePiece tokens of the text");
-    assertSameWeights(summary.firstHeadWeights, expected.weights, "llama-32k");
+    assertSameWeights(await shownHeadWeights(0, 0), expected.weights, "llama-32k");
   });
 
   it("a GPT-2 from the Hugging Face cache (snapshot links into blobs), by its repository id", async () => {
@@ -143,7 +143,7 @@ describe("your own model: model folders, the Hugging Face cache, Open Model Fold
     const staged = join(workspace, "gpt2-files");
     const expected = referenceFirstHead(staged, TEXT);
     assert.equal(summary.tokens, expected.tokens, "GPT-2 adds no BOS: the tokens of the text alone");
-    assertSameWeights(summary.firstHeadWeights, expected.weights, HUB_REPOSITORY);
+    assertSameWeights(await shownHeadWeights(0, 0), expected.weights, HUB_REPOSITORY);
   });
 
   it("Open Model Folder refuses a folder with only pytorch_model.bin, saying how to get safetensors", async () => {
@@ -192,7 +192,9 @@ describe("your own model: model folders, the Hugging Face cache, Open Model Fold
       "Show Attention Stages",
     );
     assert.ok(stages && !("error" in stages) && stages.mode === "stages", JSON.stringify(stages));
-    const weights = stages.rows.weights.filter((value): value is number => value !== null);
+    const observation = await testHook().observe({ what: "stageRows" });
+    assert.ok(observation && "rows" in observation, JSON.stringify(observation));
+    const weights = observation.rows.weights.filter((value): value is number => value !== null);
     assert.ok(Math.abs(weights.reduce((sum, value) => sum + value, 0) - 1) < 1e-5, "the stage's softmax row sums to 1");
 
     editor.selection = new vscode.Selection(document.positionAt(0), document.positionAt(text.length));

@@ -101,7 +101,7 @@ interface RestoredPanel {
   panel: vscode.WebviewPanel;
   sent: HostToWebviewMessage[];
   received: WebviewToHostMessage[];
-  /** The `showAttention` it got and its `attentionComputed` answer. */
+  /** The `showAttention` it got and its run report. */
   shown: Extract<HostToWebviewMessage, { type: "showAttention" }>;
 }
 
@@ -122,10 +122,10 @@ async function restorePanel(state: PanelState): Promise<RestoredPanel> {
   const shown = await waitFor("the restored panel's showAttention", () => sent.find((message) => message.type === "showAttention"), SETTLE_MS);
   await waitFor(
     `the restored panel to compute request #${shown.requestId}`,
-    () => received.find((message) => (message.type === "attentionComputed" || message.type === "error") && message.requestId === shown.requestId),
+    () => received.find((message) => message.type === "report" && (message.report.kind === "run" || message.report.kind === "failed") && message.requestId === shown.requestId),
     SETTLE_MS,
   );
-  const failure = received.find((message) => message.type === "error");
+  const failure = received.find((message) => message.type === "report" && message.report.kind === "failed");
   assert.equal(failure, undefined, `the restored panel failed: ${JSON.stringify(failure)}`);
   return { panel, sent, received, shown };
 }

@@ -1,7 +1,7 @@
 /**
  * Decode mode of the built webview in headless Chromium (test/browser/webview), with the real
  * bundled models. The test plays the host: it sends showAttention in decode mode and decodeControl
- * messages, and checks what the page posts (decodeStepComputed, decodeStopped) against a Node run of
+ * messages, and checks what the page reports (decoding steps, stops; the cache through the test hook) against a Node run of
  * the same model (onnxruntime-web wasm, full recomputes without a cache) and what it draws.
  *
  * Screenshots go to the system's temporary folder (attention-lens-decode-*.png), never the repo.
@@ -15,23 +15,25 @@ import { parseModelConfig } from "../../src/model/config";
 import { readSafetensors } from "../../src/model/safetensors";
 import { TextTokenizer } from "../../src/model/tokenizer";
 import { decoderWeightsFromTensors } from "../../src/model/weights";
-import type { DecodeAction, ModelDescriptor, TokenInfo, WebviewToHostMessage } from "../../src/protocol";
+import type { DecodeAction, DecodeStepSummary, ModelDescriptor, TokenInfo, WebviewToHostMessage } from "../../src/protocol";
 import { OnnxDecoder } from "../../src/runtime/onnx-decoder";
 import { CHROMIUM_PATH, chromiumIsInstalled, MODELS_DIRECTORY, startWebviewHarness, type WebviewHarness } from "../browser/webview/webview-harness";
 
 const TEXT = "/**\n * Scaled dot-product attention: each query";
 const tokenizer = TextTokenizer.fromJson(readFileSync(join(MODELS_DIRECTORY, "attention-lens-gqa", "tokenizer.json"), "utf8"));
 
-type Step = Extract<WebviewToHostMessage, { type: "decodeStepComputed" }>;
-type Stopped = Extract<WebviewToHostMessage, { type: "decodeStopped" }>;
+/** A decoding step as reported, with what the test hook reads of its cache. */
+type Step = DecodeStepSummary & { cacheHash: string; attentionRows: number[][][] };
+type StepMessage = { type: "report"; requestId: number; report: { kind: "decodeStep"; step: DecodeStepSummary } };
+type StoppedMessage = { type: "report"; requestId: number; report: { kind: "decodeStopped"; message: string } };
 const isStep =
   (requestId: number, index?: number) =>
-  (message: WebviewToHostMessage): message is Step =>
-    message.type === "decodeStepComputed" && message.requestId === requestId && (index === undefined || message.index === index);
+  (message: WebviewToHostMessage): message is StepMessage =>
+    message.type === "report" && message.requestId === requestId && message.report.kind === "decodeStep" && (index === undefined || message.report.step.index === index);
 const isStopped =
   (requestId: number) =>
-  (message: WebviewToHostMessage): message is Stopped =>
-    message.type === "decodeStopped" && message.requestId === requestId;
+  (message: WebviewToHostMessage): message is StoppedMessage =>
+    message.type === "report" && message.requestId === requestId && message.report.kind === "decodeStopped";
 
 function descriptor(id: string, origin: string): ModelDescriptor {
   const keyValueHeads = { "attention-lens-mha": 8, "attention-lens-gqa": 2, "attention-lens-mqa": 1 }[id] ?? 2;
@@ -108,6 +110,19 @@ describe("decode mode in the webview (Chromium, built bundle, real models)", fun
   });
   after(async () => harness?.close());
 
+  /** The reported step with its cache's hash and newest rows, read through the test hook. */
+  async function withCache(requestId: number, message: StepMessage): Promise<Step> {
+    const after = (await harness.posted()).length;
+    await harness.send({ type: "observe", requestId, request: { what: "decodeState" } });
+    const observed = await harness.waitForPosted(
+      (posted): posted is Extract<WebviewToHostMessage, { type: "observed" }> => posted.type === "observed" && posted.requestId === requestId,
+      { after },
+    );
+    const { observation } = observed;
+    assert.ok(observation.what === "decodeState" && "cacheHash" in observation, JSON.stringify(observation));
+    return { ...message.report.step, cacheHash: observation.cacheHash, attentionRows: observation.attentionRows };
+  }
+
   async function openDecode(id: string, ids: number[]): Promise<{ requestId: number; prefill: Step }> {
     requestId += 1;
     const after = (await harness.posted()).length;
@@ -123,13 +138,13 @@ describe("decode mode in the webview (Chromium, built bundle, real models)", fun
       wasmPaths: `${harness.origin}/dist/ort/`,
       mode: "decode",
     });
-    return { requestId, prefill: await harness.waitForPosted(isStep(requestId, 0), { after }) };
+    return { requestId, prefill: await withCache(requestId, await harness.waitForPosted(isStep(requestId, 0), { after })) };
   }
 
   async function control(id: number, action: DecodeAction): Promise<Step> {
     const after = (await harness.posted()).length;
     await harness.send({ type: "decodeControl", requestId: id, action });
-    return harness.waitForPosted(isStep(id), { after });
+    return withCache(id, await harness.waitForPosted(isStep(id), { after }));
   }
 
   it("five steps give the tokens and attention rows of five full recomputes in Node; the cache bytes follow the formula", async () => {
@@ -172,11 +187,11 @@ describe("decode mode in the webview (Chromium, built bundle, real models)", fun
     await harness.page.focus('[data-testid="decode-view"]');
     const after = (await harness.posted()).length;
     await harness.page.keyboard.press("ArrowRight");
-    const step = await harness.waitForPosted(isStep(id, 1), { after });
+    const step = (await harness.waitForPosted(isStep(id, 1), { after })).report.step;
     assert.equal(step.cacheLength, prompt.length + 1);
     const afterStep = (await harness.posted()).length;
     await harness.page.keyboard.press("ArrowLeft");
-    const back = await harness.waitForPosted(isStep(id, 0), { after: afterStep });
+    const back = (await harness.waitForPosted(isStep(id, 0), { after: afterStep })).report.step;
     assert.equal(back.cacheLength, prompt.length);
   });
 
@@ -186,9 +201,9 @@ describe("decode mode in the webview (Chromium, built bundle, real models)", fun
     const after = (await harness.posted()).length;
     await harness.send({ type: "decodeControl", requestId: id, action: "play" });
     const stopped = await harness.waitForPosted(isStopped(id), { after });
-    assert.match(stopped.message, /context is full.*512/);
+    assert.match(stopped.report.message, /context is full.*512/);
     const steps = (await harness.posted()).filter(isStep(id));
-    assert.equal(steps[steps.length - 1].cacheLength, 512);
+    assert.equal(steps[steps.length - 1].report.step.cacheLength, 512);
     await harness.page.waitForSelector('[data-testid="decode-notice"]');
     assert.match((await harness.page.textContent('[data-testid="decode-notice"]')) ?? "", /context is full/);
     assert.ok(await harness.page.isDisabled('button[data-action="step"]'), "Step is disabled at the context's end");
@@ -212,7 +227,7 @@ describe("decode mode in the webview (Chromium, built bundle, real models)", fun
     assert.equal(third.prefill.cacheBytes, 2 * 3 * 8 * prompt.length * 16 * 4);
     await new Promise((resolve) => setTimeout(resolve, 1200));
     const all = await harness.posted();
-    const oldSteps = all.map((message, position) => (isStep(second.requestId)(message) && message.index > 0 ? position : -1));
+    const oldSteps = all.map((message, position) => (isStep(second.requestId)(message) && message.report.step.index > 0 ? position : -1));
     const lastOld = Math.max(...oldSteps);
     const newPrefill = all.findIndex(isStep(third.requestId, 0));
     assert.ok(lastOld >= 0 && newPrefill > lastOld, `no step of the old model after the new model's prefill (last old step at ${lastOld}, new prefill at ${newPrefill})`);

@@ -18,7 +18,7 @@ import { parseModelConfig } from "../../src/model/config";
 import { readSafetensors } from "../../src/model/safetensors";
 import { TextTokenizer } from "../../src/model/tokenizer";
 import { decoderWeightsFromTensors } from "../../src/model/weights";
-import type { ModelDescriptor, TokenInfo, WebviewToHostMessage } from "../../src/protocol";
+import type { ModelDescriptor, PanelReport, RunSummary, TokenInfo, WebviewToHostMessage } from "../../src/protocol";
 import { OnnxDecoder } from "../../src/runtime/onnx-decoder";
 import {
   CHROMIUM_PATH,
@@ -39,10 +39,36 @@ const TEXT = `function average(values) {
 // average([1, 2, 3]) === 2`;
 
 type Posted<T extends WebviewToHostMessage["type"]> = Extract<WebviewToHostMessage, { type: T }>;
+type ReportMessage<K extends PanelReport["kind"]> = { type: "report"; requestId: number; report: Extract<PanelReport, { kind: K }> };
 const isType =
   <T extends WebviewToHostMessage["type"]>(type: T, requestId?: number) =>
   (message: WebviewToHostMessage): message is Posted<T> =>
     message.type === type && (requestId === undefined || !("requestId" in message) || message.requestId === requestId);
+
+/** The page's report of `kind` on request `requestId`. */
+const isReport =
+  <K extends PanelReport["kind"]>(kind: K, requestId: number) =>
+  (message: WebviewToHostMessage): message is ReportMessage<K> =>
+    message.type === "report" && message.requestId === requestId && message.report.kind === kind;
+
+/** The run report of request `requestId`. */
+async function runOf(harness: WebviewHarness, requestId: number, options: { after?: number; timeout?: number } = {}): Promise<RunSummary> {
+  return (await harness.waitForPosted(isReport("run", requestId), options)).report.summary;
+}
+
+/** Why the run of request `requestId` failed. */
+async function failureOf(harness: WebviewHarness, requestId: number): Promise<string> {
+  return (await harness.waitForPosted(isReport("failed", requestId))).report.message;
+}
+
+/** A head's map of the run on screen, as query rows, through the test hook. */
+async function headRows(harness: WebviewHarness, requestId: number, layer = 0, head = 0): Promise<number[][]> {
+  const before = (await harness.posted()).length;
+  await harness.send({ type: "observe", requestId, request: { what: "headWeights", layer, head } });
+  const { observation } = await harness.waitForPosted(isType("observed", requestId), { after: before });
+  assert.ok(observation.what === "headWeights" && "rows" in observation, JSON.stringify(observation));
+  return observation.rows;
+}
 
 function descriptor(id: string, origin: string, overrides: Partial<ModelDescriptor> = {}): ModelDescriptor {
   const kind = id.replace("attention-lens-", "").toUpperCase();
@@ -134,7 +160,7 @@ describe("the webview in Chromium (built bundle, real GQA model)", function () {
   });
 
   describe("a selection on wasm", () => {
-    let computed: Posted<"attentionComputed">;
+    let computed: RunSummary;
     let id: number;
 
     before(async () => {
@@ -143,10 +169,10 @@ describe("the webview in Chromium (built bundle, real GQA model)", function () {
       });
       id = message.requestId;
       await harness.send(message);
-      computed = await harness.waitForPosted(isType("attentionComputed", id));
+      computed = await runOf(harness, id);
     });
 
-    it("posts attentionComputed: wasm, the model's sizes, the time", () => {
+    it("reports the run: wasm, the model's sizes, the time", () => {
       assert.equal(computed.backend, "wasm");
       assert.equal(computed.fallbackReason, undefined);
       assert.equal(computed.modelId, MODEL_ID);
@@ -154,10 +180,11 @@ describe("the webview in Chromium (built bundle, real GQA model)", function () {
       assert.ok(computed.milliseconds > 0 && computed.milliseconds < 60_000, `${computed.milliseconds} ms`);
     });
 
-    it("firstHeadWeights equal layer 0 head 0 computed in Node, and every row sums to 1", () => {
-      assert.equal(computed.firstHeadWeights.length, tokens.length);
+    it("layer 0 head 0 (through the test hook) equals Node's, and every row sums to 1", async () => {
+      const rows = await headRows(harness, id, 0, 0);
+      assert.equal(rows.length, tokens.length);
       let worst = 0;
-      computed.firstHeadWeights.forEach((row, query) => {
+      rows.forEach((row, query) => {
         assert.equal(row.length, tokens.length);
         row.forEach((weight, key) => {
           worst = Math.max(worst, Math.abs(weight - reference[query][key]));
@@ -308,10 +335,10 @@ describe("the webview in Chromium (built bundle, real GQA model)", function () {
     it("maps kept as 8 bits per row when the host says so: the panel says it, and the layer on screen is exact, computed again when picked", async () => {
       const message = showAttention(descriptor(MODEL_ID, harness.origin), { mapPrecision: "uint8" });
       await harness.send(message);
-      const computed = await harness.waitForPosted(isType("attentionComputed", message.requestId));
+      const computed = await runOf(harness, message.requestId);
       assert.equal(computed.mapPrecision, "uint8");
-      // Layer 0 is on screen: computed again from its input, so exact, as in Node.
-      computed.firstHeadWeights.forEach((row, query) => {
+      // Layer 0 is on screen (picked in the tests before): computed again from its input, so exact, as in Node.
+      (await headRows(harness, message.requestId, 0, 0)).forEach((row, query) => {
         row.forEach((weight, key) => assert.ok(Math.abs(weight - reference[query][key]) < 1e-4, `query ${query}, key ${key}: ${weight} vs ${reference[query][key]}`));
       });
       const notice = harness.page.locator(".run-header [data-map-precision='uint8']");
@@ -330,7 +357,7 @@ describe("the webview in Chromium (built bundle, real GQA model)", function () {
       const message = showAttention(descriptor(MODEL_ID, harness.origin));
       id = message.requestId;
       await harness.send(message);
-      await harness.waitForPosted(isType("attentionComputed", id));
+      await runOf(harness, id);
     });
 
     it("focusToken (the editor's cursor) focuses that token and answers with its weights", async () => {
@@ -353,7 +380,7 @@ describe("the webview in Chromium (built bundle, real GQA model)", function () {
       const focused = await harness.waitForPosted(isType("tokenFocused", message.requestId), { after: before });
       assert.equal(focused.tokenIndex, 7);
       const order = (await harness.posted()).slice(before).map((posted) => posted.type);
-      assert.ok(order.indexOf("attentionComputed") < order.indexOf("tokenFocused"), order.join(", "));
+      assert.ok(order.indexOf("report") < order.indexOf("tokenFocused"), order.join(", "));
       id = message.requestId;
     });
 
@@ -362,13 +389,13 @@ describe("the webview in Chromium (built bundle, real GQA model)", function () {
       await harness.page.locator('.legend button[aria-checked="true"]', { hasText: "log" }).waitFor();
       const before = (await harness.posted()).length;
       await harness.send({ type: "settingsChanged", settings: { backend: "webgpu", colorScale: "log" } });
-      const rerun = await harness.waitForPosted(isType("attentionComputed", id), { after: before });
+      const rerun = await runOf(harness, id, { after: before });
       assert.equal(rerun.backend, "wasm");
       assert.match(rerun.fallbackReason ?? "", /WebGPU is not available/);
       const header = await harness.page.locator(".run-header").innerText();
       assert.match(header, /Ran on wasm \(setting: webgpu\): WebGPU is not available/);
       let worst = 0;
-      rerun.firstHeadWeights.forEach((row, query) => row.forEach((weight, key) => (worst = Math.max(worst, Math.abs(weight - reference[query][key])))));
+      (await headRows(harness, id)).forEach((row, query) => row.forEach((weight, key) => (worst = Math.max(worst, Math.abs(weight - reference[query][key])))));
       assert.ok(worst < 1e-4);
       await harness.page.screenshot({ path: join(tmpdir(), "attention-lens-webview-fallback.png"), fullPage: true });
     });
@@ -386,7 +413,7 @@ describe("the webview in Chromium (built bundle, real GQA model)", function () {
       await harness.send({ type: "cancel", requestId: message.requestId });
       await new Promise((resolveWait) => setTimeout(resolveWait, 3000));
       const answered = (await harness.posted()).filter(
-        (posted) => (posted.type === "attentionComputed" || posted.type === "error") && posted.requestId === message.requestId,
+        (posted) => posted.type === "report" && posted.requestId === message.requestId,
       );
       assert.deepEqual(answered, []);
       assert.equal(await harness.page.locator(".status").count(), 0, "no progress line is left behind");
@@ -397,7 +424,7 @@ describe("the webview in Chromium (built bundle, real GQA model)", function () {
         await harness.open(theme);
         const message = showAttention(descriptor(MODEL_ID, harness.origin));
         await harness.send(message);
-        await harness.waitForPosted(isType("attentionComputed", message.requestId));
+        await runOf(harness, message.requestId);
         const background = await harness.page.evaluate(() => getComputedStyle(document.body).backgroundColor);
         assert.equal(background, theme === "light" ? "rgb(255, 255, 255)" : "rgb(0, 0, 0)");
         await harness.page.locator(".head-view .map").focus();
@@ -424,7 +451,7 @@ describe("the webview in Chromium (built bundle, real GQA model)", function () {
     it('"auto" does not use a software adapter: wasm, and the reason', async () => {
       const message = gpuRequest("auto");
       await gpuHarness.send(message);
-      const computed = await gpuHarness.waitForPosted(isType("attentionComputed", message.requestId));
+      const computed = await runOf(gpuHarness, message.requestId);
       assert.equal(computed.backend, "wasm");
       assert.match(computed.fallbackReason ?? "", /software fallback/);
     });
@@ -432,10 +459,10 @@ describe("the webview in Chromium (built bundle, real GQA model)", function () {
     it('"webgpu" runs on it (the bundle\'s WebGPU build from dist/ort) and matches Node within 1e-4', async () => {
       const message = gpuRequest("webgpu");
       await gpuHarness.send(message);
-      const computed = await gpuHarness.waitForPosted(isType("attentionComputed", message.requestId), { timeout: 170_000 });
+      const computed = await runOf(gpuHarness, message.requestId, { timeout: 170_000 });
       assert.equal(computed.backend, "webgpu", computed.fallbackReason);
       let worst = 0;
-      computed.firstHeadWeights.forEach((row, query) => row.forEach((weight, key) => (worst = Math.max(worst, Math.abs(weight - reference[query][key])))));
+      (await headRows(gpuHarness, message.requestId)).forEach((row, query) => row.forEach((weight, key) => (worst = Math.max(worst, Math.abs(weight - reference[query][key])))));
       assert.ok(worst < 1e-4, `max |webgpu - node| = ${worst}`);
       assert.match(await gpuHarness.page.locator(".run-header .backend").innerText(), /webgpu/i);
     });
@@ -453,7 +480,7 @@ describe("the webview in Chromium (built bundle, real GQA model)", function () {
       });
       const message = showAttention(model);
       await harness.send(message);
-      const error = await harness.waitForPosted(isType("error", message.requestId));
+      const error = { message: await failureOf(harness, message.requestId) };
       assert.match(error.message, /attention-lens-corrupt\/model\.safetensors/);
       assert.match(error.message, /reinstall/i);
       const shown = await harness.page.locator(".error[role=alert]").innerText();
@@ -468,7 +495,7 @@ describe("the webview in Chromium (built bundle, real GQA model)", function () {
       });
       const message = showAttention(model);
       await harness.send(message);
-      const error = await harness.waitForPosted(isType("error", message.requestId));
+      const error = { message: await failureOf(harness, message.requestId) };
       assert.match(error.message, /attention-lens-missing\/model\.safetensors was not found \(HTTP 404/);
     });
 
@@ -477,10 +504,10 @@ describe("the webview in Chromium (built bundle, real GQA model)", function () {
       const second = showAttention(descriptor(MODEL_ID, harness.origin));
       await harness.send(first);
       await harness.send(second);
-      const computed = await harness.waitForPosted(isType("attentionComputed", second.requestId));
+      const computed = await runOf(harness, second.requestId);
       assert.equal(computed.modelId, MODEL_ID);
       await new Promise((resolveWait) => setTimeout(resolveWait, 1500)); // let the first finish loading
-      const late = (await harness.posted()).filter((posted) => posted.type === "attentionComputed" && posted.requestId === first.requestId);
+      const late = (await harness.posted()).filter((posted) => posted.type === "report" && posted.requestId === first.requestId);
       assert.deepEqual(late, []);
       assert.equal(await harness.page.locator(".error[role=alert]").count(), 0);
     });

@@ -1,7 +1,7 @@
 /**
  * The stages and batch modes of the built webview in headless Chromium (test/browser/webview): the
  * test plays the host, sends showAttention in "stages" or "batch" mode with real token ids of the
- * bundled GQA model, and checks what the page reports (`learningComputed`) against the library run
+ * bundled GQA model, and checks what the page reports (its learning report; the rows through the test hook) against the library run
  * in Node on the same ids, what it draws, "show me the code", and its messages for bad input.
  * Also the pure parts of those modes (webview/stages/stages-report.ts, webview/batch/batch-report.ts)
  * and of the host's batch (src/extension/batch-lines.ts).
@@ -139,9 +139,9 @@ describe("stages and batch modes in Chromium (built bundle, real GQA model)", fu
       mode,
       learning,
     });
-    const isReport = (message: WebviewToHostMessage): message is Extract<WebviewToHostMessage, { type: "learningComputed" }> =>
-      message.type === "learningComputed" && message.requestId === requestId;
-    return (await harness.waitForPosted(isReport, { after: before, timeout: 120_000 })).report;
+    const isReport = (message: WebviewToHostMessage): message is { type: "report"; requestId: number; report: { kind: "learning"; report: LearningReport } } =>
+      message.type === "report" && message.requestId === requestId && message.report.kind === "learning";
+    return (await harness.waitForPosted(isReport, { after: before, timeout: 120_000 })).report.report;
   }
 
   it("stages: the numbers the page reports equal the library's trace in Node, with the formulas", async () => {
@@ -154,12 +154,21 @@ describe("stages and batch modes in Chromium (built bundle, real GQA model)", fu
 
     const stages = traceModelStages(model, [tokensOf(TEXT).map((token) => token.id)]);
     const inspection = inspectStages(config, stages, { layer: 1, head: 5, query: 9, dropout: { rate: 0.2, seed: 7 } });
+    // The rows through the test hook.
+    const after = (await harness.posted()).length;
+    await harness.send({ type: "observe", requestId, request: { what: "stageRows" } });
+    const { observation } = await harness.waitForPosted(
+      (posted): posted is Extract<WebviewToHostMessage, { type: "observed" }> => posted.type === "observed" && posted.requestId === requestId,
+      { after },
+    );
+    assert.ok(observation.what === "stageRows" && "rows" in observation, JSON.stringify(observation));
+    const rows = observation.rows;
     for (const stage of ["rawScores", "scaledScores", "mask", "maskedScores", "weights", "weightsAfterDropout", "context"] as const) {
-      assertRowsClose(report.rows[stage], jsonRow(inspection.trace[stage]), 1e-5, stage);
+      assertRowsClose(rows[stage], jsonRow(inspection.trace[stage]), 1e-5, stage);
     }
-    const weights = report.rows.weights.filter((value): value is number => value !== null);
+    const weights = rows.weights.filter((value): value is number => value !== null);
     assert.ok(Math.abs(weights.reduce((sum, value) => sum + value, 0) - 1) < 1e-5, "the softmax row sums to 1");
-    assert.deepEqual(report.rows.mask.slice(10), new Array(report.tokens - 10).fill(null), "keys after query 9 are masked");
+    assert.deepEqual(rows.mask.slice(10), new Array(report.tokens - 10).fill(null), "keys after query 9 are masked");
     const expectedFormulas = stageFormulas(inspection.trace, { key: 3, dropoutRate: 0.2 }).map((formula) => formula.substituted);
     assert.equal(report.formulas.length, 6);
     assert.deepEqual(report.formulas.slice(1, 3), expectedFormulas.slice(1, 3));

@@ -15,12 +15,12 @@
  * `tokenFocused` with that token's weights.
  */
 
-import type { BackendSetting, HeadSelection, HostToWebviewMessage, ModelDescriptor, PanelState, RunStage, TokenInfo, WebviewToHostMessage } from "../../src/protocol";
+import type { BackendSetting, HeadSelection, HostToWebviewMessage, ModelDescriptor, PanelState, RunStage, RunSummary, TokenInfo, WebviewToHostMessage } from "../../src/protocol";
 import type { Backend } from "../../src/runtime/model-runtime";
 import { signalWhen, type LayeredDecoder } from "../../src/runtime/layered-decoder";
 import type { Cell } from "../heatmap/layout";
 import { DecoderCache, nextFrame, type ProgressReporter } from "../runtime/model-loading";
-import { AttentionMapsBuilder, withExactLayer, headMap, mapRows, meanOfHeads, queryRow, type AttentionMaps } from "./attention-maps";
+import { AttentionMapsBuilder, withExactLayer, headMap, meanOfHeads, queryRow, type AttentionMaps } from "./attention-maps";
 import { PreviousTokenScores, type FirstHead } from "./first-head";
 import { DEFAULT_HEAD_METRIC_VIEW, parseHeadMetricView, type HeadMetricView } from "../components/head-metric-order";
 
@@ -252,9 +252,7 @@ export class AttentionState {
       this.showResult(result);
       report("done", `${model.id} ran on ${result.backend} in ${milliseconds.toFixed(0)} ms`);
       this.status = null;
-      this.context.post({
-        type: "attentionComputed",
-        requestId,
+      const summary: RunSummary = {
         modelId: model.id,
         backend: result.backend,
         ...(result.fallbackReason !== undefined ? { fallbackReason: result.fallbackReason } : {}),
@@ -263,8 +261,8 @@ export class AttentionState {
         heads: maps.heads,
         tokens: maps.tokens,
         mapPrecision: maps.precision,
-        firstHeadWeights: mapRows(headMap(maps, 0, 0), maps.tokens),
-      });
+      };
+      this.context.post({ type: "report", requestId, report: { kind: "run", summary } });
       if (result.fallbackReason) this.log("warn", `${model.id} runs on ${result.backend}: ${result.fallbackReason}`);
       // A lock kept from the run before, or the editor's cursor: tell the host what it focuses now.
       if (this.focusedToken !== null) this.announceFocus();
@@ -278,7 +276,7 @@ export class AttentionState {
     this.status = null;
     this.error = message;
     this.result = null; // the maps of an earlier selection would read as this one's
-    this.context.post({ type: "error", requestId, message });
+    this.context.post({ type: "report", requestId, report: { kind: "failed", of: "run", message } });
     this.log("error", message);
   }
 

@@ -2,7 +2,7 @@
  * The batch view's state: the request's lines (each tokenized on its own by the host) as one
  * left-padded batch through the TypeScript reference model, the same batch right-padded for
  * contrast, and the person's choice of sequence, layer and head. Its first result is reported to
- * the host (`learningComputed`).
+ * the host (a learning report).
  */
 
 import type { PaddedBatch } from "../../src/attention/padded-batch";
@@ -88,7 +88,7 @@ export class BatchState extends ReferenceModelRun<BatchRun> {
     this.result = result;
     const lengths = result.left.lengths;
     this.row = lengths.indexOf(Math.min(...lengths)); // the shortest line has the most pads
-    this.host.post({ type: "learningComputed", requestId: request.requestId, report: batchReport(request.model.id, result.comparison, REFERENCE_MODEL_NAME) });
+    this.host.post({ type: "report", requestId: request.requestId, report: { kind: "learning", report: batchReport(request.model.id, result.comparison, REFERENCE_MODEL_NAME) } });
   }
 
   /** The request's batch (`check` made sure there is one). */

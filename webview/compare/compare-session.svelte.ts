@@ -9,11 +9,11 @@
  *
  * A comparison runs when compare mode is shown and the request or model B changes. A newer
  * comparison supersedes an older one (its results are dropped at the next step), and so does a
- * newer request or a `cancel` from the host. When done, the host hears `comparisonComputed`.
+ * newer request or a `cancel` from the host. When done, the host hears the comparison report.
  */
 
 import { DEFAULT_HEAD_METRIC_VIEW, parseHeadMetricView, type HeadMetricView } from "../components/head-metric-order";
-import type { ComparedModelSummary, HostToWebviewMessage, ModelDescriptor, WebviewToHostMessage } from "../../src/protocol";
+import type { ComparisonSummary, ComparedModelSummary, HostToWebviewMessage, ModelDescriptor, WebviewToHostMessage } from "../../src/protocol";
 import type { Backend } from "../../src/runtime/model-runtime";
 import { AttentionMapsBuilder, mapLayers, type AttentionMaps } from "../attention/attention-maps";
 import { DecoderCache, nextFrame } from "../runtime/model-loading";
@@ -199,13 +199,12 @@ export class CompareSession {
       if (!validLayer || !validHead) this.selection = { layer: 0, head: 0 };
       this.result = result;
       this.status = null;
-      this.context.post({
-        type: "comparisonComputed",
-        requestId,
+      const summary: ComparisonSummary = {
         models: [summaryOf(sideA), summaryOf(sideB)],
         meanDifferenceByLayer: result.layers.map((layer) => layer.meanDifference),
         kvBytesRatio: sideB.memory.bytes / sideA.memory.bytes,
-      });
+      };
+      this.context.post({ type: "report", requestId, report: { kind: "comparison", summary } });
       this.context.post({
         type: "log",
         level: "info",
@@ -220,7 +219,7 @@ export class CompareSession {
       this.error = message;
       this.result = null; // a comparison of other tokens or models would read as this one
       this.lastKey = ""; // the same pair may be tried again
-      this.context.post({ type: "comparisonFailed", requestId, message });
+      this.context.post({ type: "report", requestId, report: { kind: "failed", of: "comparison", message } });
       this.context.post({ type: "log", level: "error", message: `compare: ${message}` });
     }
   }

@@ -4,7 +4,7 @@
  *
  * The decoding starts when decode mode is shown for a request (or the request arrives in decode
  * mode). Step, back, reset, play and pause come from the controls, the keyboard or the host
- * (`decodeControl`). Every new state is reported to the host as `decodeStepComputed`; a refusal or
+ * (`decodeControl`). Every new state is reported to the host as a decoding step report; a refusal or
  * failure (the context is full, a broken model) as `decodeStopped`, with the message also shown.
  *
  * A newer request (another selection, another model), a `cancel` from the host, or the panel's
@@ -15,7 +15,7 @@
  * (TextTokenizer works without Node APIs); see generated-text.ts for characters split over tokens.
  */
 
-import type { DecodeAction, DecodeStepSummary, HostToWebviewMessage, ModelDescriptor, WebviewToHostMessage } from "../../src/protocol";
+import type { DecodeAction, DecodeStepSummary, HostToWebviewMessage, ModelDescriptor, Observation, WebviewToHostMessage } from "../../src/protocol";
 import { checkSamplingSettings, type SamplingSettings } from "../../src/model/sampling";
 import type { TextTokenizer } from "../../src/model/tokenizer";
 import type { LabelledToken } from "../heatmap/token-labels";
@@ -245,7 +245,7 @@ export class DecodeState {
       this.playing = false;
       if (error instanceof ContextFullError) {
         this.notice = `Stopped: ${error.message}.`;
-        this.context.post({ type: "decodeStopped", requestId: request.requestId, message: this.notice });
+        this.context.post({ type: "report", requestId: request.requestId, report: { kind: "decodeStopped", message: this.notice } });
       } else {
         this.fail(request.requestId, messageOf(error));
       }
@@ -276,7 +276,7 @@ export class DecodeState {
       if (session && !session.canStep) {
         const request = this.context.request();
         this.notice = `Stopped: the context is full (${session.length} of ${session.contextLength} tokens, the model's max_position_embeddings). Step back or reset to go on.`;
-        if (request) this.context.post({ type: "decodeStopped", requestId: request.requestId, message: this.notice });
+        if (request) this.context.post({ type: "report", requestId: request.requestId, report: { kind: "decodeStopped", message: this.notice } });
         break;
       }
       if (!(await this.advance("play", generation))) break;
@@ -308,10 +308,7 @@ export class DecodeState {
       layers: config.numHiddenLayers,
       labelledToken: (id) => ({ text: tokenizer.tokenText(id), bytes: tokenizer.partialCharacterBytes(id) }),
     };
-    const heads = config.numAttentionHeads;
-    this.context.post({
-      type: "decodeStepComputed",
-      requestId: request.requestId,
+    const summary: DecodeStepSummary = {
       modelId: request.model.id,
       backend,
       action,
@@ -320,20 +317,31 @@ export class DecodeState {
       generatedIds: session.generatedIds,
       cacheLength: cache.length,
       cacheBytes: cache.bytes,
+      ...(step.check ? { logitsMaxDifference: step.check.logitsMaxDifference, attentionMaxDifference: step.check.attentionMaxDifference } : {}),
+      milliseconds: step.milliseconds,
+    };
+    this.context.post({ type: "report", requestId: request.requestId, report: { kind: "decodeStep", step: summary } });
+  }
+
+  /** The test hook's view of the decoding on screen: its cache's hash and the newest query row per layer and head. */
+  observe(): Observation {
+    const snapshot = this.snapshot;
+    if (!snapshot) return { what: "decodeState", error: "no decoding is on screen" };
+    const { step, cache, heads } = snapshot;
+    return {
+      what: "decodeState",
       cacheHash: cacheHash(cache.layers),
       attentionRows: step.attentions.map((rows) =>
         Array.from({ length: heads }, (_, head) => Array.from(rows.data.subarray(head * step.cacheLength, (head + 1) * step.cacheLength))),
       ),
-      ...(step.check ? { logitsMaxDifference: step.check.logitsMaxDifference, attentionMaxDifference: step.check.attentionMaxDifference } : {}),
-      milliseconds: step.milliseconds,
-    });
+    };
   }
 
   private fail(requestId: number, message: string): void {
     this.status = null;
     this.playing = false;
     this.error = message;
-    this.context.post({ type: "decodeStopped", requestId, message });
+    this.context.post({ type: "report", requestId, report: { kind: "decodeStopped", message } });
     this.context.post({ type: "log", level: "error", message: `decode: ${message}` });
   }
 

@@ -2,7 +2,7 @@
  * What the stages and batch views share: each runs the request's tokens through the TypeScript
  * reference model (reference-model.ts) when the panel shows its mode, says what it is loading or
  * running, drops a run the panel has moved past, and reports a failure to the host as its mode's
- * `learningComputed` error. A subclass says what to check first, what to compute and what to show.
+ * learning report with the error. A subclass says what to check first, what to compute and what to show.
  */
 
 import type { DecoderModel } from "../../src/model/decoder-model";
@@ -83,7 +83,7 @@ export abstract class ReferenceModelRun<Computed> {
       if (this.runningFor !== requestId) return;
       this.status = null;
       this.error = messageOf(error);
-      this.host.post({ type: "learningComputed", requestId, report: { mode: this.mode, error: this.error } });
+      this.host.post({ type: "report", requestId, report: { kind: "learning", report: { mode: this.mode, error: this.error } } });
     } finally {
       if (this.runningFor === requestId) this.runningFor = null;
     }

@@ -54,6 +54,20 @@ export function jsonRow(values: readonly number[]): (number | null)[] {
   return values.map((value) => (Number.isFinite(value) ? value : null));
 }
 
+/** The selected query's row of each stage, as JSON can carry it (-Infinity as null): for the test hook. */
+export function stageRows(inspection: StageInspection): Record<string, (number | null)[]> {
+  const { trace } = inspection;
+  return {
+    rawScores: jsonRow(trace.rawScores),
+    scaledScores: jsonRow(trace.scaledScores),
+    mask: jsonRow(trace.mask),
+    maskedScores: jsonRow(trace.maskedScores),
+    weights: jsonRow(trace.weights),
+    weightsAfterDropout: jsonRow(trace.weightsAfterDropout),
+    context: jsonRow(trace.context),
+  };
+}
+
 export function stagesReport(
   modelId: string,
   inspection: StageInspection,
@@ -72,15 +86,6 @@ export function stagesReport(
     dropoutRate: inspection.dropout?.rate ?? 0,
     dropoutSeed: inspection.dropout?.seed ?? 0,
     tokens: trace.keyLength,
-    rows: {
-      rawScores: jsonRow(trace.rawScores),
-      scaledScores: jsonRow(trace.scaledScores),
-      mask: jsonRow(trace.mask),
-      maskedScores: jsonRow(trace.maskedScores),
-      weights: jsonRow(trace.weights),
-      weightsAfterDropout: jsonRow(trace.weightsAfterDropout),
-      context: jsonRow(trace.context),
-    },
     formulas: formulas.map((formula) => formula.substituted),
     scaling: {
       unscaledSpread: scaling.unscaled.standardDeviation,

@@ -4,7 +4,7 @@
  * are the library's own (src/model/stage-inspection.ts, src/attention/stage-formulas.ts).
  *
  * The trace runs when the panel is in stages mode and a request arrives (or the mode is opened
- * later); its first result is reported to the host (`learningComputed`), for the log and tests.
+ * later); its first result is reported to the host (a learning report), for the log and tests.
  */
 
 import type { AttentionStages } from "../../src/attention/scaled-dot-product-attention";
@@ -12,10 +12,10 @@ import { stageFormulas, type StageFormula } from "../../src/attention/stage-form
 import type { DecoderConfig } from "../../src/model/config";
 import type { DecoderModel } from "../../src/model/decoder-model";
 import { inspectStages, traceModelStages, type StageInspection } from "../../src/model/stage-inspection";
-import type { StagesChoice, TokenInfo } from "../../src/protocol";
+import type { Observation, StagesChoice, TokenInfo } from "../../src/protocol";
 import { REFERENCE_MODEL_NAME } from "../reference-model/reference-model";
 import { ReferenceModelRun, type ReferenceModelRunHost, type ShowAttention } from "../reference-model/reference-model-run.svelte";
-import { clampSelection, parseDropout, stagesReport, type StagesSelection } from "./stages-report";
+import { clampSelection, parseDropout, stageRows, stagesReport, type StagesSelection } from "./stages-report";
 
 export type StagesStateHost = ReferenceModelRunHost;
 
@@ -116,9 +116,14 @@ export class StagesState extends ReferenceModelRun<StagesTrace> {
     if (this.reportedFor === requestId || !inspection || !trace) return;
     this.reportedFor = requestId;
     this.host.post({
-      type: "learningComputed",
+      type: "report",
       requestId,
-      report: stagesReport(trace.modelId, inspection, this.selection.key, this.formulas, REFERENCE_MODEL_NAME),
+      report: { kind: "learning", report: stagesReport(trace.modelId, inspection, this.selection.key, this.formulas, REFERENCE_MODEL_NAME) },
     });
+  }
+
+  /** The test hook's view: the selected query's row of each stage (JSON: -Infinity as null). */
+  observe(): Observation {
+    return this.inspection ? { what: "stageRows", rows: stageRows(this.inspection) } : { what: "stageRows", error: "no stages are on screen" };
   }
 }
