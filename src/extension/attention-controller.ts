@@ -19,9 +19,7 @@ import * as vscode from "vscode";
 
 import type { TextTokenizer } from "../model/tokenizer";
 import type {
-  ComparisonSummary,
   DecodeAction,
-  DecodeStepSummary,
   LearningReport,
   LensMode,
   ModelDescriptor,
@@ -51,23 +49,9 @@ import { RunStatusBar } from "./run-status-bar";
 import { SELECT_TEXT_ADVICE, tokensOfText, type SelectionTokenizer } from "./selection-tokens";
 import { SETTINGS_SECTION, tokenBudget, viewSettingsOf, type ExtensionSettings } from "./settings";
 import { parseStagesChoice } from "./stages-choice";
+import type { AttentionSummary, ComparisonResult, DecodeReport } from "./command-results";
 
-/**
- * What Show Attention resolves to: the panel's run report with its request id, and what the host
- * did to the text before sending it: `truncation` when the selection was cut to the token limit,
- * `usedCurrentLine` when nothing was selected and the line under the cursor was shown.
- */
-export type AttentionSummary = RunSummary & { requestId: number } & Pick<ShowAttentionFields, "truncation" | "usedCurrentLine">;
-
-/** What Compare Models resolves to: the panel's comparison report with its request id. */
-export type ComparisonResult = ComparisonSummary & { requestId: number };
-
-/** What Step Through Decoding and the decode controls resolve to: the state after the action, or why it stopped. */
-export interface DecodeReport {
-  requestId: number;
-  step?: DecodeStepSummary;
-  stopped?: string;
-}
+export type { AttentionSummary, ComparisonResult, DecodeReport } from "./command-results";
 
 const DECODE_ACTIONS: readonly DecodeAction[] = ["step", "back", "reset", "play", "pause"];
 

@@ -15,6 +15,7 @@
  *   panel-log.ts              the output channel's lines for the panel's messages and runs
  *   run-progress.ts           the progress notification of a long run, with Cancel
  *   test-hook.ts              what tests read off the panel (returned by activate in test mode only)
+ *   command-results.ts        what the commands resolve to
  *   run-status-bar.ts         the status bar item
  *   learning-host.ts          stages and batch modes: the batch's lines, "show me the code"
  *   walkthrough-commands.ts   the walkthrough's "try it" commands
