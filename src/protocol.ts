@@ -239,6 +239,8 @@ export interface RunSummary {
   tokens: number;
   /** How the panel keeps the maps (the host's choice for the memory budget). */
   mapPrecision: MapPrecision;
+  /** How well the model knows the text: its mean next-token loss in nats per token (absent for a single token). */
+  meanLoss?: number;
 }
 
 /** Both models' facts and the per-layer summary of |A - B|. */

@@ -10,7 +10,9 @@
  *                (HEAD_SLICE_ROWS rows), twice (the input's copy and its transposed view)
  *   KV cache     2 x L x nkv x T x hs x 4 bytes (the present keys and values of every layer)
  *   activations  one layer's working set: about 5 attention-sized tensors (scores to weights)
- *                nh x T x T x 4, and 3 MLP-sized ones T x I x 4
+ *                nh x T x T x 4, and 3 MLP-sized ones T x I x 4; or, when larger, the output head's
+ *                logits of one vocabulary slice for every position (the next-token losses), twice
+ *                (the runtime's output and its copy): 2 x T x min(V, HEAD_SLICE_ROWS) x 4
  *   maps         L x nh x T x T cells, kept at the finest precision that fits (MapPrecision):
  *                4 bytes (float32), 2 (float16), or 1 plus a 4-byte scale per row (uint8); with
  *                coarser maps, the layer on screen exact beside them (exactLayerBytesOf)
@@ -117,7 +119,9 @@ function partsBesideMaps(config: DecoderConfig, tokens: number) {
   const runtimeBytes = weightPlacement(weightsBytes) === "initializers" ? weightsBytes : 2 * largestFedBytes(config);
   const { numHiddenLayers: layers, numAttentionHeads: heads, numKeyValueHeads: keyValueHeads, headDim, intermediateSize } = config;
   const cacheBytes = 2 * layers * keyValueHeads * tokens * headDim * 4;
-  const activationBytes = 5 * heads * tokens * tokens * 4 + 3 * tokens * Math.max(intermediateSize, config.hiddenSize) * 4;
+  const layerWorkingSet = 5 * heads * tokens * tokens * 4 + 3 * tokens * Math.max(intermediateSize, config.hiddenSize) * 4;
+  const headSliceLogits = 2 * tokens * Math.min(config.vocabSize, HEAD_SLICE_ROWS) * 4;
+  const activationBytes = Math.max(layerWorkingSet, headSliceLogits);
   return { weightsBytes, runtimeBytes, cacheBytes, activationBytes, fixedBytes: weightsBytes + runtimeBytes + cacheBytes + activationBytes };
 }
 

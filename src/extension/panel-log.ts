@@ -81,9 +81,10 @@ export function logRunOutcome(log: Log, outcome: RunOutcome<RunSummary>, hostMil
     case "computed": {
       const { result } = outcome;
       const fallback = result.fallbackReason ? ` (fell back: ${result.fallbackReason})` : "";
+      const loss = result.meanLoss !== undefined ? `; next-token loss ${result.meanLoss.toFixed(3)} nats per token (perplexity ${Math.exp(result.meanLoss).toFixed(1)})` : "";
       log.info(
         `${id} done: ${result.modelId}, ${result.tokens} tokens, ${result.layers} layers × ${result.heads} heads on ` +
-          `${result.backend}${fallback} in ${formatMilliseconds(result.milliseconds)} (${formatMilliseconds(hostMilliseconds)} from the request)`,
+          `${result.backend}${fallback} in ${formatMilliseconds(result.milliseconds)} (${formatMilliseconds(hostMilliseconds)} from the request)${loss}`,
       );
       break;
     }

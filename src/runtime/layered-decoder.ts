@@ -18,6 +18,7 @@
  * nh query heads, nkv key/value heads, hs head size, N rows with logits.
  */
 
+import { NextTokenLosses, type NextTokenReport } from "./next-token-losses";
 import * as ort from "onnxruntime-web";
 import type { KeyValue } from "../attention/kv-cache";
 import { RotaryEmbedding } from "../attention/rotary-embedding";
@@ -60,6 +61,12 @@ export interface LayeredDecoderCall extends OnnxDecoderComputeCall {
    * layers before it.
    */
   keepLayerInputs?: boolean;
+  /**
+   * Score how well the model knows the text (one sequence): each token after the first gets its
+   * next-token loss, and each place the model's `top` guesses (next-token-losses.ts). The head runs
+   * on every position, one vocabulary slice at a time, whatever `logits` asks for.
+   */
+  nextToken?: { top?: number };
 }
 
 export interface LayeredDecoderOptions {
@@ -230,6 +237,7 @@ export class LayeredDecoder {
       }
       if (call.signal?.aborted) throw cancelled();
       const logits = await this.runHead(hidden, call.logits ?? "all");
+      const nextToken = call.nextToken ? await this.scoreNextTokens(hidden, inputIds, call.nextToken.top ?? 5) : undefined;
       call.onLayer?.(layers, layers);
       const milliseconds = performance.now() - started;
       return {
@@ -241,6 +249,7 @@ export class LayeredDecoder {
           keyMask: prepared.keyMask,
           milliseconds,
           ...(call.keepLayerInputs ? { layerInputs } : {}),
+          ...(nextToken ? { nextToken } : {}),
         },
         presents,
       };
@@ -280,6 +289,22 @@ export class LayeredDecoder {
     });
     for (const [name, tensor] of Object.entries(outputs)) if (name !== GraphNames.attentions(0)) tensor.dispose();
     return toTensor(outputs[GraphNames.attentions(0)]);
+  }
+
+  /** Each token's next-token loss and the top guesses, from the head's logits one vocabulary slice at a time. */
+  private async scoreNextTokens(hidden: ort.Tensor, inputIds: readonly (readonly number[])[], top: number): Promise<NextTokenReport> {
+    if (inputIds.length !== 1) throw new RangeError(`next-token losses score one sequence, not a batch of ${inputIds.length}`);
+    const [, length] = hidden.dims;
+    const scores = new NextTokenLosses(inputIds[0].slice(1), this.config.vocabSize, top);
+    const { norm, slices } = this.headFeeds;
+    for (const slice of slices) {
+      const feeds: Record<string, ort.Tensor> = { [LayerGraphNames.hiddenStates]: hidden, ...norm };
+      if (slice.weight) feeds[HEAD_WEIGHT] = slice.weight;
+      const part = (await this.head.run(feeds))[GraphNames.logits];
+      scores.addSlice((await part.getData()) as Float32Array, length, part.dims[2], slice.start);
+      part.dispose();
+    }
+    return scores.finish();
   }
 
   /** The output head on the rows asked for: (B, T, C) -> (B, N, V). */

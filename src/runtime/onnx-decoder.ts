@@ -13,6 +13,7 @@
  * nkv key/value heads, hs head size.
  */
 
+import type { NextTokenReport } from "./next-token-losses";
 import * as ort from "onnxruntime-web";
 import type { KeyValue } from "../attention/kv-cache";
 import type { TokenMask } from "../attention/left-padding";
@@ -39,6 +40,8 @@ export interface OnnxDecoderStep {
   milliseconds: number;
   /** Per layer, the hidden states (B, T, C) that entered it; only when asked (`LayeredDecoder`'s keepLayerInputs). */
   layerInputs?: Float32Array[];
+  /** Each token's next-token loss and the model's guesses there; only when asked (`LayeredDecoder`'s nextToken). */
+  nextToken?: NextTokenReport;
 }
 
 /** Which rows get logits: every new token's, only each sequence's last, or none (maps only). */

@@ -92,8 +92,11 @@ function tokenize(text: string): TokenInfo[] {
 }
 
 /** Layer 0, head 0 of the same model on the same ids, in Node (onnxruntime-web, wasm). */
-/** Layer 0 head 0 as rows, and the head the panel should open on, from onnxruntime-node's run of the same ids. */
-async function referenceRun(ids: number[]): Promise<{ firstHeadRows: number[][]; opensOn: FirstHead }> {
+/**
+ * Layer 0 head 0 as rows, the head the panel should open on, and each token's next-token loss
+ * (log-sum-exp of the logits before it minus its own), from a Node run of the same ids.
+ */
+async function referenceRun(ids: number[]): Promise<{ firstHeadRows: number[][]; opensOn: FirstHead; losses: number[] }> {
   const config = parseModelConfig(JSON.parse(readFileSync(join(MODEL_DIRECTORY, "config.json"), "utf8")));
   const file = readSafetensors(new Uint8Array(readFileSync(join(MODEL_DIRECTORY, "model.safetensors"))));
   const decoder = await OnnxDecoder.create(config, decoderWeightsFromTensors(config, file.tensors), { choice: "wasm" });
@@ -103,9 +106,16 @@ async function referenceRun(ids: number[]): Promise<{ firstHeadRows: number[][];
     const tokens = ids.length;
     const scores = new PreviousTokenScores(config.numAttentionHeads, tokens);
     step.attentions.forEach((attention, index) => scores.add(index, attention.data));
+    const vocabulary = config.vocabSize;
+    const losses = ids.slice(1).map((target, row) => {
+      const logits = step.logits.data.subarray(row * vocabulary, (row + 1) * vocabulary);
+      const largest = Math.max(...logits);
+      return largest + Math.log(logits.reduce((sum, logit) => sum + Math.exp(logit - largest), 0)) - logits[target];
+    });
     return {
       firstHeadRows: Array.from({ length: tokens }, (_, row) => Array.from(layer.data.subarray(row * tokens, (row + 1) * tokens))),
       opensOn: scores.choose(),
+      losses,
     };
   } finally {
     await decoder.dispose();
@@ -118,6 +128,7 @@ describe("the webview in Chromium (built bundle, real GQA model)", function () {
   let tokens: TokenInfo[];
   let reference: number[][];
   let opensOn: FirstHead;
+  let losses: number[];
   let requestId = 0;
 
   before(async function () {
@@ -132,7 +143,7 @@ describe("the webview in Chromium (built bundle, real GQA model)", function () {
       this.skip();
     }
     tokens = tokenize(TEXT);
-    ({ firstHeadRows: reference, opensOn } = await referenceRun(tokens.map((token) => token.id)));
+    ({ firstHeadRows: reference, opensOn, losses } = await referenceRun(tokens.map((token) => token.id)));
     harness = await startWebviewHarness({ theme: "dark" });
   });
   after(async () => harness?.close());
@@ -194,6 +205,19 @@ describe("the webview in Chromium (built bundle, real GQA model)", function () {
         assert.ok(Math.abs(sum - 1) < 1e-4, `row ${query} sums to ${sum}`);
       });
       assert.ok(worst < 1e-4, `max |webview - node| = ${worst}`);
+    });
+
+    it("says how well the model knows the text: each token's loss and the mean, as Node computes them, and the guesses on hover", async () => {
+      const mean = losses.reduce((sum, loss) => sum + loss, 0) / losses.length;
+      assert.ok(computed.meanLoss !== undefined && Math.abs(computed.meanLoss - mean) < 1e-4, `reported ${computed.meanLoss}, Node ${mean}`);
+      const shownMean = Number(await harness.page.locator(".loss-view .summary").getAttribute("data-mean-loss"));
+      assert.ok(Math.abs(shownMean - mean) < 1e-4, `shown ${shownMean}, Node ${mean}`);
+      assert.match(await harness.page.locator(".loss-view .summary").innerText(), new RegExp(`perplexity ${Math.exp(mean).toFixed(1)}`));
+      const shown = await harness.page.locator(".loss-view .token[data-loss]").evaluateAll((spans) => spans.map((span) => Number(span.getAttribute("data-loss"))));
+      assert.equal(shown.length, tokens.length - 1, "every token after <|bos|> has a loss");
+      shown.forEach((loss, index) => assert.ok(Math.abs(loss - losses[index]) < 1e-4, `token ${index + 1}: ${loss} vs ${losses[index]}`));
+      const title = (await harness.page.locator('.loss-view .token[data-index="3"]').getAttribute("title")) ?? "";
+      assert.match(title, /^#3 “.+”: loss \d+\.\d\d nats \(the model gave it \d+\.\d%\); its guesses here: “.+” \d+\.\d%, /);
     });
 
     it("reported progress through the stages, in order", async () => {

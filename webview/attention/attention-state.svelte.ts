@@ -15,6 +15,7 @@
  * `tokenFocused` with that token's weights.
  */
 
+import type { NextTokenReport } from "../../src/runtime/next-token-losses";
 import type { BackendSetting, HeadSelection, HostToWebviewMessage, ModelDescriptor, PanelState, RunStage, RunSummary, TokenInfo, WebviewToHostMessage } from "../../src/protocol";
 import type { Backend } from "../../src/runtime/model-runtime";
 import { signalWhen, type LayeredDecoder } from "../../src/runtime/layered-decoder";
@@ -46,6 +47,8 @@ export interface RunResult {
   maps: AttentionMaps;
   /** The head a panel opens on for this run (first-head.ts), and why. */
   firstHead: FirstHead;
+  /** Each token's next-token loss and the model's guesses there (absent for a single token). */
+  nextToken?: NextTokenReport;
 }
 
 export interface RunStatus {
@@ -210,6 +213,7 @@ export class AttentionState {
         const output = await decoder.compute([tokens.map((token) => token.id)], {
           logits: "none",
           keepLayerInputs: coarse,
+          ...(tokens.length > 1 ? { nextToken: { top: 5 } } : {}),
           onAttention: (layer, weights) => {
             previousToken.add(layer, weights.data);
             layerMaps.add(layer, weights);
@@ -248,6 +252,7 @@ export class AttentionState {
           : {}),
         maps,
         firstHead,
+        ...(step.nextToken ? { nextToken: step.nextToken } : {}),
       };
       this.showResult(result);
       report("done", `${model.id} ran on ${result.backend} in ${milliseconds.toFixed(0)} ms`);
@@ -261,6 +266,7 @@ export class AttentionState {
         heads: maps.heads,
         tokens: maps.tokens,
         mapPrecision: maps.precision,
+        ...(step.nextToken ? { meanLoss: step.nextToken.meanLoss } : {}),
       };
       this.context.post({ type: "report", requestId, report: { kind: "run", summary } });
       if (result.fallbackReason) this.log("warn", `${model.id} runs on ${result.backend}: ${result.fallbackReason}`);
