@@ -186,4 +186,9 @@ describe("your own model in a real workbench: a model folder and the Hugging Fac
     assert.ok(header.includes(`${expected} tokens`), `the header says "${header}"; Node tokenizes the selection into ${expected} tokens (GPT-2 adds no BOS)`);
     assert.match(header, /MHA · 2 layers · 2 query \/ 2 K\/V heads/);
   });
+
+  it("the panel's page threw nothing with these models (a vocabulary larger than the tokenizer's, no BOS)", () => {
+    assert.ok(workbench);
+    assert.deepEqual(workbench.log.filter((line) => line.startsWith("[page uncaught]")), []);
+  });
 });

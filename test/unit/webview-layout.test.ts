@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 
 import { navigate, type NavigationPosition } from "../../webview/heatmap/keyboard-navigation";
 import { cellSizeForWidth, hitTestCell, labelStride, visibleLabelIndices } from "../../webview/heatmap/layout";
-import { showWhitespace, tokenDescription, tokenLabel } from "../../webview/heatmap/token-labels";
+import { labelledTokenOf, showWhitespace, tokenDescription, tokenLabel } from "../../webview/heatmap/token-labels";
 
 describe("webview layout: cell size, label thinning, hit-testing", () => {
   it("cell size: the width shared by the cells, clamped, whole pixels from 4 px up", () => {
@@ -71,6 +71,13 @@ describe("webview layout: token labels", () => {
     assert.equal(tokenLabel({ text: " the" }), "·the", "a whole token keeps its text");
     assert.equal(tokenDescription(4, { text: "\uFFFD", bytes: [0x9f] }, "😀"), "#4 “<9F>”, part of “😀”");
     assert.equal(tokenDescription(2, { text: "中" }, "中"), "#2 “中”");
+  });
+
+  it("an id beyond the tokenizer's vocabulary (a model's padded rows) labels as #id instead of failing", () => {
+    const tokenizer = { vocabSize: 3, tokenText: (id: number) => ["a", " b", "\uFFFD"][id], partialCharacterBytes: (id: number) => (id === 2 ? [0xf0] : undefined) };
+    assert.deepEqual(labelledTokenOf(tokenizer, 1), { text: " b", bytes: undefined });
+    assert.equal(tokenLabel(labelledTokenOf(tokenizer, 2)), "<F0>");
+    assert.deepEqual(labelledTokenOf(tokenizer, 49219), { text: "#49219" });
   });
 
   it("whitespace-only candidates that differ in their spaces get different labels", () => {

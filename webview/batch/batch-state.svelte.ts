@@ -10,7 +10,7 @@ import type { DecoderConfig } from "../../src/model/config";
 import type { DecoderModel } from "../../src/model/decoder-model";
 import { compareNextTokenReads, type PaddingComparison } from "../../src/model/padding-comparison";
 import type { TextTokenizer } from "../../src/model/tokenizer";
-import type { LabelledToken } from "../heatmap/token-labels";
+import { labelledTokenOf, type LabelledToken } from "../heatmap/token-labels";
 import { tokenizerOf } from "../runtime/tokenizer-loading";
 import type { BatchLine } from "../../src/protocol";
 import { REFERENCE_MODEL_NAME } from "../reference-model/reference-model";
@@ -107,7 +107,7 @@ export class BatchState extends ReferenceModelRun<BatchRun> {
     const tokenizer: TextTokenizer | undefined = request.model.tokenizerUri ? await tokenizerOf(request.model).catch(() => undefined) : undefined;
     return (id) => {
       if (id === padTokenId) return { text: "PAD" };
-      const token = known.get(id) ?? (tokenizer ? { text: tokenizer.tokenText(id), bytes: tokenizer.partialCharacterBytes(id) } : undefined);
+      const token = known.get(id) ?? (tokenizer ? labelledTokenOf(tokenizer, id) : undefined);
       return token ?? { text: `#${id}` };
     };
   }

@@ -18,7 +18,7 @@
 import type { DecodeAction, DecodeStepSummary, HostToWebviewMessage, ModelDescriptor, Observation, WebviewToHostMessage } from "../../src/protocol";
 import { checkSamplingSettings, type SamplingSettings } from "../../src/model/sampling";
 import type { TextTokenizer } from "../../src/model/tokenizer";
-import type { LabelledToken } from "../heatmap/token-labels";
+import { labelledTokenOf, type LabelledToken } from "../heatmap/token-labels";
 import { tokenizerOf } from "../runtime/tokenizer-loading";
 import { ContextFullError, DecodingSession, type CacheState, type DecodingStep } from "../../src/runtime/decoding-session";
 import type { Backend } from "../../src/runtime/model-runtime";
@@ -306,7 +306,7 @@ export class DecodeState {
       heads: config.numAttentionHeads,
       keyValueHeads: config.numKeyValueHeads,
       layers: config.numHiddenLayers,
-      labelledToken: (id) => ({ text: tokenizer.tokenText(id), bytes: tokenizer.partialCharacterBytes(id) }),
+      labelledToken: (id) => labelledTokenOf(tokenizer, id),
     };
     const summary: DecodeStepSummary = {
       modelId: request.model.id,

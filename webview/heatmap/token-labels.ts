@@ -17,6 +17,15 @@ export interface LabelledToken {
   bytes?: readonly number[];
 }
 
+/**
+ * Token `id` of a tokenizer as labels need it. A model's vocabulary can be larger than its
+ * tokenizer's (rows padded to a multiple of 64 or 128, as Qwen's are): such an id labels as "#id".
+ */
+export function labelledTokenOf(tokenizer: { readonly vocabSize: number; tokenText(id: number): string; partialCharacterBytes(id: number): number[] | undefined }, id: number): LabelledToken {
+  if (!(Number.isInteger(id) && id >= 0 && id < tokenizer.vocabSize)) return { text: `#${id}` };
+  return { text: tokenizer.tokenText(id), bytes: tokenizer.partialCharacterBytes(id) };
+}
+
 /** `text` with whitespace and control characters shown as visible symbols. */
 export function showWhitespace(text: string): string {
   let shown = "";
