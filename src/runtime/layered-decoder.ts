@@ -1,7 +1,8 @@
 /**
  * A decoder of real size on onnxruntime-web, run layer by layer: the layer graph of
  * model/onnx/layer-graph.ts is loaded once per distinct sliding window, and each run feeds it one
- * layer's weights after the other, then runs the output head on the rows whose logits are wanted.
+ * layer's weights after the other, then runs the output head (output-head.ts) on the rows whose
+ * logits are wanted, or scores every token's next-token loss.
  *
  *   ids -> embed (TypeScript) -> layer 0 -> layer 1 -> ... -> layer L-1 -> head (rows asked for)
  *
@@ -18,7 +19,6 @@
  * nh query heads, nkv key/value heads, hs head size, N rows with logits.
  */
 
-import { NextTokenLosses, type NextTokenReport } from "./next-token-losses";
 import * as ort from "onnxruntime-web";
 import type { KeyValue } from "../attention/kv-cache";
 import { RotaryEmbedding } from "../attention/rotary-embedding";
@@ -31,6 +31,8 @@ import { GraphNames } from "../model/onnx/graph-names";
 import { buildLayerGraph, buildOutputHeadGraph, LayerGraphNames, layerWeightInputs } from "../model/onnx/layer-graph";
 import type { DecoderWeights } from "../model/weights";
 import { type Backend, ModelRuntime, probeWebGpu, type RuntimeSettings } from "./model-runtime";
+import { headFeedsOf, OutputHead } from "./output-head";
+import { feedsOf, fromTensor, toTensor } from "./ort-tensors";
 import { HEAD_SLICE_ROWS } from "./weight-placement";
 import type { OnnxDecoderComputeCall, OnnxDecoderStep } from "./onnx-decoder";
 
@@ -89,11 +91,9 @@ export class LayeredDecoder {
     private readonly weights: DecoderWeights,
     /** Per layer, the runtime of its graph: one per distinct window (weights as inputs) or one per layer. */
     private readonly ofLayer: readonly ModelRuntime[],
-    private readonly head: ModelRuntime,
+    private readonly head: OutputHead,
     /** Per layer, its weights as runtime inputs (views of the weights' own arrays, no copies). */
     private readonly layerFeeds: Record<string, ort.Tensor>[],
-    /** The head's inputs besides the hidden states: its norm, and the head matrix in vocabulary slices. */
-    private readonly headFeeds: { norm: Record<string, ort.Tensor>; slices: { start: number; weight: ort.Tensor | undefined }[] },
     readonly hasAttentionOutputs: boolean,
   ) {
     this.rotary = config.positionEncoding === "rope" ? new RotaryEmbedding(config.headDim, config.ropeTheta, config.ropeScaling) : undefined;
@@ -131,10 +131,10 @@ export class LayeredDecoder {
       }
       const layerFeeds = resident ? weights.layers.map(() => ({})) : weights.layers.map((layerWeights) => feedsOf(layerWeightInputs(config, layerWeights)));
       const headGraph = buildOutputHeadGraph(config, weights, { weights: options.weights });
-      const head = await ModelRuntime.create(headGraph.bytes, settings);
-      created.push(head);
-      const headFeeds = headFeedsOf(headGraph.weights, config, options.headSliceRows ?? HEAD_SLICE_ROWS);
-      return new LayeredDecoder(config, weights, ofLayer, head, layerFeeds, headFeeds, variant === "primitive");
+      const headRuntime = await ModelRuntime.create(headGraph.bytes, settings);
+      created.push(headRuntime);
+      const head = new OutputHead(headRuntime, headFeedsOf(headGraph.weights, config, options.headSliceRows ?? HEAD_SLICE_ROWS), config.vocabSize);
+      return new LayeredDecoder(config, weights, ofLayer, head, layerFeeds, variant === "primitive");
     } catch (error) {
       await Promise.all(created.map((runtime) => runtime.dispose()));
       throw error;
@@ -143,7 +143,7 @@ export class LayeredDecoder {
 
   /** Every runtime of the decoder, each once. */
   private get runtimes(): ModelRuntime[] {
-    return [...new Set([...this.ofLayer, this.head])];
+    return [...new Set([...this.ofLayer, this.head.runtime])];
   }
 
   /** Which backend runs the layers ("wasm" when any of them fell back to it). */
@@ -236,8 +236,8 @@ export class LayeredDecoder {
         call.onLayer?.(completed, layers);
       }
       if (call.signal?.aborted) throw cancelled();
-      const logits = await this.runHead(hidden, call.logits ?? "all");
-      const nextToken = call.nextToken ? await this.scoreNextTokens(hidden, inputIds, call.nextToken.top ?? 5) : undefined;
+      const logits = await this.head.logits(hidden, call.logits ?? "all");
+      const nextToken = call.nextToken ? await this.head.nextTokenLosses(hidden, inputIds, call.nextToken.top ?? 5) : undefined;
       call.onLayer?.(layers, layers);
       const milliseconds = performance.now() - started;
       return {
@@ -289,52 +289,6 @@ export class LayeredDecoder {
     });
     for (const [name, tensor] of Object.entries(outputs)) if (name !== GraphNames.attentions(0)) tensor.dispose();
     return toTensor(outputs[GraphNames.attentions(0)]);
-  }
-
-  /** Each token's next-token loss and the top guesses, from the head's logits one vocabulary slice at a time. */
-  private async scoreNextTokens(hidden: ort.Tensor, inputIds: readonly (readonly number[])[], top: number): Promise<NextTokenReport> {
-    if (inputIds.length !== 1) throw new RangeError(`next-token losses score one sequence, not a batch of ${inputIds.length}`);
-    const [, length] = hidden.dims;
-    const scores = new NextTokenLosses(inputIds[0].slice(1), this.config.vocabSize, top);
-    const { norm, slices } = this.headFeeds;
-    for (const slice of slices) {
-      const feeds: Record<string, ort.Tensor> = { [LayerGraphNames.hiddenStates]: hidden, ...norm };
-      if (slice.weight) feeds[HEAD_WEIGHT] = slice.weight;
-      const part = (await this.head.run(feeds))[GraphNames.logits];
-      scores.addSlice((await part.getData()) as Float32Array, length, part.dims[2], slice.start);
-      part.dispose();
-    }
-    return scores.finish();
-  }
-
-  /** The output head on the rows asked for: (B, T, C) -> (B, N, V). */
-  private async runHead(hidden: ort.Tensor, rows: NonNullable<LayeredDecoderCall["logits"]>): Promise<Tensor> {
-    const [batchSize, length, width] = hidden.dims;
-    if (rows === "none") return new Tensor(new Float32Array(0), [batchSize, 0, this.config.vocabSize]);
-    let input = hidden;
-    if (rows === "last" && length > 1) {
-      const data = (await hidden.getData()) as Float32Array;
-      const last = new Float32Array(batchSize * width);
-      for (let batch = 0; batch < batchSize; batch++) last.set(data.subarray((batch * length + length - 1) * width, (batch * length + length) * width), batch * width);
-      input = new ort.Tensor("float32", last, [batchSize, 1, width]);
-    }
-    const { norm, slices } = this.headFeeds;
-    if (slices.length === 1 && slices[0].start === 0) {
-      const feeds: Record<string, ort.Tensor> = { [LayerGraphNames.hiddenStates]: input, ...norm };
-      if (slices[0].weight) feeds[HEAD_WEIGHT] = slices[0].weight;
-      return toTensor((await this.head.run(feeds))[GraphNames.logits]);
-    }
-    // Slice by slice of the vocabulary: (B, N, C) x (C, rows) -> (B, N, rows), placed at their columns.
-    const vocabulary = this.config.vocabSize;
-    const logitRows = input.dims[0] * input.dims[1];
-    const logits = new Float32Array(logitRows * vocabulary);
-    for (const slice of slices) {
-      const part = (await this.head.run({ [LayerGraphNames.hiddenStates]: input, ...norm, [HEAD_WEIGHT]: slice.weight as ort.Tensor }))[GraphNames.logits];
-      const data = (await part.getData()) as Float32Array;
-      const width = part.dims[2];
-      for (let row = 0; row < logitRows; row++) logits.set(data.subarray(row * width, (row + 1) * width), row * vocabulary + slice.start);
-    }
-    return new Tensor(logits, [input.dims[0], input.dims[1], vocabulary]);
   }
 
   /**
@@ -390,46 +344,4 @@ export class LayeredDecoder {
     const dims = [positions.length, 1, length, headDim];
     return { [LayerGraphNames.ropeCosine]: new ort.Tensor("float32", cosine, dims), [LayerGraphNames.ropeSine]: new ort.Tensor("float32", sine, dims) };
   }
-}
-
-/** The head graph's weight input holding the (V, C) head matrix. */
-const HEAD_WEIGHT = "lm_head.weight";
-
-/**
- * The head's feeds: its norm, and the head matrix whole (small vocabularies) or in slices of
- * HEAD_SLICE_ROWS rows, each a view of the weights' own array. A graph holding the head as an
- * initializer gets one slice with no weight.
- */
-function headFeedsOf(weights: readonly { name: string; tensor: Tensor }[], config: DecoderConfig, sliceRows: number): LayeredDecoder["headFeeds"] {
-  const head = weights.find(({ name }) => name === HEAD_WEIGHT)?.tensor;
-  const norm = feedsOf(weights.filter(({ name }) => name !== HEAD_WEIGHT));
-  if (!head) return { norm, slices: [{ start: 0, weight: undefined }] };
-  const { vocabSize: vocabulary, hiddenSize: width } = config;
-  const slices = [];
-  for (let start = 0; start < vocabulary; start += sliceRows) {
-    const end = Math.min(vocabulary, start + sliceRows);
-    slices.push({ start, weight: new ort.Tensor("float32", head.data.subarray(start * width, end * width), [end - start, width]) });
-  }
-  return { norm, slices };
-}
-
-/** Runtime inputs over the tensors' own arrays: onnxruntime copies them into the backend at each run. */
-function feedsOf(weights: readonly { name: string; tensor: Tensor }[]): Record<string, ort.Tensor> {
-  const feeds: Record<string, ort.Tensor> = {};
-  for (const { name, tensor } of weights) feeds[name] = new ort.Tensor("float32", tensor.data, [...tensor.shape]);
-  return feeds;
-}
-
-/** A library Tensor as an onnxruntime tensor over a COPY of its data (a run may not keep ours). */
-function fromTensor(tensor: Tensor): ort.Tensor {
-  return new ort.Tensor("float32", tensor.data.slice(), [...tensor.shape]);
-}
-
-/**
- * An onnxruntime output (on the CPU or the GPU) as a library Tensor. "share" hands over the output's
- * own array (for an output nothing else uses); "copy" for one the decoder keeps (a present).
- */
-async function toTensor(tensor: ort.Tensor, use: "share" | "copy" = "share"): Promise<Tensor> {
-  const data = (await tensor.getData()) as Float32Array;
-  return new Tensor(use === "share" && tensor.location === "cpu" ? data : new Float32Array(data), tensor.dims);
 }
