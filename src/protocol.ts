@@ -56,6 +56,11 @@ export interface ModelDescriptor {
    * induction, sink mass, entropy); absent when the model folder has no valid file.
    */
   headMetrics?: ModelHeadMetrics;
+  /**
+   * Set for a model whose key/value heads the panel groups itself (src/converted-model.ts): it reads
+   * the files of `baseId` and converts them once loaded, without training.
+   */
+  conversion?: { baseId: string; baseKeyValueHeads: number; groups: number; method: "mean" | "first" };
   /** Why `headMetrics` is absent (missing or invalid head-metrics.json), for the panel. */
   headMetricsProblem?: string;
 }
@@ -107,6 +112,30 @@ export interface HeadSelection {
   /** A query head, or "mean" for the average over heads. */
   head: number | "mean";
 }
+
+/**
+ * What the Attention tab's overview, head view and token view draw (webview/attention/attention-weighting.ts):
+ * "attention", the softmax weights a^h_ij; "value-weighted", a^h_ij · ‖W_O^h v_j‖ per head (Kobayashi
+ * et al. 2020; src/attention/value-weighted-attention.ts); "rollout", the head-averaged,
+ * residual-adjusted maps multiplied through layers 0..l (Abnar and Zuidema 2020; src/attention/attention-rollout.ts).
+ */
+export type AttentionWeighting = "attention" | "value-weighted" | "rollout";
+
+/**
+ * What an export saves (the `attentionLens.export...` commands, the views' export buttons): a
+ * picture of a view as PNG (at 2x) or SVG, or the run's attention maps as JSON (docs/maps-schema.md).
+ */
+export type ExportFormat = "png" | "svg" | "maps-json";
+
+/**
+ * The views of the panel that export as pictures (webview/export/view-exporter.ts): the head view,
+ * the layer x head overview, compare mode's |A - B| of the selected pair and its overview, decode
+ * mode's KV cache of the layer shown.
+ */
+export type ExportView = "head" | "overview" | "difference" | "difference-overview" | "cache";
+
+/** Every `ExportView`, for checking a command's argument. */
+export const EXPORT_VIEWS: readonly ExportView[] = ["head", "overview", "difference", "difference-overview", "cache"];
 
 // ---------------------------------------------------------------------------------------------
 // Host -> webview
@@ -171,7 +200,12 @@ export type HostToWebviewMessage =
   /** The bytes a `readModelFile` asked for, or why they cannot be read. */
   | { type: "modelFileBytes"; readId: number; bytes?: Uint8Array; error?: string }
   /** The test hook: tell what the page shows for request `requestId` (answered with `observed`). */
-  | { type: "observe"; requestId: number; request: ObservationRequest };
+  | { type: "observe"; requestId: number; request: ObservationRequest }
+  /**
+   * An export command: a picture of `view` (absent: the main view of the mode on screen) or the
+   * run's maps, answered with `export` carrying the same `exportId`.
+   */
+  | { type: "requestExport"; exportId: number; format: ExportFormat; view?: ExportView };
 
 // ---------------------------------------------------------------------------------------------
 // Webview -> host
@@ -207,7 +241,40 @@ export type WebviewToHostMessage =
   /** "Show me the code": open src/attention/<file> at the line of this anchor (src/attention/source-anchors.ts). */
   | { type: "openSource"; anchor: string }
   /** The test hook's answer to `observe` (see `Observation`). */
-  | { type: "observed"; requestId: number; observation: Observation };
+  | { type: "observed"; requestId: number; observation: Observation }
+  /**
+   * A file to save (`PanelExport`): a view's picture or the run's maps, asked for by a view's export
+   * button (no `exportId`) or by `requestExport` (its `exportId`); or why there is nothing to export.
+   * The host asks where with the save dialog (unless the command named a file) and writes it.
+   */
+  | { type: "export"; exportId?: number; export: PanelExport };
+
+/** What the page exports, by kind. */
+export type PanelExport =
+  /** A view's picture: PNG bytes at 2x (`width` x `height` CSS px, so 2 x `width` device px wide) or SVG text as UTF-8 bytes. */
+  | { kind: "image"; format: "png" | "svg"; view: ExportView; fileName: string; bytes: Uint8Array; width: number; height: number }
+  /** The maps of the run on screen; the host writes them as the JSON of docs/maps-schema.md. */
+  | { kind: "maps"; fileName: string; maps: ExportedMaps }
+  /** Nothing to export (no run on screen, a mode without pictures); `message` says what to do. */
+  | { kind: "failed"; message: string };
+
+/** The run on screen as the JSON export needs it; the host adds the model's description from its config.json. */
+export interface ExportedMaps {
+  modelId: string;
+  backend: "webgpu" | "wasm";
+  /** How the panel kept the maps: the values are exact for float32, rounded for float16 and uint8 (see MapPrecision). */
+  mapPrecision: MapPrecision;
+  /** What the tokens' offsets index into, and where it came from ("main.ts:12-18"). */
+  text: string;
+  source: string;
+  documentUri?: string;
+  tokens: TokenInfo[];
+  truncation?: { keptTokens: number; totalTokens: number; totalIsEstimate?: boolean };
+  /** Query heads per layer (nh). */
+  heads: number;
+  /** Per layer, (nh, T, T) row-major float32: layers[l][(h * T + q) * T + k] is the weight of query q on key k. */
+  layers: Float32Array[];
+}
 
 /** What the page reports on a request, by kind. */
 export type PanelReport =
@@ -243,12 +310,33 @@ export interface RunSummary {
   meanLoss?: number;
 }
 
+/**
+ * How compare mode pairs the heads of model B with those of model A, layer by layer: "index", head h
+ * with head h (right when B was converted from A, which keeps the query heads in place); "bestMatch",
+ * each head of A with the head of B that attends most alike, one to one (webview/compare/head-alignment.ts).
+ */
+export type HeadAlignment = "index" | "bestMatch";
+
+/** Head `headA` of model A compared with head `headB` of model B: their mean |A - B|. */
+export interface HeadPair {
+  headA: number;
+  headB: number;
+  meanDifference: number;
+}
+
 /** Both models' facts and the per-layer summary of |A - B|. */
 export interface ComparisonSummary {
   /** One entry per model, A then B. */
   models: [ComparedModelSummary, ComparedModelSummary];
-  /** Mean over heads, queries and keys of |A - B| per layer (heads aligned by index). */
+  /** Mean over heads, queries and keys of |A - B| per layer, with the heads paired as `headAlignment` says. */
   meanDifferenceByLayer: number[];
+  /** The pairing of the heads the panel shows. */
+  headAlignment: HeadAlignment;
+  /** Per layer, the pairs shown, one per head of A in order: headPairs[layer][headA]. */
+  headPairs: HeadPair[][];
+  /** Mean |A - B| per layer with the heads paired by index, and by best match (whichever is shown). */
+  meanDifferenceByIndex: number[];
+  meanDifferenceByBestMatch: number[];
   /** KV cache bytes of B / KV cache bytes of A for this text. */
   kvBytesRatio: number;
 }
@@ -264,7 +352,9 @@ export type ObservationRequest =
   /** Decode mode's cache: a hash of its bytes, and the newest query row per layer and head. */
   | { what: "decodeState" }
   /** Stages mode: the selected query's row of each stage. */
-  | { what: "stageRows" };
+  | { what: "stageRows" }
+  /** The map the head view draws now, in the weighting chosen (attention, value-weighted, rollout). */
+  | { what: "shownMap" };
 
 export type Observation =
   | { what: "headWeights"; rows: number[][] }
@@ -272,6 +362,11 @@ export type Observation =
   | { what: "decodeState"; cacheHash: string; attentionRows: number[][][] }
   /** rawScores, scaledScores, mask, maskedScores, weights, weightsAfterDropout, context (JSON: -Infinity as null). */
   | { what: "stageRows"; rows: Record<string, (number | null)[]> }
+  /**
+   * `rows`: what the head view colours (value-weighted: each row's shares of its sum); `raw`: the
+   * value-weighted ‖a·vW_O‖ before that division (absent for the other weightings); `title`: the view's heading.
+   */
+  | { what: "shownMap"; weighting: AttentionWeighting; selection: HeadSelection; title: string; rows: number[][]; raw?: number[][] }
   /** The page shows nothing to observe of that kind. */
   | { what: ObservationRequest["what"]; error: string };
 
@@ -361,6 +456,8 @@ export interface ComparedModelSummary {
   kvBytes: number;
   /** kvBytes / tokens. */
   kvBytesPerToken: number;
+  /** Mean next-token loss on the tokens, nats per token (absent for a single token). */
+  meanLoss?: number;
 }
 
 /** One state of decode mode, as reported in a decoding step report. */
@@ -406,6 +503,10 @@ export interface PanelState {
   colorScale?: ColorScale;
   /** Sort and filter of the heads by a metric, per mode (webview/components/head-metric-order.ts checks them). */
   headMetricViews?: { attention?: unknown; compare?: unknown };
+  /** Compare mode's pairing of the heads, when the person changed it (absent: by index). */
+  headAlignment?: HeadAlignment;
+  /** What the Attention tab draws, when the person chose another weighting than the attention weights. */
+  attentionWeighting?: AttentionWeighting;
 }
 
 /** Exhaustiveness check for switches over message unions. */

@@ -17,6 +17,9 @@ import { measureHeads, type ModelHeadMetrics } from "../src/model/head-metrics";
 import { DecoderModel } from "../src/model/decoder-model";
 import { readSafetensors } from "../src/model/safetensors";
 import { TextTokenizer } from "../src/model/tokenizer";
+import { convertKeyValueHeads } from "../src/model/key-value-conversion";
+import { decoderWeightsFromTensors } from "../src/model/weights";
+import { isUptrainingRecord, uptrainedCard, type CardPoint, type UptrainingRecord } from "./uptrained-cards";
 
 // training/ is an ES module package (training/package.json), so there is no __dirname.
 const MODELS = resolve(dirname(fileURLToPath(import.meta.url)), "..", "media", "models");
@@ -82,7 +85,7 @@ interface TrainingRecord {
 interface ModelSummary {
   id: string;
   config: DecoderConfig;
-  training: TrainingRecord;
+  training: TrainingRecord | UptrainingRecord;
   metrics: ModelHeadMetrics;
   parameters: number;
   fileBytes: number;
@@ -100,6 +103,12 @@ function best(metrics: ModelHeadMetrics, key: "previousToken" | "induction"): { 
 
 const fixed = (value: number, digits = 3) => value.toFixed(digits);
 
+/** The head metrics of `model` on the metrics text and the repeated random tokens. */
+function metricsOf(model: DecoderModel, tokenizer: TextTokenizer): ModelHeadMetrics {
+  const textIds = tokenizer.encode(METRICS_TEXT, { addBos: true }).ids;
+  return measureHeads(model, { textIds, firstTokenId: tokenizer.bosTokenId!, repeatLength: 50, seed: 0, firstOrdinaryId: 3 });
+}
+
 function summarize(id: string): ModelSummary {
   const folder = join(MODELS, id);
   const config = parseModelConfig(JSON.parse(readFileSync(join(folder, "config.json"), "utf8")), `${id}/config.json`);
@@ -107,9 +116,8 @@ function summarize(id: string): ModelSummary {
   const file = readSafetensors(weightsBytes, `${id}/model.safetensors`);
   const model = DecoderModel.fromTensors(config, file.tensors, `${id}/model.safetensors`);
   const tokenizer = TextTokenizer.fromJson(readFileSync(join(folder, "tokenizer.json"), "utf8"), `${id}/tokenizer.json`);
-  const textIds = tokenizer.encode(METRICS_TEXT, { addBos: true }).ids;
-  const metrics = measureHeads(model, { textIds, firstTokenId: tokenizer.bosTokenId!, repeatLength: 50, seed: 0, firstOrdinaryId: 3 });
-  const training = JSON.parse(readFileSync(join(folder, "training.json"), "utf8")) as TrainingRecord;
+  const metrics = metricsOf(model, tokenizer);
+  const training = JSON.parse(readFileSync(join(folder, "training.json"), "utf8")) as TrainingRecord | UptrainingRecord;
   const parameters = [...file.tensors.values()].reduce((sum, tensor) => sum + tensor.size, 0);
   return { id, config, training, metrics, parameters, fileBytes: weightsBytes.byteLength };
 }
@@ -155,7 +163,7 @@ function headTable(metrics: ModelHeadMetrics): string {
   return rows.join("\n");
 }
 
-function modelCard(summary: ModelSummary, reference: ModelSummary | undefined): string {
+function modelCard(summary: ModelSummary & { training: TrainingRecord }, reference: ModelSummary | undefined): string {
   const { config, training, metrics } = summary;
   const last = training.history[training.history.length - 1];
   const previous = best(metrics, "previousToken");
@@ -269,15 +277,55 @@ function comparison(summaries: ModelSummary[]): string {
   });
   return `# Bundled models
 
-Three decoders trained identically (same data, order, seed, steps and schedule) except for the
-number of key/value heads. Each folder is a Hugging Face checkpoint with a model card (README.md) and
-the per-head metrics the extension shows (head-metrics.json). Regenerate these cards with
-\`npx tsx training/model-cards.ts\`.
+Three decoders trained from scratch identically (same data, order, seed, steps and schedule) except
+for the number of key/value heads (\`training/train.py\`), and two uptrained from the multi-head one
+(\`-uptrained\`: its key/value heads grouped, then trained on a tenth of its tokens; \`training/uptrain.py\`).
+Each folder is a Hugging Face checkpoint with a model card (README.md) and the per-head metrics the
+extension shows (head-metrics.json). Regenerate these cards with \`npx tsx training/model-cards.ts\`.
 
 | model | K/V heads | parameters | validation loss, prose (vs MHA) | validation loss, code (vs MHA) | best previous-token head | best induction head | KV cache bytes per token (float32) |
 | --- | --- | --- | --- | --- | --- | --- | --- |
 ${rows.join("\n")}
 `;
+}
+
+/** The model `record` was uptrained from, converted again as uptrain.py converted it: its head metrics, with no training. */
+function convertedMetrics(record: UptrainingRecord): ModelHeadMetrics {
+  const folder = join(MODELS, record.uptrained_from);
+  const config = parseModelConfig(JSON.parse(readFileSync(join(folder, "config.json"), "utf8")), `${record.uptrained_from}/config.json`);
+  const weights = decoderWeightsFromTensors(config, readSafetensors(readFileSync(join(folder, "model.safetensors"))).tensors);
+  const converted = convertKeyValueHeads(config, weights, { groups: record.num_key_value_heads, method: record.conversion });
+  const tokenizer = TextTokenizer.fromJson(readFileSync(join(folder, "tokenizer.json"), "utf8"), `${record.uptrained_from}/tokenizer.json`);
+  return metricsOf(new DecoderModel(converted.config, converted.weights), tokenizer);
+}
+
+function pointOf(metrics: ModelHeadMetrics, evaluation: { validation_loss_prose: number; validation_loss_code: number }): CardPoint {
+  return { metrics, validationProse: evaluation.validation_loss_prose, validationCode: evaluation.validation_loss_code };
+}
+
+function cardOf(summary: ModelSummary, summaries: ModelSummary[]): string {
+  const { training } = summary;
+  if (!isUptrainingRecord(training)) return modelCard(summary as ModelSummary & { training: TrainingRecord }, multiHead(summaries));
+  const source = summaries.find((candidate) => candidate.id === training.uptrained_from);
+  if (!source) throw new Error(`${summary.id} was uptrained from ${training.uptrained_from}, which is not in ${MODELS}`);
+  const scratch = summaries.find(
+    (candidate) => !isUptrainingRecord(candidate.training) && candidate.config.numKeyValueHeads === summary.config.numKeyValueHeads,
+  );
+  const lastOf = (record: { history: { validation_loss_prose: number; validation_loss_code: number }[] }) => record.history[record.history.length - 1];
+  return uptrainedCard({
+    id: summary.id,
+    config: summary.config,
+    training,
+    parameters: summary.parameters,
+    fileBytes: summary.fileBytes,
+    before: pointOf(source.metrics, training.before_conversion),
+    converted: pointOf(convertedMetrics(training), training.after_conversion),
+    after: pointOf(summary.metrics, lastOf(training)),
+    ...(scratch ? { fromScratch: { id: scratch.id, point: pointOf(scratch.metrics, lastOf(scratch.training)), tokensSeen: scratch.training.tokens_seen } } : {}),
+    headTable,
+    best,
+    targets: { previousToken: PREVIOUS_TOKEN_TARGET, induction: INDUCTION_TARGET },
+  });
 }
 
 function main(): void {
@@ -287,7 +335,7 @@ function main(): void {
     .sort();
   const summaries = ids.map(summarize);
   for (const summary of summaries) {
-    writeFileSync(join(MODELS, summary.id, "README.md"), modelCard(summary, multiHead(summaries)));
+    writeFileSync(join(MODELS, summary.id, "README.md"), cardOf(summary, summaries));
     writeFileSync(join(MODELS, summary.id, "head-metrics.json"), JSON.stringify({ text: METRICS_TEXT, repeatLength: 50, seed: 0, layers: summary.metrics }, null, 1) + "\n");
     console.log(`${summary.id}: previous-token ${fixed(best(summary.metrics, "previousToken").value)}, induction ${fixed(best(summary.metrics, "induction").value)}`);
   }

@@ -9,11 +9,13 @@ training) and the uptraining's history all go into the output folder's training.
 model cards (training/model-cards.ts).
 
 Data: the training stream of training/train.py (same corpus and tokenizer), windows at seeded random
-offsets of their own, and the same share of rows holding a span twice as the multi-head model saw
-over its whole run (its phases' --repeat-fraction, weighted by their steps).
+offsets of their own, and rows holding a span twice (train.py's --repeat-fraction) as the
+multi-head model saw them: with --data-mix phased (the default) its run compressed into the
+uptraining's steps (step s of n stands for its step s/n of its run, and takes that phase's share of
+repeated rows); with --data-mix overall its share over the whole run, on every step.
 
 Resumable like train.py: every --checkpoint-every steps the state goes to
-training/checkpoints/uptrain-<variant>/latest.pt; running the same command again continues.
+training/checkpoints/uptrain-<variant>-<recipe>/latest.pt; running the same command again continues.
 
     .venv/bin/python training/uptrain.py --variant all                 # gqa then mqa, 10% of the tokens
     .venv/bin/python training/uptrain.py --variant gqa --fraction 0.05 --output /tmp/try
@@ -50,6 +52,7 @@ def parse_arguments():
     parser.add_argument("--learning-rate", type=float, default=1e-3, help="the peak (the source's later phases used 1e-3)")
     parser.add_argument("--warmup-steps", type=int, default=100)
     parser.add_argument("--weight-decay", type=float, default=0.1)
+    parser.add_argument("--data-mix", choices=["phased", "overall"], default="phased")
     parser.add_argument("--seed", type=int, default=4321)
     parser.add_argument("--checkpoint-every", type=int, default=250)
     parser.add_argument("--evaluate-every", type=int, default=500)
@@ -63,6 +66,18 @@ def repeat_share(source_training: dict) -> float:
     steps = source_training["steps"]
     repeated = sum((phase["to_step"] - phase["from_step"]) * phase.get("repeat_fraction", 0.0) for phase in source_training.get("phases", []))
     return repeated / steps
+
+
+def repeat_shares(source_training: dict, steps: int, data_mix: str) -> np.ndarray:
+    """Per uptraining step, the share of rows that hold a span twice."""
+    if data_mix == "overall":
+        return np.full(steps, repeat_share(source_training))
+    source_steps = (np.arange(steps) + 0.5) / steps * source_training["steps"]
+    shares = np.zeros(steps)
+    for phase in source_training.get("phases", []):
+        inside = (source_steps >= phase["from_step"]) & (source_steps < phase["to_step"])
+        shares[inside] = phase.get("repeat_fraction", 0.0)
+    return shares
 
 
 def learning_rate_at(step: int, steps: int, arguments) -> float:
@@ -108,7 +123,7 @@ def uptrain_variant(variant: str, arguments, tokenizer: Tokenizer, streams: dict
     special_ids = {name: tokenizer.token_to_id(f"<|{name}|>") for name in ("bos", "eos", "pad")}
     batch_size, context = source_training["batch_size"], source_training["context"]
     steps = round(source_training["steps"] * arguments.fraction)
-    share = repeat_share(source_training)
+    shares = repeat_shares(source_training, steps, arguments.data_mix)
 
     model = converted_model(source_config, source_state, groups, arguments.method)
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
@@ -117,7 +132,9 @@ def uptrain_variant(variant: str, arguments, tokenizer: Tokenizer, streams: dict
         [{"params": decay, "weight_decay": arguments.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
         lr=arguments.learning_rate, betas=(0.9, 0.95),
     )
-    checkpoint_path = train.CHECKPOINTS / f"uptrain-{variant}" / "latest.pt"
+    # One folder per recipe, so that a run with other settings never resumes from this one.
+    recipe = f"{arguments.method}-{arguments.fraction:g}-{arguments.data_mix}-seed{arguments.seed}"
+    checkpoint_path = train.CHECKPOINTS / f"uptrain-{variant}-{recipe}" / "latest.pt"
     step, history, before, after = 0, [], None, None
     if checkpoint_path.exists():
         state = torch.load(checkpoint_path, weights_only=False)
@@ -136,7 +153,7 @@ def uptrain_variant(variant: str, arguments, tokenizer: Tokenizer, streams: dict
     generator = np.random.default_rng(arguments.seed)
     train_tokens = streams["train"]
     offsets = generator.integers(0, len(train_tokens) - context - 1, size=(steps, batch_size))
-    chosen = generator.random(size=(steps, batch_size)) < share
+    chosen = generator.random(size=(steps, batch_size)) < shares[:, None]
     spans = np.where(chosen, generator.integers(16, context // 2, size=(steps, batch_size)), 0)
 
     model.train()
@@ -189,7 +206,8 @@ def uptrain_variant(variant: str, arguments, tokenizer: Tokenizer, streams: dict
         "warmup_steps": arguments.warmup_steps,
         "weight_decay": arguments.weight_decay,
         "seed": arguments.seed,
-        "repeat_fraction": round(share, 4),
+        "data_mix": arguments.data_mix,
+        "repeat_fraction": round(float(shares.mean()), 4),
         "torch_version": torch.__version__,
         "before_conversion": before,
         "after_conversion": after,

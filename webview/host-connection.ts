@@ -28,6 +28,7 @@ const HOST_MESSAGE_TYPES: ReadonlySet<string> = new Set<HostToWebviewMessage["ty
   "decodeControl",
   "modelFileBytes",
   "observe",
+  "requestExport",
 ]);
 
 /** Whether `value` looks like a host message (the host is trusted; this filters other senders). */

@@ -20,6 +20,7 @@ import { DecodeState } from "./decode/decode-state.svelte";
 import { BatchState } from "./batch/batch-state.svelte";
 import { ReferenceModels } from "./reference-model/reference-model";
 import { StagesState } from "./stages/stages-state.svelte";
+import { ViewExporter } from "./export/view-exporter";
 import type { HostConnection } from "./host-connection";
 import { DEFAULT_MODE, isLensMode } from "./modes";
 import { DecoderCache, ModelFilesCache } from "./runtime/model-loading";
@@ -60,12 +61,21 @@ export class LensSession {
   readonly stages = new StagesState({ ...this.modeContext, models: this.referenceModels });
   /** Batch mode: the selected lines as a left-padded batch, with its masks (batch/batch-state.svelte.ts). */
   readonly batch = new BatchState({ ...this.modeContext, models: this.referenceModels });
+  /** The views' pictures (PNG, SVG, the clipboard) and the run's maps, for the export buttons and commands (export/view-exporter.ts). */
+  readonly exporter = new ViewExporter({
+    mode: () => this.mode,
+    scale: () => this.colorScale,
+    attention: () => this.attention,
+    compare: () => this.compare,
+    decode: () => this.decode,
+    post: (message) => this.host.post(message),
+  });
   private readonly cancelled = new Set<number>();
 
   constructor(private readonly host: HostConnection) {
     const saved = host.savedState();
     if (isLensMode(saved?.mode)) this.mode = saved.mode;
-    this.compare.restore(saved?.compareWith, saved?.headMetricViews?.compare);
+    this.compare.restore(saved?.compareWith, saved?.headMetricViews?.compare, saved?.headAlignment);
     this.attention.restore(saved);
     if (saved?.colorScale !== undefined && COLOR_SCALES.includes(saved.colorScale)) this.chosenColorScale = saved.colorScale;
   }
@@ -110,6 +120,9 @@ export class LensSession {
         if (message.requestId === this.request?.requestId) {
           this.host.post({ type: "observed", requestId: message.requestId, observation: observe(message.request, this) });
         }
+        break;
+      case "requestExport":
+        void this.exporter.answer(message);
         break;
       default:
         assertNever(message);
@@ -174,6 +187,8 @@ export class LensSession {
       mode: this.mode,
       ...(this.chosenColorScale !== null ? { colorScale: this.chosenColorScale } : {}),
       headMetricViews: { attention: this.attention.metricView, compare: this.compare.metricView },
+      ...(this.attention.weighting !== "attention" ? { attentionWeighting: this.attention.weighting } : {}),
+      ...(this.compare.alignment !== "index" ? { headAlignment: this.compare.alignment } : {}),
       ...(this.compare.chosenModelB !== null ? { compareWith: this.compare.chosenModelB } : {}),
       ...(result.documentUri !== undefined && result.documentStart !== undefined
         ? { documentUri: result.documentUri, documentStart: result.documentStart }

@@ -1,7 +1,8 @@
 /**
  * The page's side of the test hook (src/extension/test-hook.ts): answers `observe` with what the
- * panel shows of the request (a head's whole map, decode mode's cache, the stages' rows), so that
- * the reports the host waits for carry only what the extension uses.
+ * panel shows of the request (a head's whole map, the map the head view draws in the weighting chosen,
+ * decode mode's cache, the stages' rows), so that the reports the host waits for carry only what the
+ * extension uses.
  */
 
 import type { Observation, ObservationRequest } from "../src/protocol";
@@ -19,6 +20,18 @@ export function observe(request: ObservationRequest, modes: { attention: Attenti
         return { what: "headWeights", error: `no layer ${request.layer}, head ${request.head} in ${maps.layers} x ${maps.heads}` };
       }
       return { what: "headWeights", rows: mapRows(headMap(maps, request.layer, request.head), maps.tokens) };
+    }
+    case "shownMap": {
+      const { result, selectedMap, selectedRawMap, weighting, selection, selectedTitle } = modes.attention;
+      if (!result || !selectedMap) return { what: "shownMap", error: "no run is on screen" };
+      return {
+        what: "shownMap",
+        weighting,
+        selection: { ...selection },
+        title: selectedTitle,
+        rows: mapRows(selectedMap, result.maps.tokens),
+        ...(selectedRawMap ? { raw: mapRows(selectedRawMap, result.maps.tokens) } : {}),
+      };
     }
     case "decodeState":
       return modes.decode.observe();

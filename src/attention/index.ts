@@ -4,6 +4,9 @@
  *   tensor.ts -> tensor-operations.ts -> masks.ts, left-padding.ts, seeded-random.ts -> dropout.ts
  *   -> scaled-dot-product-attention.ts -> rms-norm.ts -> self-attention.ts -> multi-head-attention.ts
  *   -> grouped-query-attention.ts -> kv-cache.ts, rotary-embedding.ts -> sliding-window-attention.ts
+ *
+ * Reading trained maps: attention-rollout.ts (the layers chained), value-weighted-attention.ts
+ * (each weight times the length of what it moves).
  */
 
 export * from "./tensor";
@@ -21,8 +24,11 @@ export * from "./self-attention";
 export * from "./multi-head-attention";
 export * from "./grouped-query-attention";
 export * from "./sliding-window-attention";
+export * from "./attention-rollout";
+export * from "./value-weighted-attention";
 export * from "./stage-trace";
 export * from "./stage-formulas";
+export * from "./query-key-breakdown";
 export * from "./scaling-demonstration";
 export * from "./padded-batch";
 export * from "./source-anchors";

@@ -143,7 +143,7 @@ function rowOf(tensor: Tensor, batch: number, head: number, index: number): numb
  * Row (b, h, i, :) of a mask that broadcasts to (B, nh, T, S): (T, S), (B, 1, T, S), (B, 1, 1, S)...
  * Axes of size 1 read index 0.
  */
-function maskRow(mask: Tensor, batch: number, head: number, query: number, keyLength: number): number[] {
+export function maskRow(mask: Tensor, batch: number, head: number, query: number, keyLength: number): number[] {
   const index = [batch, head, query].slice(3 - Math.min(3, mask.rank - 1));
   const leading = mask.shape.slice(0, mask.rank - 1);
   if (mask.shape[mask.rank - 1] !== keyLength) {

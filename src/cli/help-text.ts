@@ -52,6 +52,7 @@ Output (JSON; docs/maps-schema.md has the details and an example):
                   texts joined (--ids), or null (--ids, no tokenizer.json)
   tokens          [{id, text, start, end, special}]; [start, end) are UTF-16 offsets into text
   truncated       {totalTokens, keptTokens} when --max-tokens cut the input, else null
+  mapPrecision    "float32" (the panel's JSON export may say "float16" or "uint8")
   lastLogits      [V] floats, with --logits
   attentions      [layer][head][query][key]: post-softmax weights, one map per QUERY head;
                   each row sums to 1; masked cells (future keys, outside a sliding window)

@@ -5,6 +5,7 @@
  *   Show Attention            the selection (or the current line) -> tokens with document ranges
  *                             (selection-tokens.ts) -> `showAttention` in the Attention mode
  *   Compare Models            the same in compare mode, with model B (model-choice.ts)
+ *   Convert to GQA...         compare mode with model B = the model, its K/V heads grouped (conversion-choice.ts)
  *   Step Through Decoding     the same in decode mode; the decode controls act on it
  *   Stages / Batch and Masks  the same in those modes (a batch: every line one sequence)
  *   Select Model, Open Model Folder...   the current model (model-choice.ts); shows the text again
@@ -34,8 +35,11 @@ import { AttentionPanel, type PanelReports, type ShowAttentionFields } from "./a
 import { batchOfText } from "./batch-lines";
 import { CommandMessages, CommandWarning } from "./command-messages";
 import { COMMANDS } from "./contributions";
+import { parseConversionArgument, pickConversion } from "./conversion-choice";
+import { convertedModelId } from "../converted-model";
 import { EditorLink, openDocument } from "./editor-link";
 import { describeRun, describeSource, textOfActiveEditor, type TextToShow } from "./editor-text";
+import { ExportHost } from "./export-host";
 import { LearningHost } from "./learning-host";
 import { ModelCatalogError, type CatalogModel } from "./model-catalog";
 import { ModelChoice } from "./model-choice";
@@ -84,6 +88,8 @@ export class AttentionController implements vscode.Disposable {
   private readonly learning: LearningHost;
   /** The editor side of the shown text: the cursor and the highlights (its events registered in extension.ts). */
   readonly editor: EditorLink;
+  /** Export View as PNG / SVG, Export Attention Maps as JSON and the panel's export buttons: the save dialog and the file (export-host.ts). */
+  readonly exports: ExportHost;
   private readonly statusBar = new RunStatusBar(COMMANDS.revealPanel);
   private readonly runProgress = new RunProgress();
   private panel: AttentionPanel | undefined;
@@ -101,6 +107,7 @@ export class AttentionController implements vscode.Disposable {
     this.models = new ModelChoice(vscode.Uri.joinPath(extensionUri, "media", "models").fsPath, globalState, log);
     this.learning = new LearningHost(extensionUri, log);
     this.editor = new EditorLink(log, (tokenIndex) => this.panel?.focusToken(tokenIndex));
+    this.exports = new ExportHost(log, this.messages, () => this.panel, (modelId) => this.models.catalog.find(modelId));
   }
 
   // -------------------------------------------------------------------------------------------
@@ -135,6 +142,23 @@ export class AttentionController implements vscode.Disposable {
       this.models.catalog.requireSameTokenizer(run.model, modelB);
       this.log.info(`compare: ${run.model.id} (A) with ${modelB.id} (B)`);
       const outcome = await this.sendAndAwait(run, { mode: "compare", compareWith: modelB.id }, "comparison");
+      return outcome?.kind === "computed" ? { requestId: outcome.requestId, ...outcome.result } : undefined;
+    });
+  }
+
+  /**
+   * Attention Lens: Convert to GQA... Compares the current model (A) with itself, its key/value heads
+   * grouped without training (B): the groups and method from `argument` ({groups, method}) or two
+   * quick picks (conversion-choice.ts). The panel converts the loaded weights itself.
+   */
+  convertHeads(argument?: unknown): Promise<ComparisonResult | undefined> {
+    return this.runCommand("Convert to GQA compares a model with its heads grouped on the text of an editor", undefined, async (run) => {
+      const parsed = argument === undefined ? await pickConversion(run.model.config, run.model.name) : parseConversionArgument(argument, run.model.config, run.model.name);
+      if (parsed === undefined) return undefined;
+      if ("error" in parsed) throw new CommandWarning(parsed.error);
+      const compareWith = convertedModelId(run.model.id, parsed);
+      this.log.info(`convert: ${run.model.id} (A) with its key/value heads grouped, ${compareWith} (B)`);
+      const outcome = await this.sendAndAwait(run, { mode: "compare", compareWith }, "comparison");
       return outcome?.kind === "computed" ? { requestId: outcome.requestId, ...outcome.result } : undefined;
     });
   }
@@ -360,6 +384,7 @@ export class AttentionController implements vscode.Disposable {
       onDidDispose: () => {
         this.panel = undefined;
         this.shown = undefined;
+        this.exports.panelClosed();
         this.editor.unlink();
         this.statusBar.hide();
       },
@@ -393,6 +418,9 @@ export class AttentionController implements vscode.Disposable {
         break;
       case "openSource":
         void this.learning.openSource(message.anchor);
+        break;
+      case "export":
+        this.exports.receive(message);
         break;
       default:
         assertNever(message, "message from the panel");

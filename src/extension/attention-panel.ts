@@ -28,6 +28,8 @@ import {
   type ComparisonSummary,
   type DecodeAction,
   type DecodeStepSummary,
+  type ExportFormat,
+  type ExportView,
   type HostToWebviewMessage,
   type LearningReport,
   type ModelDescriptor,
@@ -248,6 +250,13 @@ export class AttentionPanel implements vscode.Disposable {
     return true;
   }
 
+  /** An export command (export-host.ts): asks the page for a view's picture or the maps; false when the page is not listening yet. */
+  requestExport(exportId: number, format: ExportFormat, view?: ExportView): boolean {
+    if (this.disposed || !this.ready) return false;
+    this.post({ type: "requestExport", exportId, format, ...(view ? { view } : {}) });
+    return true;
+  }
+
   /** A view setting changed: tell the page, and send the new settings with any later reload. */
   sendSettings(settings: ViewSettings): void {
     if (this.lastShow) this.lastShow = { ...this.lastShow, settings };
@@ -321,6 +330,7 @@ export class AttentionPanel implements vscode.Disposable {
       case "selectModel":
       case "log":
       case "openSource":
+      case "export": // a file to save, whichever request is on screen (export-host.ts)
         return true;
       default:
         return assertNever(message, "message from the panel");

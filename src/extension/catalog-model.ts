@@ -98,7 +98,8 @@ export function toCatalogModel(origin: ModelOrigin, folder: ModelFolder, reposit
     ...(origin.repositoryId ? { repositoryId: origin.repositoryId } : {}),
     config,
     family: config.family,
-    label: labelOfModel(config),
+    // The uptrained bundled models (training/uptrain.py) share their kind with those trained from scratch: say which is which.
+    label: origin.source === "bundled" && origin.id.endsWith("-uptrained") ? `${labelOfModel(config)}, uptrained from MHA` : labelOfModel(config),
     description: describeModel(config),
     parameterCount: parameterCount(config),
     dtype: weights.dtype,

@@ -14,6 +14,8 @@ export const COMMANDS = {
   openModelFolder: "attentionLens.openModelFolder",
   /** Attention Lens: Compare Models (palette): the selection through two models, in compare mode. */
   compareModels: "attentionLens.compareModels",
+  /** Attention Lens: Convert to GQA... (palette): the selection through the model and through the model with its key/value heads grouped, in compare mode. */
+  convertHeads: "attentionLens.convertHeads",
   /** Attention Lens: Step Through Decoding (palette): the selection as a prompt, in decode mode. */
   stepThroughDecoding: "attentionLens.stepThroughDecoding",
   /** Decode mode's controls ("step", "back", "reset", "play", "pause") for keybindings and tests (not in the palette). */
@@ -22,6 +24,12 @@ export const COMMANDS = {
   showStages: "attentionLens.showStages",
   /** Attention Lens: Show Batch and Masks (palette): each selected line one sequence of a left-padded batch. */
   showBatch: "attentionLens.showBatch",
+  /** Attention Lens: Export View as PNG (palette): the main view of the panel's mode at 2x, through the save dialog (an optional file or {target, view}: no dialog). */
+  exportPng: "attentionLens.exportPng",
+  /** Attention Lens: Export View as SVG (palette): the same as a vector picture with the token labels and the colour legend. */
+  exportSvg: "attentionLens.exportSvg",
+  /** Attention Lens: Export Attention Maps as JSON (palette): the run's maps in the schema of `attention-lens maps` (docs/maps-schema.md). */
+  exportMapsJson: "attentionLens.exportMapsJson",
   /** Brings the panel to the front: the status bar item's click (not in the palette). */
   revealPanel: "attentionLens.revealPanel",
 } as const;

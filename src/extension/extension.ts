@@ -19,6 +19,7 @@
  *   run-status-bar.ts         the status bar item
  *   learning-host.ts          stages and batch modes: the batch's lines, "show me the code"
  *   walkthrough-commands.ts   the walkthrough's "try it" commands
+ *   export-host.ts            the export commands and buttons: the save dialog, the file, Reveal / Open
  *   model-picker.ts           where models come from (settings, opened folders, the hub cache); Select Model
  *   -- pure, no vscode import, unit-tested in plain Node --
  *   selection-tokens.ts       the selected text -> tokens with document ranges
@@ -35,6 +36,7 @@
  *   stages-choice.ts          Show Attention Stages' argument, checked
  *   walkthrough.ts            the walkthrough's steps, examples and modes (pure)
  *   contributions.ts          the ids package.json contributes (commands, view type)
+ *   maps-export.ts            the run's maps as the JSON of `attention-lens maps` (docs/maps-schema.md)
  *
  * Reading a model folder on disk (the hub cache, config.json, the weights' headers, the refusal of
  * other formats, tokenizer.json) is src/checkpoint/, shared with the command line (src/cli/).
@@ -63,9 +65,13 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
     vscode.commands.registerCommand(COMMANDS.selectModel, (modelId?: unknown) => controller.selectModel(modelId)),
     vscode.commands.registerCommand(COMMANDS.openModelFolder, (folder?: unknown) => controller.openModelFolder(folder)),
     vscode.commands.registerCommand(COMMANDS.compareModels, (modelA?: unknown, modelB?: unknown) => controller.compareModels(modelA, modelB)),
+    vscode.commands.registerCommand(COMMANDS.convertHeads, (conversion?: unknown) => controller.convertHeads(conversion)),
     vscode.commands.registerCommand(COMMANDS.stepThroughDecoding, () => controller.stepThroughDecoding()),
     vscode.commands.registerCommand(COMMANDS.decodeControl, (action?: unknown) => controller.decodeControl(action)),
     vscode.commands.registerCommand(COMMANDS.revealPanel, () => controller.revealPanel()),
+    vscode.commands.registerCommand(COMMANDS.exportPng, (target?: unknown) => controller.exports.exportFromCommand("png", target)),
+    vscode.commands.registerCommand(COMMANDS.exportSvg, (target?: unknown) => controller.exports.exportFromCommand("svg", target)),
+    vscode.commands.registerCommand(COMMANDS.exportMapsJson, (target?: unknown) => controller.exports.exportFromCommand("maps-json", target)),
     vscode.commands.registerCommand(COMMANDS.showStages, (choice?: unknown) => controller.showLearningMode("stages", choice)),
     vscode.commands.registerCommand(COMMANDS.showBatch, () => controller.showLearningMode("batch")),
     ...registerWalkthroughCommands(context.extensionUri, controller),

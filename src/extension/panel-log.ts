@@ -32,6 +32,7 @@ export function logPanelMessage(log: Log, message: WebviewToHostMessage): void {
     case "selectModel":
     case "openSource":
     case "observed":
+    case "export": // export-host.ts logs what it wrote
       break;
     default:
       assertNever(message, "message from the panel");
@@ -43,11 +44,12 @@ function logReport(log: Log, requestId: number, report: PanelReport): void {
   const id = `#${requestId}`;
   switch (report.kind) {
     case "comparison": {
-      const { models, kvBytesRatio, meanDifferenceByLayer } = report.summary;
+      const { models, kvBytesRatio, meanDifferenceByLayer, headAlignment } = report.summary;
       const [a, b] = models;
       log.info(
         `${id} compared ${a.modelId} with ${b.modelId} on ${a.tokens} tokens: KV cache ${a.kvBytes} vs ${b.kvBytes} bytes ` +
-          `(B/A ${kvBytesRatio.toFixed(3)}), mean |A - B| per layer ${meanDifferenceByLayer.map((value) => value.toFixed(4)).join(", ")}`,
+          `(B/A ${kvBytesRatio.toFixed(3)}), mean |A - B| per layer ${meanDifferenceByLayer.map((value) => value.toFixed(4)).join(", ")} ` +
+          `(heads paired ${headAlignment === "bestMatch" ? "by best match" : "by index"})`,
       );
       break;
     }

@@ -10,6 +10,7 @@
 import { posix } from "node:path";
 import * as vscode from "vscode";
 
+import { parseConvertedModelId } from "../converted-model";
 import type { TextTokenizer } from "../model/tokenizer";
 import type { LensMode, PanelState } from "../protocol";
 import type { TextToShow } from "./editor-text";
@@ -38,7 +39,11 @@ export async function restoredRun(saved: PanelState, models: ModelChoice, settin
   const { text, link } = await textOfSavedState(saved);
   const mode = saved.mode ?? "attention";
   const modelB = saved.compareWith;
-  const comparable = modelB !== undefined && modelB !== model.id && models.catalog.modelsSharingTokenizer(model).some((candidate) => candidate.id === modelB);
+  const comparable =
+    modelB !== undefined &&
+    modelB !== model.id &&
+    // Another model with the same tokenizer, or this model with its key/value heads grouped (Convert to GQA...).
+    (models.catalog.modelsSharingTokenizer(model).some((candidate) => candidate.id === modelB) || parseConvertedModelId(modelB)?.baseId === model.id);
   return {
     text,
     model,

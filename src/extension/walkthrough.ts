@@ -1,5 +1,5 @@
 /**
- * The "Learn attention" walkthrough (package.json `contributes.walkthroughs`): eight steps, each with
+ * The "Learn attention" walkthrough (package.json `contributes.walkthroughs`): nine steps, each with
  * a page in media/walkthrough/<id>.md, a prepared example file in media/walkthrough/, and a "try it"
  * command `attentionLens.tryIt.<id>` that opens the example, selects it and shows it in the panel
  * in the right mode. Running the command completes the step (`completionEvents: onCommand:...`).
@@ -64,6 +64,12 @@ export const WALKTHROUGH_STEPS: readonly WalkthroughStep[] = [
     id: "multihead",
     title: "Multi-head attention",
     example: "multihead.ts",
+    action: { kind: "attention" },
+  },
+  {
+    id: "lines",
+    title: "Lines: where each token looks",
+    example: "lines.txt",
     action: { kind: "attention" },
   },
   {

@@ -58,6 +58,11 @@ export interface LayeredDecoderCall extends OnnxDecoderComputeCall {
   /** Receives each layer's attention maps (B, nh, T, S) as they come, instead of `attentions`. */
   onAttention?: (layer: number, weights: Tensor) => void;
   /**
+   * Receives each layer's present values (B, nkv, S, hs) as they come (a copy; the keys stay in the
+   * runtime): what value-weighted attention reads (src/attention/value-weighted-attention.ts).
+   */
+  onValues?: (layer: number, values: Tensor) => void;
+  /**
    * Return the hidden states that entered each layer (`layerInputs`, L x (B, T, C) floats), so that
    * one layer's maps can be computed again exactly later (`layerAttention`) without running the
    * layers before it.
@@ -88,7 +93,8 @@ export class LayeredDecoder {
 
   private constructor(
     readonly config: DecoderConfig,
-    private readonly weights: DecoderWeights,
+    /** The weights it runs (the checkpoint's tensors, shared, never copied). */
+    readonly weights: DecoderWeights,
     /** Per layer, the runtime of its graph: one per distinct window (weights as inputs) or one per layer. */
     private readonly ofLayer: readonly ModelRuntime[],
     private readonly head: OutputHead,
@@ -226,6 +232,7 @@ export class LayeredDecoder {
         const value = outputs[GraphNames.presentValue(0)];
         presents.push({ key, value });
         if (call.fetchPresent) presentKeyValues.push({ key: await toTensor(key, "copy"), value: await toTensor(value, "copy") });
+        if (call.onValues) call.onValues(layer, await toTensor(value, "copy"));
         const weights = outputs[GraphNames.attentions(0)];
         if (weights && fetchAttentions) {
           const map = await toTensor(weights);

@@ -1,7 +1,8 @@
 /**
  * Compare mode in the real extension host: `attentionLens.compareModels` runs the selection through
  * two bundled models in the panel and resolves to the webview's comparison report
- * (without its type): both models' facts, the per-layer mean |A - B| and the ratio of their KV caches.
+ * (without its type): both models' facts, the per-layer mean |A - B| (heads paired by index, and the
+ * same by best match) and the ratio of their KV caches.
  * It takes two optional arguments, the ids of model A and model B; a bad pair resolves to undefined
  * and shows a message that names the models.
  */
@@ -65,6 +66,12 @@ describe("Compare Models in the extension host", () => {
     for (const [layer, difference] of summary.meanDifferenceByLayer.entries()) {
       assert.ok(difference > 1e-3 && difference < 1, `layer ${layer}: mean |A - B| ${difference}; two differently trained models attend differently`);
     }
+    // Heads paired by index unless the person picks "by best match" in the panel; both means are reported.
+    assert.equal(summary.headAlignment, "index");
+    for (const [layer, pairs] of summary.headPairs.entries()) {
+      assert.deepEqual(pairs.map((pair) => pair.headB), [0, 1, 2, 3, 4, 5, 6, 7], `layer ${layer}`);
+      assert.ok(summary.meanDifferenceByBestMatch[layer] <= summary.meanDifferenceByIndex[layer] + 1e-9, `layer ${layer}: best match is never worse than by index`);
+    }
     // 2 x L x nkv x T x hs x 4 bytes, from the tensors the decoders returned.
     const headDim = 16;
     assert.equal(a.kvBytes, 2 * a.layers * 8 * a.tokens * headDim * 4);
@@ -95,7 +102,7 @@ describe("Compare Models in the extension host", () => {
     assert.equal(summary, undefined);
     const error = shown.find((message) => message.kind === "error");
     assert.ok(error, `no error shown: ${JSON.stringify(shown)}`);
-    assert.match(error.text, /"attention-lens-xl" \(from Compare Models\) is not one of the models Attention Lens found in the bundled models .*: "attention-lens-mha", "attention-lens-gqa", "attention-lens-mqa"\..* Pick one of these with "Attention Lens: Select Model"\.$/);
+    assert.match(error.text, /"attention-lens-xl" \(from Compare Models\) is not one of the models Attention Lens found in the bundled models .*: "attention-lens-mha", "attention-lens-gqa", "attention-lens-gqa-uptrained", "attention-lens-mqa", "attention-lens-mqa-uptrained"\..* Pick one of these with "Attention Lens: Select Model"\.$/);
   });
 
   it("a newer comparison supersedes an older one; closing the panel mid-run leaves nothing hanging", async () => {

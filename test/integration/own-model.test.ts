@@ -21,6 +21,9 @@ import { join } from "node:path";
 import * as vscode from "vscode";
 
 import type { AttentionSummary, DecodeReport } from "../../src/extension/attention-controller";
+import type { ComparisonResult } from "../../src/extension/command-results";
+import { convertKeyValueHeads } from "../../src/model/key-value-conversion";
+import { decoderWeightsFromTensors } from "../../src/model/weights";
 import type { LearningReport } from "../../src/protocol";
 import { parseModelConfig } from "../../src/model/config";
 import { DecoderModel } from "../../src/model/decoder-model";
@@ -144,6 +147,41 @@ describe("your own model: model folders, the Hugging Face cache, Open Model Fold
     const expected = referenceFirstHead(staged, TEXT);
     assert.equal(summary.tokens, expected.tokens, "GPT-2 adds no BOS: the tokens of the text alone");
     assertSameWeights(await shownHeadWeights(0, 0), expected.weights, HUB_REPOSITORY);
+  });
+
+  it("Convert to GQA on that GPT-2 (fused c_attn, learned positions): its 2 heads into 1, checked against the reference decoder", async () => {
+    // The current model is the GPT-2 of the previous test; the text is still selected.
+    const summary = await within(
+      vscode.commands.executeCommand<ComparisonResult | undefined>("attentionLens.convertHeads", { groups: 1, method: "mean" }),
+      SETTLE_MS,
+      "Convert to GQA",
+    );
+    assert.ok(summary, `Convert to GQA resolved to undefined; errors: ${errors.join(" | ")}`);
+    const [a, b] = summary.models;
+    assert.deepEqual([a.modelId, b.modelId], [HUB_REPOSITORY, `${HUB_REPOSITORY}::kv1-mean`]);
+    assert.deepEqual([a.keyValueHeads, b.keyValueHeads], [2, 1]);
+    assert.equal(summary.kvBytesRatio, 0.5);
+    // The converted model's loss, from the reference decoder on the same conversion.
+    const staged = join(workspace, "gpt2-files");
+    const config = parseModelConfig(JSON.parse(readFileSync(join(staged, "config.json"), "utf8")));
+    const weights = decoderWeightsFromTensors(config, readSafetensors(readFileSync(join(staged, "model.safetensors"))).tensors);
+    const converted = convertKeyValueHeads(config, weights, { groups: 1, method: "mean" });
+    const tokenizer = TextTokenizer.fromFiles(readFileSync(join(staged, "tokenizer.json"), "utf8"), readFileSync(join(staged, "tokenizer_config.json"), "utf8"));
+    const ids = tokenizer.encode(TEXT, { addSpecialTokens: true }).ids;
+    assert.equal(b.tokens, ids.length);
+    const logits = new DecoderModel(converted.config, converted.weights).forward([ids]).logits;
+    const vocabulary = config.vocabSize;
+    let total = 0;
+    for (let position = 0; position + 1 < ids.length; position++) {
+      const row = logits.data.subarray(position * vocabulary, (position + 1) * vocabulary);
+      let largest = -Infinity;
+      for (const value of row) largest = Math.max(largest, value);
+      let sum = 0;
+      for (const value of row) sum += Math.exp(value - largest);
+      total += largest + Math.log(sum) - row[ids[position + 1]];
+    }
+    const expected = total / (ids.length - 1);
+    assert.ok(b.meanLoss !== undefined && Math.abs(b.meanLoss - expected) < 1e-3, `the panel's loss ${b.meanLoss} vs the reference decoder's ${expected}`);
   });
 
   it("Open Model Folder refuses a folder with only pytorch_model.bin, saying how to get safetensors", async () => {

@@ -35,8 +35,8 @@ function assertRelativelyClose(actual: Tensor, expected: Tensor, tolerance: numb
 describe("bundled models", function () {
   this.timeout(120_000);
 
-  it("there are the three variants: MHA, GQA and MQA", () => {
-    assert.deepEqual(ids, ["attention-lens-gqa", "attention-lens-mha", "attention-lens-mqa"]);
+  it("there are the three variants trained from scratch (MHA, GQA, MQA) and the GQA and MQA uptrained from MHA", () => {
+    assert.deepEqual(ids, ["attention-lens-gqa", "attention-lens-gqa-uptrained", "attention-lens-mha", "attention-lens-mqa", "attention-lens-mqa-uptrained"]);
   });
 
   for (const id of ids) {

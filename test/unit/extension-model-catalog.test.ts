@@ -51,6 +51,9 @@ describe("extension: the model catalog, on the bundled models", () => {
     const gqa = scan.models.find((model) => model.id === "attention-lens-gqa");
     assert.ok(gqa, "the default model is bundled");
     assert.equal(gqa.label, labelOfModel(gqa.config));
+    // An uptrained model says so: its kind alone would read like the one trained from scratch.
+    const uptrained = scan.models.find((model) => model.id === "attention-lens-gqa-uptrained");
+    assert.equal(uptrained?.label, `${labelOfModel(gqa.config)}, uptrained from MHA`);
     assert.match(gqa.description, /^\d+ layers?, width \d+, context \d+ tokens$/);
     assert.deepEqual([gqa.source, gqa.name, gqa.family, gqa.folder], ["bundled", "attention-lens-gqa", "llama", join(MODELS, "attention-lens-gqa")]);
     assert.deepEqual(gqa.weightFiles, [join(MODELS, "attention-lens-gqa", "model.safetensors")]);

@@ -32,10 +32,10 @@ describe("the walkthrough (package.json contributes.walkthroughs)", () => {
   const walkthrough = MANIFEST.contributes.walkthroughs.find((candidate) => candidate.id === WALKTHROUGH_ID);
   const commands = new Map(MANIFEST.contributes.commands.map((command) => [command.command, command.title]));
 
-  it("has the eight steps, in order: formula, sqrt(d), causal mask, padding, dropout, multi-head, GQA/MQA, KV cache", () => {
+  it("has the nine steps, in order: formula, sqrt(d), causal mask, padding, dropout, multi-head, lines, GQA/MQA, KV cache", () => {
     assert.ok(walkthrough);
     assert.deepEqual(walkthrough.steps.map((step) => step.id), WALKTHROUGH_STEPS.map((step) => step.id));
-    assert.deepEqual(WALKTHROUGH_STEPS.map((step) => step.id), ["formula", "scaling", "causal", "padding", "dropout", "multihead", "grouped", "kvcache"]);
+    assert.deepEqual(WALKTHROUGH_STEPS.map((step) => step.id), ["formula", "scaling", "causal", "padding", "dropout", "multihead", "lines", "grouped", "kvcache"]);
   });
 
   for (const step of WALKTHROUGH_STEPS) {

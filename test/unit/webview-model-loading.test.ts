@@ -13,6 +13,9 @@ import type { ModelDescriptor, RunStage } from "../../src/protocol";
 import { DecoderCache, fetchBytes, formatBytes, loadModelFiles, ModelFilesCache, ModelLoadError } from "../../webview/runtime/model-loading";
 import { ReferenceModels } from "../../webview/reference-model/reference-model";
 import { FIXTURES } from "./helpers/fixtures";
+import { convertedModelDescriptor } from "../../src/converted-model";
+import { DecoderModel } from "../../src/model/decoder-model";
+import { convertKeyValueHeads } from "../../src/model/key-value-conversion";
 
 const TINY = join(FIXTURES, "llama", "tiny-gqa");
 const WASM_PATHS = join(__dirname, "..", "..", "node_modules", "onnxruntime-web", "dist") + "/";
@@ -162,6 +165,31 @@ describe("webview model loading", function () {
       const step = await decoder.compute([[1, 5, 9]], { logits: "all" });
       const expected = reference.forward([[1, 5, 9]]);
       assert.ok(Math.max(...step.logits.data.map((value, index) => Math.abs(value - expected.logits.data[index]))) < 1e-4);
+    } finally {
+      await cache.clear();
+    }
+  });
+
+  it("a converted model (Convert to GQA...) reads its original's files once and groups their key/value heads", async () => {
+    const shared = new ModelFilesCache();
+    const cache = new DecoderCache(undefined, shared);
+    const converted = convertedModelDescriptor(model(), { groups: 1, method: "mean" });
+    requests.length = 0;
+    try {
+      const [original, grouped] = await Promise.all([shared.get(model(), quiet), shared.get(converted, quiet)]);
+      assert.deepEqual(requests.filter((path) => path.endsWith("model.safetensors")), ["/tiny/model.safetensors"], "one fetch of the weights for both");
+      assert.equal(grouped.config.numKeyValueHeads, 1);
+      assert.equal(original.config.numKeyValueHeads, 2, "the original keeps its heads");
+      assert.equal(grouped.weights.layers[0].mlp, original.weights.layers[0].mlp, "everything but the key and value projections is shared");
+      const expected = convertKeyValueHeads(original.config, original.weights, { groups: 1, method: "mean" });
+      assert.deepEqual(Array.from(grouped.weights.layers[1].attention.value.data), Array.from(expected.weights.layers[1].attention.value.data));
+      const decoder = await cache.get(converted, { backend: "wasm", wasmPaths: WASM_PATHS, log: quiet }, quiet);
+      const step = await decoder.compute([[1, 5, 9]], { logits: "all" });
+      const reference = new DecoderModel(expected.config, expected.weights).forward([[1, 5, 9]]);
+      assert.ok(Math.max(...step.logits.data.map((value, index) => Math.abs(value - reference.logits.data[index]))) < 1e-4);
+      // A conversion the model cannot take is a load error that says why.
+      const impossible = { ...converted, id: "tiny-gqa::kv3-mean", conversion: { ...converted.conversion!, groups: 3 } };
+      await assert.rejects(shared.get(impossible, quiet), /tiny-gqa cannot be converted: the model has 2 key\/value heads: grouping needs fewer than that, such as 1\./);
     } finally {
       await cache.clear();
     }

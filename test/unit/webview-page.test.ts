@@ -18,8 +18,12 @@ import { parseModelConfig } from "../../src/model/config";
 import { readSafetensors } from "../../src/model/safetensors";
 import { TextTokenizer } from "../../src/model/tokenizer";
 import { decoderWeightsFromTensors } from "../../src/model/weights";
-import type { ModelDescriptor, PanelReport, RunSummary, TokenInfo, WebviewToHostMessage } from "../../src/protocol";
+import type { ComparisonSummary, ModelDescriptor, PanelReport, RunSummary, TokenInfo, WebviewToHostMessage } from "../../src/protocol";
 import { OnnxDecoder } from "../../src/runtime/onnx-decoder";
+import { attentionRollout } from "../../src/attention/attention-rollout";
+import type { Tensor } from "../../src/attention/tensor";
+import { valueVectorNorms, valueWeightedAttention } from "../../src/attention/value-weighted-attention";
+import { LayeredDecoder } from "../../src/runtime/layered-decoder";
 import {
   CHROMIUM_PATH,
   chromiumIsInstalled,
@@ -276,7 +280,7 @@ describe("the webview in Chromium (built bundle, real GQA model)", function () {
       assert.equal(await harness.page.locator(".first-head").getAttribute("data-first-head"), `${opensOn.layer}/${opensOn.head}`);
       assert.match(await harness.page.locator(".first-head").innerText(), /strongest previous-token head/);
       assert.match(await harness.page.locator(".head-view h2").innerText(), new RegExp(`Layer ${opensOn.layer} · head ${opensOn.head}\\b`));
-      const stops = await harness.page.locator(".overview button").evaluateAll((buttons) => buttons.filter((button) => (button as HTMLElement).tabIndex >= 0).length);
+      const stops = await harness.page.locator(".overview button[data-layer]").evaluateAll((buttons) => buttons.filter((button) => (button as HTMLElement).tabIndex >= 0).length);
       assert.equal(stops, 1, "one tab stop in the overview: the selected map");
       // Arrow keys move the selection and the focus; Enter takes the focus to the head map.
       await harness.page.locator(`.overview button[data-layer="${opensOn.layer}"][data-head="${opensOn.head}"]`).focus();
@@ -536,4 +540,275 @@ describe("the webview in Chromium (built bundle, real GQA model)", function () {
       assert.equal(await harness.page.locator(".error[role=alert]").count(), 0);
     });
   });
+
+  describe("compare mode: heads paired by index or by best match", () => {
+    let id: number;
+    let byIndex: ComparisonSummary;
+    /** The comparison report posted after the first `after` messages. */
+    const comparison = async (after = 0) => (await harness.waitForPosted(isReport("comparison", id), { after })).report.summary;
+    const radio = (alignment: string) => harness.page.locator(`.compare [role=radio][data-alignment="${alignment}"]`);
+
+    before(async () => {
+      await harness.open("dark");
+      const message = showAttention(descriptor(MODEL_ID, harness.origin), {
+        mode: "compare",
+        compareWith: "attention-lens-mha",
+        comparableModels: ["attention-lens-mha", "attention-lens-gqa", "attention-lens-mqa"],
+      });
+      id = message.requestId;
+      await harness.send(message);
+      byIndex = await comparison();
+    });
+
+    it("by index at first: the report says so and pairs every head with its own index; best match is never worse", async () => {
+      assert.deepEqual(byIndex.models.map((model) => model.modelId), [MODEL_ID, "attention-lens-mha"]);
+      assert.equal(byIndex.headAlignment, "index");
+      byIndex.meanDifferenceByLayer.forEach((mean, layer) => assert.ok(Math.abs(mean - byIndex.meanDifferenceByIndex[layer]) < 1e-6, `layer ${layer}: the mean shown is by index`));
+      byIndex.headPairs.forEach((pairs, layer) => {
+        assert.deepEqual(pairs.map((pair) => [pair.headA, pair.headB]), Array.from({ length: 8 }, (_, head) => [head, head]), `layer ${layer}`);
+        assert.ok(byIndex.meanDifferenceByBestMatch[layer] <= byIndex.meanDifferenceByIndex[layer] + 1e-9, `layer ${layer}`);
+      });
+      assert.equal(await radio("index").getAttribute("aria-checked"), "true");
+      assert.match(await harness.page.locator(".compare .overview .shown").innerText(), /^Shown: A head h ↔ B head h\./);
+      assert.equal(await harness.page.locator(".compare .head-pairs").count(), 0, "no list of pairs by index");
+    });
+
+    it("“by best match” redraws from the same runs: the report, the listed pairs, the table and the selected pair say “A head i ↔ B head j”", async () => {
+      const before = (await harness.posted()).length;
+      await radio("bestMatch").click();
+      const best = await comparison(before);
+      assert.equal(best.headAlignment, "bestMatch");
+      assert.deepEqual(best.meanDifferenceByIndex, byIndex.meanDifferenceByIndex, "the same runs");
+      best.headPairs.forEach((pairs, layer) => {
+        assert.deepEqual(pairs.map((pair) => pair.headA), [0, 1, 2, 3, 4, 5, 6, 7], `layer ${layer}: every head of A in order`);
+        assert.deepEqual(pairs.map((pair) => pair.headB).sort(), [0, 1, 2, 3, 4, 5, 6, 7], `layer ${layer}: each head of B once`);
+        const mean = pairs.reduce((sum, pair) => sum + pair.meanDifference, 0) / pairs.length;
+        assert.ok(Math.abs(mean - best.meanDifferenceByBestMatch[layer]) < 1e-6, `layer ${layer}: ${mean} vs ${best.meanDifferenceByBestMatch[layer]}`);
+        assert.ok(Math.abs(best.meanDifferenceByLayer[layer] - best.meanDifferenceByBestMatch[layer]) < 1e-6, `layer ${layer}: the mean shown is by best match`);
+      });
+      assert.equal((await harness.posted()).slice(before).filter((message) => message.type === "progress").length, 0, "no model ran again");
+      assert.equal(await radio("bestMatch").getAttribute("aria-checked"), "true");
+
+      // The pairs, listed per layer as the report has them.
+      for (const [layer, pairs] of best.headPairs.entries()) {
+        const listed = await harness.page
+          .locator(`.compare .head-pairs li[data-layer="${layer}"] button`)
+          .evaluateAll((buttons) => buttons.map((button) => [Number(button.getAttribute("data-head-a")), Number(button.getAttribute("data-head-b")), button.getAttribute("aria-label")]));
+        assert.deepEqual(
+          listed.map(([headA, headB]) => [headA, headB]),
+          pairs.map((pair) => [pair.headA, pair.headB]),
+          `layer ${layer}`,
+        );
+        const label = /^A head 0 ↔ B head (\d), mean \|A − B\| (\d\.\d{4})$/.exec(String(listed[0][2]));
+        assert.ok(label && Number(label[1]) === pairs[0].headB && Math.abs(Number(label[2]) - pairs[0].meanDifference) < 2e-4, `layer ${layer}: ${listed[0][2]}`);
+      }
+      assert.match(await harness.page.locator('.compare .head-pairs li[data-layer="0"]').innerText(), /^layer 0:\s+A0↔B\d \d\.\d{3}/);
+      // The overview's columns are A's heads, each thumbnail marked with its partner in B.
+      const partner = best.headPairs[2][5].headB;
+      const thumb = harness.page.locator('.compare .overview button[data-layer="2"][data-head="5"]');
+      assert.equal(await thumb.getAttribute("data-head-b"), String(partner));
+      assert.match((await thumb.getAttribute("title")) ?? "", new RegExp(`^Layer 2, A head 5 ↔ B head ${partner}: mean \\|A − B\\| `));
+      // The table: both means per layer, the one shown marked.
+      assert.equal(await harness.page.locator(".compare .layers th.shown").getAttribute("data-alignment"), "bestMatch");
+      const shownMeans = await harness.page.locator('.compare .layers tbody td[data-alignment="bestMatch"]').allInnerTexts();
+      assert.deepEqual(shownMeans.map((text) => text.trim()), best.meanDifferenceByBestMatch.map((mean) => mean.toFixed(4)));
+
+      // A pair clicked in the list is shown large, each map labelled with its own head.
+      const pair = best.headPairs[1][2];
+      await harness.page.locator('.compare .head-pairs li[data-layer="1"] button[data-head-a="2"]').click();
+      await harness.page.locator(".compare .pair h2", { hasText: `L1 · A head 2 ↔ B head ${pair.headB}` }).waitFor();
+      assert.equal(await harness.page.locator('.compare .pair figure[data-side="B"]').getAttribute("data-head"), String(pair.headB));
+      assert.equal(await harness.page.locator('.compare .pair figure[data-side="A"]').getAttribute("data-head"), "2");
+
+      const state = (await harness.page.evaluate(() => window.vscodeStub.state)) as { headAlignment?: string; mode?: string };
+      assert.equal(state.headAlignment, "bestMatch", "kept in the panel state");
+      await harness.page.screenshot({ path: join(tmpdir(), "attention-lens-webview-compare-best-match.png"), fullPage: true });
+    });
+
+    it("back to “by index”: the report again, and the state forgets the choice", async () => {
+      const before = (await harness.posted()).length;
+      await radio("index").click();
+      const again = await comparison(before);
+      assert.equal(again.headAlignment, "index");
+      assert.deepEqual(again.meanDifferenceByLayer, byIndex.meanDifferenceByLayer);
+      assert.equal(await harness.page.locator(".compare .head-pairs").count(), 0);
+      assert.match(await harness.page.locator(".compare .pair h2").innerText(), /^L1 H2\b/);
+      const state = (await harness.page.evaluate(() => window.vscodeStub.state)) as { headAlignment?: string };
+      assert.equal(state.headAlignment, undefined);
+      assert.deepEqual(harness.problems.filter((problem) => problem.startsWith("uncaught")), []);
+    });
+  });
+
+  describe("compare mode: the model converted to fewer key/value heads in the panel", () => {
+    it("model B “A → GQA, mean-pooled” runs the MHA model's own files grouped: a quarter of the cache, its losses, and the note on uptraining", async () => {
+      await harness.open("dark");
+      const message = showAttention(descriptor("attention-lens-mha", harness.origin), {
+        mode: "compare",
+        compareWith: "attention-lens-mha::kv2-mean",
+        comparableModels: ["attention-lens-mha", "attention-lens-gqa", "attention-lens-mqa"],
+      });
+      await harness.send(message);
+      const summary = (await harness.waitForPosted(isReport("comparison", message.requestId))).report.summary;
+      assert.deepEqual(summary.models.map((model) => model.modelId), ["attention-lens-mha", "attention-lens-mha::kv2-mean"]);
+      assert.deepEqual(summary.models.map((model) => model.keyValueHeads), [8, 2]);
+      assert.equal(summary.kvBytesRatio, 0.25);
+      const [a, b] = summary.models.map((model) => model.meanLoss!);
+      assert.ok(b > a, `the converted model, untrained, knows the text worse: A ${a}, B ${b}`);
+
+      // The picker lists A's conversions under their own heading, the one shown selected.
+      const options = await harness.page.locator('.compare select[aria-label="Model B"] optgroup option').allInnerTexts();
+      assert.deepEqual(options.slice(0, 2), ["A → GQA (4 key/value groups), mean-pooled", "A → GQA (4 key/value groups), first head of each group"]);
+      assert.equal(options.length, 6);
+      assert.equal(await harness.page.locator('.compare select[aria-label="Model B"]').inputValue(), "attention-lens-mha::kv2-mean");
+      // The loss table and the note: the same numbers as the report.
+      const shownLosses = await harness.page.locator(".compare .loss td.loss").allInnerTexts();
+      assert.deepEqual(shownLosses, [a.toFixed(3), b.toFixed(3)]);
+      const note = await harness.page.locator(".compare .loss .conversion").innerText();
+      assert.match(note, /B is A with its 8 key\/value heads grouped into 2 \(GQA \(2 key\/value groups\), mean-pooled\), without any training\. Query head h keeps its index/);
+      assert.match(note, /The KV cache is 4× smaller/);
+
+      // Another conversion from the picker: the first head of each group, into one.
+      const before = (await harness.posted()).length;
+      await harness.page.locator('.compare select[aria-label="Model B"]').selectOption("attention-lens-mha::kv1-first");
+      const single = (await harness.waitForPosted(isReport("comparison", message.requestId), { after: before })).report.summary;
+      assert.equal(single.models[1].modelId, "attention-lens-mha::kv1-first");
+      assert.equal(single.kvBytesRatio, 0.125);
+      assert.notEqual(single.models[1].meanLoss, b);
+      assert.equal(((await harness.page.evaluate(() => window.vscodeStub.state)) as { compareWith?: string }).compareWith, "attention-lens-mha::kv1-first");
+      assert.deepEqual(harness.problems.filter((problem) => problem.startsWith("uncaught")), []);
+      await harness.page.screenshot({ path: join(tmpdir(), "attention-lens-webview-compare-converted.png"), fullPage: true });
+    });
+  });
+
+  describe("weightings: attention, value-weighted, rollout", () => {
+    let id: number;
+    let expected: { valueWeighted: Tensor[]; rollout: Tensor[] };
+    const radio = (weighting: string) => harness.page.locator(`.weighting-control [role=radio][data-weighting="${weighting}"]`);
+    const savedWeighting = async () => ((await harness.page.evaluate(() => window.vscodeStub.state)) as { attentionWeighting?: string }).attentionWeighting;
+    /** The map the head view draws now, through the test hook. */
+    async function shownMap() {
+      const before = (await harness.posted()).length;
+      await harness.send({ type: "observe", requestId: id, request: { what: "shownMap" } });
+      const { observation } = await harness.waitForPosted(isType("observed", id), { after: before });
+      assert.ok(observation.what === "shownMap" && "rows" in observation, JSON.stringify(observation));
+      return observation;
+    }
+    /** The largest |rows - (T, T) map| over the causal cells, and 0 expected in the future ones. */
+    function worstDifference(rows: number[][], map: Float32Array): number {
+      const tokens = rows.length;
+      let worst = 0;
+      rows.forEach((row, query) => row.forEach((value, key) => (worst = Math.max(worst, Math.abs(value - (key <= query ? map[query * tokens + key] : 0))))));
+      return worst;
+    }
+
+    before(async () => {
+      expected = await weightingReference(tokens.map((token) => token.id));
+      await harness.open("dark");
+      const message = showAttention(descriptor(MODEL_ID, harness.origin));
+      id = message.requestId;
+      await harness.send(message);
+      await runOf(harness, id);
+      await harness.page.locator('.overview button[data-layer="1"][data-head="5"]').click();
+      assert.equal(await radio("attention").getAttribute("aria-checked"), "true", "the attention weights first");
+      assert.equal(await harness.page.locator(".weighting-control [role=radio][tabindex='0']").count(), 1, "one tab stop");
+    });
+
+    it("value-weighted: the views say so, and the map is Node's a·‖W_O^h v‖ (raw, and each row's shares), without running again", async () => {
+      const before = (await harness.posted()).length;
+      await radio("value-weighted").click();
+      await harness.page.locator(".head-view h2", { hasText: "Layer 1 · head 5 · value-weighted ‖a·vW_O‖" }).waitFor();
+      assert.equal(await radio("value-weighted").getAttribute("aria-checked"), "true");
+      const observed = await shownMap();
+      assert.ok(observed.what === "shownMap" && "rows" in observed && observed.raw);
+      assert.equal(observed.weighting, "value-weighted");
+      assert.deepEqual(observed.selection, { layer: 1, head: 5 });
+      const tokenCount = tokens.length;
+      const raw = expected.valueWeighted[1].data.subarray(5 * tokenCount * tokenCount, 6 * tokenCount * tokenCount); // (T, T) of head 5
+      const rawWorst = worstDifference(observed.raw, raw);
+      assert.ok(rawWorst < 1e-4, `max |page - node| of ‖a·vW_O‖ = ${rawWorst}`);
+      const shares = raw.map((value, index) => {
+        const row = Math.floor(index / tokenCount);
+        const sum = raw.subarray(row * tokenCount, (row + 1) * tokenCount).reduce((total, cell) => total + cell, 0);
+        return value / sum;
+      });
+      const sharesWorst = worstDifference(observed.rows, shares);
+      assert.ok(sharesWorst < 1e-4, `max |page - node| of the shares = ${sharesWorst}`);
+      // Labelled everywhere it draws: the overview's maps, the token view's caption, the legend.
+      assert.equal(await harness.page.locator('.overview button[data-head]:not([data-head="mean"]) canvas').count(), 3 * 8);
+      assert.match((await harness.page.locator('.overview button[data-layer="0"][data-head="2"]').getAttribute("title")) ?? "", /value-weighted ‖a·vW_O‖/);
+      assert.match(await harness.page.locator(".token-view .caption").innerText(), /^value-weighted attention ‖a·vW_O‖ \(row shares\) from #/);
+      assert.match(await harness.page.locator(".head-view .legend-note").innerText(), /shares of the row's sum/);
+      assert.equal(await harness.page.locator('.token-view[data-weighting="value-weighted"]').count(), 1);
+      assert.equal(await savedWeighting(), "value-weighted", "kept in the panel state");
+      assert.deepEqual((await harness.posted()).slice(before).filter((message) => message.type === "progress"), [], "nothing ran again");
+      await harness.page.screenshot({ path: join(tmpdir(), "attention-lens-webview-value-weighted.png"), fullPage: true });
+    });
+
+    it("rollout from the keyboard (→ in the control): one map per layer, the head view names the layers, the map is Node's", async () => {
+      await radio("value-weighted").focus();
+      await harness.page.keyboard.press("ArrowRight");
+      await harness.page.locator(".head-view h2", { hasText: "Rollout through layers 0..1 · all heads averaged" }).waitFor();
+      assert.equal(await radio("rollout").getAttribute("aria-checked"), "true");
+      assert.equal(await harness.page.evaluate(() => document.activeElement?.getAttribute("data-weighting")), "rollout", "the focus follows the choice");
+      assert.equal(await harness.page.locator(".overview .rollout-overview button[data-rollout-layer] canvas").count(), 3, "one map per layer");
+      assert.equal(await harness.page.locator(".overview button[data-head]").count(), 0, "no per-head maps");
+      let observed = await shownMap();
+      assert.ok(observed.what === "shownMap" && "rows" in observed);
+      assert.equal(observed.weighting, "rollout");
+      assert.equal(observed.raw, undefined);
+      let worst = worstDifference(observed.rows, expected.rollout[1].data);
+      assert.ok(worst < 1e-4, `layer 1: max |page - node| = ${worst}`);
+      observed.rows.forEach((row, query) => assert.ok(Math.abs(row.reduce((sum, value) => sum + value, 0) - 1) < 1e-4, `row ${query} sums to 1`));
+      // ↓ in the rollout overview: layer 2, chained through every layer.
+      await harness.page.locator('.rollout-overview button[data-rollout-layer="1"]').focus();
+      await harness.page.keyboard.press("ArrowDown");
+      await harness.page.locator(".head-view h2", { hasText: "Rollout through layers 0..2" }).waitFor();
+      observed = await shownMap();
+      assert.ok(observed.what === "shownMap" && "rows" in observed);
+      worst = worstDifference(observed.rows, expected.rollout[2].data);
+      assert.ok(worst < 1e-4, `layer 2: max |page - node| = ${worst}`);
+      assert.match(await harness.page.locator(".token-view .caption").innerText(), /^rollout from #\d+ .* through layers 0\.\.2 \(all heads\)/s);
+      assert.equal(await savedWeighting(), "rollout");
+      await harness.page.screenshot({ path: join(tmpdir(), "attention-lens-webview-rollout.png"), fullPage: true });
+    });
+
+    it("back to the attention weights (Home): the head's weights again, and the state forgets the choice", async () => {
+      await radio("rollout").focus();
+      await harness.page.keyboard.press("Home");
+      await harness.page.locator(".head-view h2", { hasText: /^Layer 2 · head 5$/ }).waitFor();
+      const observed = await shownMap();
+      assert.ok(observed.what === "shownMap" && "rows" in observed);
+      assert.equal(observed.weighting, "attention");
+      assert.deepEqual(observed.rows, await headRows(harness, id, 2, 5));
+      assert.equal(await savedWeighting(), undefined);
+      assert.equal(await harness.page.locator('.overview button[data-head]:not([data-head="mean"]) canvas').count(), 3 * 8);
+      assert.deepEqual(harness.problems.filter((problem) => problem.startsWith("uncaught")), []);
+    });
+  });
 });
+
+/**
+ * The value-weighted maps (L x (nh, T, T)) and the rollout (L x (T, T)) of the GQA model on `ids`,
+ * in Node: the layer-by-layer runtime on onnxruntime-web (wasm), as the page runs it, and the
+ * attention library's formulas.
+ */
+async function weightingReference(ids: number[]): Promise<{ valueWeighted: Tensor[]; rollout: Tensor[] }> {
+  const config = parseModelConfig(JSON.parse(readFileSync(join(MODEL_DIRECTORY, "config.json"), "utf8")));
+  const weights = decoderWeightsFromTensors(config, readSafetensors(new Uint8Array(readFileSync(join(MODEL_DIRECTORY, "model.safetensors")))).tensors);
+  const decoder = await LayeredDecoder.create(config, weights, { choice: "wasm" });
+  const maps: Tensor[] = [];
+  const values: Tensor[] = [];
+  try {
+    await decoder.compute([ids], {
+      logits: "none",
+      onAttention: (_layer, map) => maps.push(map.reshape(map.shape.slice(1))), // (nh, T, T)
+      onValues: (_layer, layerValues) => values.push(layerValues.reshape(layerValues.shape.slice(1))), // (nkv, T, hs)
+    });
+  } finally {
+    await decoder.dispose();
+  }
+  return {
+    valueWeighted: maps.map((map, layer) => valueWeightedAttention(map, valueVectorNorms(values[layer], weights.layers[layer].attention.output, config.numAttentionHeads))),
+    rollout: attentionRollout(maps),
+  };
+}

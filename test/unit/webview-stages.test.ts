@@ -13,7 +13,8 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { stageFormulas } from "../../src/attention/stage-formulas";
+import { queryKeyBreakdown } from "../../src/attention/query-key-breakdown";
+import { formatNumber, stageFormulas } from "../../src/attention/stage-formulas";
 import { batchOfText } from "../../src/extension/batch-lines";
 import { parseModelConfig } from "../../src/model/config";
 import { DecoderModel } from "../../src/model/decoder-model";
@@ -23,6 +24,8 @@ import { inspectStages, traceModelStages } from "../../src/model/stage-inspectio
 import { TextTokenizer } from "../../src/model/tokenizer";
 import type { BatchReport, LearningReport, ModelDescriptor, StagesReport, TokenInfo, WebviewToHostMessage } from "../../src/protocol";
 import { blockedCells, maxPadWeights } from "../../webview/batch/batch-report";
+import { divergingColorAt, divergingPosition, symmetricLimit } from "../../webview/heatmap/diverging-color-map";
+import { featureRows, headsByKeyValueHead, queryKeySteps, spokenStrip, vectorNames } from "../../webview/stages/query-key-display";
 import { clampSelection, jsonRow, parseDropout } from "../../webview/stages/stages-report";
 import { CHROMIUM_PATH, chromiumIsInstalled, MODELS_DIRECTORY, startWebviewHarness, type WebviewHarness } from "../browser/webview/webview-harness";
 
@@ -65,6 +68,46 @@ describe("stages and batch modes: the pure parts", () => {
     const seed = parseDropout("0.1", "2.5");
     assert.ok("error" in seed && /The dropout seed must be a whole number/.test(seed.error));
     assert.deepEqual(jsonRow([1, -Infinity, 0]), [1, null, 0]);
+  });
+
+  it("the query · key section: names of q and k per family, strips that wrap, the steps and the grouping written out", () => {
+    assert.deepEqual(vectorNames(config), { query: "q after RoPE", key: "k after RoPE" });
+    assert.deepEqual(vectorNames({ positionEncoding: "rope", queryKeyNorm: true }), { query: "q after q_norm and RoPE", key: "k after k_norm and RoPE" });
+    assert.deepEqual(vectorNames({ positionEncoding: "learned", queryKeyNorm: false }), { query: "q", key: "k" });
+    assert.deepEqual(featureRows(16), [{ start: 0, end: 16 }]);
+    assert.deepEqual(featureRows(128).map((row) => row.end - row.start), [32, 32, 32, 32]);
+    assert.deepEqual(featureRows(80).at(-1), { start: 64, end: 80 });
+    assert.equal(spokenStrip("q after RoPE", [0.5, -1.25, -Infinity]), "q after RoPE, 3 features: 0.5, -1.25, -inf");
+    // The diverging scale: blue below 0, near-white at 0, red above; symmetric about 0.
+    assert.equal(symmetricLimit([0.5, -2, -Infinity, 1]), 2);
+    assert.equal(symmetricLimit([0, 0]), 1);
+    assert.deepEqual([divergingPosition(-2, 2), divergingPosition(0, 2), divergingPosition(1, 2), divergingPosition(9, 2)], [0, 0.5, 0.75, 1]);
+    assert.deepEqual(divergingColorAt(0, 1), [247, 247, 247]);
+    const [red, , blue] = divergingColorAt(0.8, 1);
+    assert.ok(red > blue, "positive is red");
+    const [redNegative, , blueNegative] = divergingColorAt(-0.8, 1);
+    assert.ok(blueNegative > redNegative, "negative is blue");
+
+    const ids = tokensOf(TEXT).map((token) => token.id);
+    const layerStages = traceModelStages(model, [ids])[1];
+    const breakdown = queryKeyBreakdown(layerStages, config.numKeyValueHeads, { batch: 0, query: 4, key: 2 });
+    assert.deepEqual(
+      headsByKeyValueHead(breakdown).map((group) => [group.keyValueHead, group.heads.map((head) => head.head)]),
+      [[0, [0, 1, 2, 3]], [1, [4, 5, 6, 7]]],
+    );
+    const cell = breakdown.heads[6];
+    const steps = queryKeySteps(breakdown, cell);
+    assert.deepEqual(steps.map((step) => step.name), ["score", "scaled", "masked", "weight"]);
+    assert.deepEqual(steps.map((step) => step.result), [cell.productSum, cell.scaledScore, cell.maskedScore, cell.weight]);
+    assert.equal(steps[1].substituted, `${formatNumber(cell.rawScore)} x 0.25 = ${formatNumber(cell.scaledScore)}`);
+    assert.equal(
+      steps[3].substituted,
+      `exp(${formatNumber(cell.maskedScore)} - ${formatNumber(cell.rowMaximum)}) / ${formatNumber(cell.exponentialSum)} = ${formatNumber(cell.exponential)} / ${formatNumber(cell.exponentialSum)} = ${formatNumber(cell.weight)}`,
+    );
+    const future = queryKeyBreakdown(layerStages, config.numKeyValueHeads, { batch: 0, query: 4, key: 5 });
+    const futureSteps = queryKeySteps(future, future.heads[6]);
+    assert.equal(futureSteps[2].note, "key 5 comes after query 4: the causal mask hides it");
+    assert.match(futureSteps[3].substituted, /^exp\(-inf\) \/ .* = 0$/);
   });
 
   it("the host's batch: one sequence per line, or a message naming the bad line", () => {
@@ -227,5 +270,98 @@ describe("stages and batch modes in Chromium (built bundle, real GQA model)", fu
     const report = await show("batch", "a\n\nb", { batch: { error: "The selected lines cannot form a batch: line 2 is empty." } });
     assert.deepEqual(report, { mode: "batch", error: "The selected lines cannot form a batch: line 2 is empty." });
     assert.match(await harness.page.locator(".batch .error").innerText(), /line 2 is empty/);
+  });
+
+  describe("the query · key section (BertViz's neuron view)", () => {
+    /** The number a substituted formula ends with: "... = 0.4125" -> "0.4125". */
+    const resultOf = (text: string) => text.split("= ").at(-1)!.trim();
+
+    it("shows q, k, q ∘ k and the steps of the chosen key; the score and weight are the report's; every head row names its K/V head", async () => {
+      const tokens = tokensOf(TEXT);
+      const choice = { layer: 1, head: 5, query: 9, key: 3 };
+      const report = (await show("stages", TEXT, { stages: choice })) as StagesReport;
+      assert.ok(!("error" in report), JSON.stringify(report));
+      assert.deepEqual([report.layer, report.head, report.query, report.key, report.dropoutRate], [1, 5, 9, 3, 0]);
+      const layerStages = traceModelStages(model, [tokens.map((token) => token.id)])[1];
+      const expected = (key: number) => queryKeyBreakdown(layerStages, config.numKeyValueHeads, { batch: 0, query: 9, key });
+
+      const page = harness.page;
+      const section = page.locator("section.query-key");
+      await section.waitFor();
+      const stepText = (name: string) => section.locator(`[data-step="${name}"] .substituted`).innerText();
+      // The score, scaled score and weight shown are the report's (its formulas end in the library's numbers).
+      assert.equal(resultOf(await stepText("score")), resultOf(report.formulas[0]), "score");
+      assert.equal(resultOf(await stepText("scaled")), resultOf(report.formulas[1]), "scaled score");
+      assert.equal(resultOf(await stepText("weight")), resultOf(report.formulas[3]), "weight");
+      assert.ok(Math.abs(Number(await section.locator('[data-step="score"]').getAttribute("data-result")) - expected(3).heads[5].rawScore) < 1e-6);
+
+      // Head 5's q, k and q ∘ k: 16 cells each, values on hover (the title) as Node computes them.
+      const detail = section.locator(".detail");
+      assert.equal(await detail.getAttribute("data-head"), "5");
+      assert.equal(await detail.locator(".cell").count(), 3 * config.headDim);
+      const head5 = expected(3).heads[5];
+      assert.equal(await detail.locator('.cell[data-feature="0"]').first().getAttribute("title"), `q[0] = ${formatNumber(head5.query[0])}`);
+      assert.equal(await detail.locator('.cell[data-feature="15"]').last().getAttribute("title"), `q∘k[15] = ${formatNumber(head5.product[15])}`);
+      assert.match(await detail.locator(".lens-visually-hidden").first().innerText(), new RegExp(`^q after RoPE, 16 features: ${formatNumber(head5.query[0])}, `));
+      // The keyboard reads a feature out.
+      await detail.locator(".strips").focus();
+      await page.keyboard.press("End");
+      const readout = await detail.locator(".readout").innerText();
+      assert.ok(readout.startsWith(`feature 15: q[15] = ${formatNumber(head5.query[15])}`), readout);
+
+      // A row per head, labelled with the K/V head it reads: 0-3 read K/V 0, 4-7 read K/V 1.
+      const rows = section.locator("table.heads tbody tr[data-head]");
+      assert.equal(await rows.count(), config.numAttentionHeads);
+      for (let head = 0; head < config.numAttentionHeads; head++) {
+        const row = section.locator(`table.heads tr[data-head="${head}"]`);
+        const keyValueHead = Math.floor(head / 4);
+        assert.equal(await row.getAttribute("data-key-value-head"), String(keyValueHead));
+        assert.equal(await row.locator(".kv").innerText(), `K/V ${keyValueHead}`);
+        assert.match((await row.locator("button").getAttribute("aria-label"))!, new RegExp(`^head ${head}, reads K/V head ${keyValueHead}: score `));
+        const cell = expected(3).heads[head];
+        assert.equal(await row.locator(".score").innerText(), formatNumber(cell.productSum), `head ${head} score`);
+        assert.equal(await row.locator(".weight .value").innerText(), formatNumber(cell.weight), `head ${head} weight`);
+      }
+      assert.deepEqual(
+        await section.locator("table.heads tr.group").allInnerTexts(),
+        ["K/V head 0, read by query heads 0–3: one k for all of them", "K/V head 1, read by query heads 4–7: one k for all of them"],
+      );
+      await page.screenshot({ path: join(tmpdir(), "attention-lens-webview-query-key.png"), fullPage: true });
+    });
+
+    it("a key picked by clicking a stage cell or with the picker, and a head with the keyboard, redraw it from the stage rows", async () => {
+      const tokens = tokensOf(TEXT);
+      const layerStages = traceModelStages(model, [tokens.map((token) => token.id)])[1];
+      const page = harness.page;
+      const section = page.locator("section.query-key");
+      const stepText = (name: string) => section.locator(`[data-step="${name}"] .substituted`).innerText();
+
+      // Click key 6 in the raw scores row: the section's score and weight are that cell's in the stage rows.
+      await page.locator('[data-stage="rawScores"] .cell').nth(6).click();
+      assert.equal(await section.locator("select").inputValue(), "6");
+      assert.equal(resultOf(await stepText("score")), await page.locator('[data-stage="rawScores"] .cell').nth(6).locator(".value").innerText());
+      assert.equal(resultOf(await stepText("weight")), await page.locator('[data-stage="weights"] .cell').nth(6).locator(".value").innerText());
+      assert.equal(resultOf(await stepText("score")), formatNumber(queryKeyBreakdown(layerStages, 2, { batch: 0, query: 9, key: 6 }).heads[5].productSum));
+
+      // The picker: a key after the query is masked; its weight is 0 in every head.
+      const future = Math.min(10, tokens.length - 1);
+      await section.locator("select").selectOption(String(future));
+      if (future > 9) {
+        assert.equal(resultOf(await stepText("weight")), "0");
+        assert.match(await section.locator('[data-step="masked"] .note').innerText(), /comes after query 9: the causal mask hides it/);
+        assert.deepEqual(await section.locator("table.heads td.mask").allInnerTexts(), new Array(8).fill("-inf"));
+      }
+      await section.locator("select").selectOption("2");
+      assert.equal(resultOf(await stepText("score")), formatNumber(queryKeyBreakdown(layerStages, 2, { batch: 0, query: 9, key: 2 }).heads[5].productSum));
+
+      // ↓ on the selected head's row shows head 6, in the section and in the stages above.
+      await section.locator('tr[data-head="5"] button').focus();
+      await page.keyboard.press("ArrowDown");
+      assert.equal(await section.locator(".detail").getAttribute("data-head"), "6");
+      assert.equal(await page.evaluate(() => document.activeElement?.closest("tr")?.getAttribute("data-head")), "6", "the focus follows");
+      assert.match(await page.locator(".selected.lens-note").first().innerText(), /head 6 \(reads K\/V head 1\)/);
+      const cell = queryKeyBreakdown(layerStages, 2, { batch: 0, query: 9, key: 2 }).heads[6];
+      assert.equal(resultOf(await stepText("weight")), formatNumber(cell.weight));
+    });
   });
 });

@@ -16,13 +16,14 @@
  */
 
 import type { NextTokenReport } from "../../src/runtime/next-token-losses";
-import type { BackendSetting, HeadSelection, HostToWebviewMessage, ModelDescriptor, PanelState, RunStage, RunSummary, TokenInfo, WebviewToHostMessage } from "../../src/protocol";
+import type { AttentionWeighting, BackendSetting, HeadSelection, HostToWebviewMessage, ModelDescriptor, PanelState, RunStage, RunSummary, TokenInfo, WebviewToHostMessage } from "../../src/protocol";
 import type { Backend } from "../../src/runtime/model-runtime";
 import { signalWhen, type LayeredDecoder } from "../../src/runtime/layered-decoder";
 import type { Cell } from "../heatmap/layout";
 import { DecoderCache, nextFrame, type ProgressReporter } from "../runtime/model-loading";
 import { AttentionMapsBuilder, withExactLayer, headMap, meanOfHeads, queryRow, type AttentionMaps } from "./attention-maps";
 import { PreviousTokenScores, type FirstHead } from "./first-head";
+import { parseAttentionWeighting, RunWeightings, weightingTitle } from "./attention-weighting";
 import { DEFAULT_HEAD_METRIC_VIEW, parseHeadMetricView, type HeadMetricView } from "../components/head-metric-order";
 
 type ShowAttention = Extract<HostToWebviewMessage, { type: "showAttention" }>;
@@ -49,6 +50,8 @@ export interface RunResult {
   firstHead: FirstHead;
   /** Each token's next-token loss and the model's guesses there (absent for a single token). */
   nextToken?: NextTokenReport;
+  /** The value-weighted maps and the rollout of this run, computed when a view first asks (attention-weighting.ts). */
+  weightings: RunWeightings;
 }
 
 export interface RunStatus {
@@ -92,6 +95,8 @@ export class AttentionState {
   selectionChosen = $state.raw(false);
   /** The overview's sort and filter by a head metric. */
   metricView = $state.raw<HeadMetricView>(DEFAULT_HEAD_METRIC_VIEW);
+  /** What the overview, the head view and the token view draw: the weights, value-weighted, or rollout (attention-weighting.ts). */
+  weighting = $state.raw<AttentionWeighting>("attention");
   /** The head-view cell under the mouse or the keyboard cursor. */
   pointer = $state.raw<Cell | null>(null);
   /** The token under the mouse in the token view. */
@@ -103,8 +108,17 @@ export class AttentionState {
   /** The query token whose attention is shown, or null (the views then show the last token). */
   focusedToken = $derived(this.lockedToken ?? this.pointer?.row ?? this.hoveredToken ?? this.editorToken ?? null);
 
-  /** The (T, T) map of the selected head (or the mean of the layer's heads). */
-  selectedMap = $derived(this.result ? this.mapOf(this.result.maps, this.selection) : null);
+  /**
+   * The (T, T) map the head view and the token view draw: the selected head's (or the layer's mean)
+   * in the chosen weighting; for rollout, the selected layer's, whatever the head.
+   */
+  selectedMap = $derived(this.result ? this.shownMapOf(this.result, this.selection, this.weighting) : null);
+  /** Value-weighted: the selected map's raw ‖a·vW_O‖ before the rows are turned into shares (for the read-out); else null. */
+  selectedRawMap = $derived(
+    this.result && this.weighting === "value-weighted" ? this.result.weightings.valueWeighted(this.result.maps, this.selection) : null,
+  );
+  /** The head view's heading: layer, head and weighting. */
+  selectedTitle = $derived(weightingTitle(this.weighting, this.selection, this.result?.maps.heads ?? 0));
 
   /** Maps kept coarser than float32: what computes a layer of the run on screen again, exactly. */
   private exactSource:
@@ -124,10 +138,18 @@ export class AttentionState {
   restore(saved: PanelState | undefined): void {
     this.savedState = saved;
     this.metricView = parseHeadMetricView(saved?.headMetricViews?.attention) ?? DEFAULT_HEAD_METRIC_VIEW;
+    this.weighting = parseAttentionWeighting(saved?.attentionWeighting) ?? "attention";
   }
 
   setMetricView(view: HeadMetricView): void {
     this.metricView = view;
+    this.context.saveState();
+  }
+
+  /** The person picked a weighting: the views redraw from the run on screen (nothing runs again). */
+  setWeighting(weighting: AttentionWeighting): void {
+    if (weighting === this.weighting) return;
+    this.weighting = weighting;
     this.context.saveState();
   }
 
@@ -198,6 +220,8 @@ export class AttentionState {
       );
       if (!this.context.isCurrent(requestId)) return;
 
+      // Each layer's values (1, nkv, T, hs), for value-weighted attention: half the KV cache the memory plan counts.
+      const values: Float32Array[] = [];
       const { step, maps, firstHead, milliseconds } = await decoders.queue.run(async () => {
         if (!this.context.isCurrent(requestId)) return { step: undefined, maps: undefined, firstHead: undefined, milliseconds: 0 };
         const running = `Running ${model.id} on ${tokens.length} tokens (${decoder.backend})`;
@@ -218,6 +242,9 @@ export class AttentionState {
             previousToken.add(layer, weights.data);
             layerMaps.add(layer, weights);
           },
+          onValues: (layer, layerValues) => {
+            if (layer === values.length) values.push(layerValues.data);
+          },
           signal: signalWhen(() => !this.context.isCurrent(requestId)),
           onLayer: (done, layers) => report("running", `${running}: layer ${Math.min(done + 1, layers)} of ${layers}`),
         });
@@ -234,6 +261,12 @@ export class AttentionState {
         return { step: output, maps: kept, firstHead, milliseconds: performance.now() - started };
       });
       if (!step || !maps || !firstHead || !this.context.isCurrent(requestId)) return;
+      const { config } = decoder;
+      const weightings = new RunWeightings(
+        values.length === maps.layers
+          ? { values, outputWeights: decoder.weights.layers.map((layer) => layer.attention.output), keyValueHeads: config.numKeyValueHeads, headDim: config.headDim }
+          : undefined,
+      );
 
       const result: RunResult = {
         requestId,
@@ -253,6 +286,7 @@ export class AttentionState {
         maps,
         firstHead,
         ...(step.nextToken ? { nextToken: step.nextToken } : {}),
+        weightings,
       };
       this.showResult(result);
       report("done", `${model.id} ran on ${result.backend} in ${milliseconds.toFixed(0)} ms`);
@@ -383,7 +417,13 @@ export class AttentionState {
   // -------------------------------------------------------------------------------------------
   // Maps
 
-  /** The (T, T) map of a head or, for "mean", the mean over the layer's heads (computed once). */
+  /** The (T, T) map `weighting` draws for `selection` (see `selectedMap`). */
+  shownMapOf(result: RunResult, selection: HeadSelection, weighting: AttentionWeighting): Float32Array {
+    if (weighting === "attention" || (weighting === "value-weighted" && !result.weightings.hasValues)) return this.mapOf(result.maps, selection);
+    return result.weightings.shownMap(result.maps, weighting, selection);
+  }
+
+  /** The (T, T) attention weights of a head or, for "mean", the mean over the layer's heads (computed once). */
   mapOf(maps: AttentionMaps, selection: HeadSelection): Float32Array {
     if (selection.head !== "mean") return headMap(maps, selection.layer, selection.head);
     let means = this.meanMaps.get(maps);

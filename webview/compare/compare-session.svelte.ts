@@ -10,16 +10,22 @@
  * A comparison runs when compare mode is shown and the request or model B changes. A newer
  * comparison supersedes an older one (its results are dropped at the next step), and so does a
  * newer request or a `cancel` from the host. When done, the host hears the comparison report.
+ *
+ * B's heads are paired with A's by index or by best match (head-alignment.ts): both pairings are
+ * computed from the two runs, so switching redraws without running a model, and the host hears the
+ * report again with the pairing shown.
  */
 
 import { DEFAULT_HEAD_METRIC_VIEW, parseHeadMetricView, type HeadMetricView } from "../components/head-metric-order";
-import type { ComparisonSummary, ComparedModelSummary, HostToWebviewMessage, ModelDescriptor, WebviewToHostMessage } from "../../src/protocol";
+import type { ComparisonSummary, ComparedModelSummary, HeadAlignment, HostToWebviewMessage, ModelDescriptor, WebviewToHostMessage } from "../../src/protocol";
 import type { Backend } from "../../src/runtime/model-runtime";
-import { AttentionMapsBuilder, mapLayers, type AttentionMaps } from "../attention/attention-maps";
+import { AttentionMapsBuilder, type AttentionMaps } from "../attention/attention-maps";
 import { DecoderCache, nextFrame } from "../runtime/model-loading";
 import { signalWhen } from "../../src/runtime/layered-decoder";
 import { defaultModelB } from "./default-model-b";
-import { differenceMaps, headEntropies, headMeanDifferences, keyValueMemory, layerSummaries, maxOf, type KeyValueMemory, type LayerSummary } from "./comparison";
+import { modelConversions } from "../../src/converted-model";
+import { headEntropies, keyValueMemory, type KeyValueMemory } from "./comparison";
+import { alignedDifference, alignHeads, headPairsOf, type AlignedDifference, type LayerHeadAlignment } from "./head-alignment";
 
 type ShowAttention = Extract<HostToWebviewMessage, { type: "showAttention" }>;
 
@@ -45,20 +51,22 @@ export interface ComparedModel {
   memory: KeyValueMemory;
   /** entropies[layer][head], nats. */
   entropies: number[][];
+  /** Mean next-token loss on the tokens, nats per token (absent for a single token). */
+  meanLoss?: number;
 }
 
-export interface ComparisonResult {
+/**
+ * A finished comparison: both models' runs, and (from AlignedDifference) |A - B| with the heads paired
+ * as `alignment` says: `difference`, `headDifferences` and `layers` compare head h of A with head
+ * `headOfB[layer][h]` of B. Another alignment makes a new result from the same runs.
+ */
+export interface ComparisonResult extends AlignedDifference {
   requestId: number;
   tokens: ShowAttention["tokens"];
   a: ComparedModel;
   b: ComparedModel;
-  /** |A - B|, aligned by layer and head. */
-  difference: AttentionMaps;
-  /** Largest |A - B| anywhere: the top of the difference colour scale. */
-  maxDifference: number;
-  /** Mean |A - B| per head: headDifferences[layer][head]. */
-  headDifferences: number[][];
-  layers: LayerSummary[];
+  /** Per layer, the best-match pairing of the heads, and the mean |A - B| by index and by best match. */
+  alignments: LayerHeadAlignment[];
 }
 
 export interface CompareStatus {
@@ -75,6 +83,8 @@ export class CompareSession {
   chosenModelB = $state.raw<string | null>(null);
   /** The difference overview's sort and filter by a head metric (kept here, so that a failed comparison or a tab switch does not reset it). */
   metricView = $state.raw<HeadMetricView>(DEFAULT_HEAD_METRIC_VIEW);
+  /** How B's heads are paired with A's: by index, or by best match per layer (head-alignment.ts). */
+  alignment = $state.raw<HeadAlignment>("index");
   status = $state.raw<CompareStatus | null>(null);
   error = $state.raw<string | null>(null);
   /** The last finished comparison (kept on screen while a newer one runs). */
@@ -89,11 +99,15 @@ export class CompareSession {
 
   constructor(private readonly context: CompareContext) {}
 
-  /** The models B may be: the comparable models other than A. */
+  /**
+   * The models B may be: the comparable models other than A, then A with its key/value heads
+   * grouped (src/converted-model.ts), which always runs on A's tokens.
+   */
   candidates(request: ShowAttention | null = this.context.request()): ModelDescriptor[] {
     if (!request) return [];
     const comparable = new Set(request.comparableModels ?? [request.model.id]);
-    return request.models.filter((model) => model.id !== request.model.id && comparable.has(model.id));
+    const others = request.models.filter((model) => model.id !== request.model.id && comparable.has(model.id));
+    return [...others, ...modelConversions(request.model)];
   }
 
   /** Model B of the request: the chosen one if it may run on its tokens, else the default. */
@@ -101,13 +115,33 @@ export class CompareSession {
     if (!request) return undefined;
     const candidates = this.candidates(request);
     const chosen = this.chosenModelB ?? request.compareWith ?? null;
-    return candidates.find((model) => model.id === chosen) ?? defaultModelB(request.model, candidates);
+    // By default another model; A's own conversion only when no other model shares its tokenizer.
+    return (
+      candidates.find((model) => model.id === chosen) ??
+      defaultModelB(request.model, candidates.filter((model) => !model.conversion)) ??
+      candidates.find((model) => model.conversion?.method === "mean")
+    );
   }
 
-  /** Restores model B from a saved panel state. */
-  restore(modelB: string | undefined, metricView?: unknown): void {
+  /** Restores model B, the metric view and the heads' alignment from a saved panel state. */
+  restore(modelB: string | undefined, metricView?: unknown, alignment?: unknown): void {
     this.metricView = parseHeadMetricView(metricView) ?? DEFAULT_HEAD_METRIC_VIEW;
     if (modelB) this.chosenModelB = modelB;
+    this.alignment = alignment === "bestMatch" ? "bestMatch" : "index";
+  }
+
+  /**
+   * Pairs the heads another way: the result on screen is redrawn from the same runs (no model runs
+   * again), and the host hears the comparison report again, with this alignment.
+   */
+  setAlignment(alignment: HeadAlignment): void {
+    if (alignment === this.alignment) return;
+    this.alignment = alignment;
+    this.context.saveState();
+    const result = this.result;
+    if (!result) return;
+    this.result = { ...result, ...alignedDifference(result.a.maps, result.b.maps, alignment, result.alignments) };
+    if (this.status === null && this.error === null && this.context.isCurrent(result.requestId)) this.report(this.result);
   }
   setMetricView(view: HeadMetricView): void {
     this.metricView = view;
@@ -183,35 +217,21 @@ export class CompareSession {
       const sideB = await this.runModel(request, b, generation);
       if (!sideB || !this.isLive(generation, requestId)) return;
 
-      const difference = differenceMaps(sideA.maps, sideB.maps);
+      const alignments = alignHeads(sideA.maps, sideB.maps);
       const result: ComparisonResult = {
         requestId,
         tokens,
         a: sideA,
         b: sideB,
-        difference,
-        maxDifference: maxOf(new Float32Array(mapLayers(difference, maxOf))),
-        headDifferences: headMeanDifferences(difference),
-        layers: layerSummaries(sideA.maps, sideB.maps, difference),
+        alignments,
+        ...alignedDifference(sideA.maps, sideB.maps, this.alignment, alignments),
       };
-      const validLayer = this.selection.layer < difference.layers;
-      const validHead = this.selection.head === "mean" || this.selection.head < difference.heads;
+      const validLayer = this.selection.layer < result.difference.layers;
+      const validHead = this.selection.head === "mean" || this.selection.head < result.difference.heads;
       if (!validLayer || !validHead) this.selection = { layer: 0, head: 0 };
       this.result = result;
       this.status = null;
-      const summary: ComparisonSummary = {
-        models: [summaryOf(sideA), summaryOf(sideB)],
-        meanDifferenceByLayer: result.layers.map((layer) => layer.meanDifference),
-        kvBytesRatio: sideB.memory.bytes / sideA.memory.bytes,
-      };
-      this.context.post({ type: "report", requestId, report: { kind: "comparison", summary } });
-      this.context.post({
-        type: "log",
-        level: "info",
-        message:
-          `compared ${a.id} with ${b.id} on ${tokens.length} tokens: mean |A - B| per layer ` +
-          result.layers.map((layer) => layer.meanDifference.toFixed(4)).join(", "),
-      });
+      this.report(result);
     } catch (error) {
       if (!this.isLive(generation, requestId)) return;
       const message = messageOf(error);
@@ -222,6 +242,28 @@ export class CompareSession {
       this.context.post({ type: "report", requestId, report: { kind: "failed", of: "comparison", message } });
       this.context.post({ type: "log", level: "error", message: `compare: ${message}` });
     }
+  }
+
+  /** Tells the host what the panel shows of `result`: the comparison report, and a line for the log. */
+  private report(result: ComparisonResult): void {
+    const { requestId, a, b } = result;
+    const summary: ComparisonSummary = {
+      models: [summaryOf(a), summaryOf(b)],
+      meanDifferenceByLayer: result.layers.map((layer) => layer.meanDifference),
+      headAlignment: result.alignment,
+      headPairs: headPairsOf(result),
+      meanDifferenceByIndex: result.alignments.map((layer) => layer.meanByIndex),
+      meanDifferenceByBestMatch: result.alignments.map((layer) => layer.meanByBestMatch),
+      kvBytesRatio: b.memory.bytes / a.memory.bytes,
+    };
+    this.context.post({ type: "report", requestId, report: { kind: "comparison", summary } });
+    this.context.post({
+      type: "log",
+      level: "info",
+      message:
+        `compared ${a.model.id} with ${b.model.id} on ${result.tokens.length} tokens, heads paired ${result.alignment === "index" ? "by index" : "by best match"}: ` +
+        `mean |A - B| per layer ${result.layers.map((layer) => layer.meanDifference.toFixed(4)).join(", ")}`,
+    });
   }
 
   /** Loads `model` (or takes it from the cache) and runs the prefill with its present keys and values. */
@@ -255,9 +297,11 @@ export class CompareSession {
       const started = performance.now();
       const maps = new AttentionMapsBuilder(decoder.config.numKeyValueHeads, request.mapPrecision ?? "float32");
       // A prefill (nothing cached before these tokens); a newer request stops it at the next layer.
+      // With each token's next-token loss: how much worse a converted (or another) model knows the text.
       const step = await decoder.compute([tokens.map((token) => token.id)], {
         fetchPresent: true,
         logits: "none",
+        ...(tokens.length > 1 ? { nextToken: { top: 1 } } : {}),
         onAttention: (layer, weights) => maps.add(layer, weights),
         signal: signalWhen(() => !this.isLive(generation, requestId)),
         onLayer: (done, layers) => setStatus(`${running}: layer ${Math.min(done + 1, layers)} of ${layers}`),
@@ -272,6 +316,7 @@ export class CompareSession {
       maps: output.maps,
       memory: keyValueMemory(output.step.presentKeyValues),
       entropies: headEntropies(output.maps),
+      ...(output.step.nextToken ? { meanLoss: output.step.nextToken.meanLoss } : {}),
     };
   }
 
@@ -296,5 +341,6 @@ function summaryOf(side: ComparedModel): ComparedModelSummary {
     tokens: side.maps.tokens,
     kvBytes: side.memory.bytes,
     kvBytesPerToken: side.memory.bytesPerToken,
+    ...(side.meanLoss !== undefined ? { meanLoss: side.meanLoss } : {}),
   };
 }

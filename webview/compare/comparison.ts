@@ -3,12 +3,13 @@
  * and the size of their KV caches. Pure functions over the maps of attention-maps.ts, so they are
  * tested in plain Node.
  *
- * Heads are aligned by index: query head h of layer l of model A beside query head h of layer l of
- * model B. The two models were trained identically except for their key/value heads, so this is
- * the natural pairing (nothing makes head 3 of one model "the same" head as head 3 of the other;
- * the difference map shows where they attend differently, not a distance between matched heads).
+ * Heads are paired by index by default: query head h of layer l of model A beside query head h of
+ * layer l of model B, the right pairing when B was converted from A (the conversion keeps the query
+ * heads in place). For separately trained models nothing makes head 3 of one "the same" head as
+ * head 3 of the other; head-alignment.ts pairs each head of A with the head of B that attends most
+ * alike instead, and the difference maps take that pairing, p(l, h) (p(l, h) = h by index):
  *
- *   difference(l, h, q, k) = |A(l, h, q, k) - B(l, h, q, k)|          in [0, 1]
+ *   difference(l, h, q, k) = |A(l, h, q, k) - B(l, p(l, h), q, k)|    in [0, 1]
  *   mean difference of a layer = mean over heads h, queries q and the keys k <= q they may see
  *   entropy of a layer = mean over heads h and queries q >= 1 of -sum_k w(q, k) ln w(q, k)   (nats)
  *
@@ -42,14 +43,22 @@ export function checkAlignable(a: AttentionMaps, b: AttentionMaps, nameA = "mode
 
 /**
  * |A - B| for every layer, head, query and key: maps of the same shape as the inputs (L of
- * (nh, T, T)); `keyValueHeads` is A's (the difference has no K/V heads of its own).
+ * (nh, T, T)); `keyValueHeads` is A's (the difference has no K/V heads of its own). Head h of A is
+ * compared with head `headOfB[layer][h]` of B (head-alignment.ts); without `headOfB`, with head h.
  */
-export function differenceMaps(a: AttentionMaps, b: AttentionMaps): AttentionMaps {
+export function differenceMaps(a: AttentionMaps, b: AttentionMaps, headOfB?: readonly (readonly number[])[]): AttentionMaps {
   checkAlignable(a, b);
+  const size = a.tokens * a.tokens;
   const stored = mapLayers(a, (layerA, layer) => {
     const difference = new Float32Array(layerA); // (nh, T, T); A's layer first: decoding B's may replace it
     const layerB = layerMaps(b, layer);
-    for (let index = 0; index < difference.length; index++) difference[index] = Math.abs(difference[index] - layerB[index]);
+    for (let head = 0; head < a.heads; head++) {
+      const headB = headOfB ? headOfB[layer][head] : head;
+      if (!(Number.isInteger(headB) && headB >= 0 && headB < b.heads)) throw new Error(`differenceMaps: layer ${layer} pairs head ${head} of A with head ${headB} of B, which does not exist`);
+      const offsetA = head * size;
+      const offsetB = headB * size;
+      for (let index = 0; index < size; index++) difference[offsetA + index] = Math.abs(difference[offsetA + index] - layerB[offsetB + index]);
+    }
     return storeLayer(difference, a.tokens, a.precision);
   });
   return { layers: a.layers, heads: a.heads, keyValueHeads: a.keyValueHeads, tokens: a.tokens, precision: a.precision, stored };

@@ -1,8 +1,9 @@
 /**
  * The heatmap's colours: viridis, a perceptually uniform sequential scale (dark purple for 0,
  * through blue and green, to yellow for 1) that reads in light, dark and high-contrast themes and
- * for the common kinds of colour blindness. It is the only hard-coded colour table of the webview;
- * everything else takes its colours from the `--vscode-*` theme variables.
+ * for the common kinds of colour blindness. With the diverging scale of signed numbers
+ * (diverging-color-map.ts) it is one of the two hard-coded colour tables of the webview; everything
+ * else takes its colours from the `--vscode-*` theme variables.
  *
  * `VIRIDIS_STOPS` is matplotlib's viridis (van der Walt, Smith and Firing; CC0) sampled at 33 evenly
  * spaced positions t = 0, 1/32, ..., 1. `COLOR_TABLE` linearly interpolates the stops into 256 RGBA

@@ -24,6 +24,8 @@ import { decoderWeightsFromTensors, WeightsError, type DecoderWeights } from "..
 import { LayeredDecoder } from "../../src/runtime/layered-decoder";
 import type { HostFileReads } from "./host-file-reads";
 import { float32WeightBytes, weightPlacement } from "../../src/runtime/weight-placement";
+import { baseModelDescriptor } from "../../src/converted-model";
+import { convertKeyValueHeads, describeConversion, KeyValueConversionError } from "../../src/model/key-value-conversion";
 
 /** A model that cannot be fetched, read or loaded; the message is meant for the user. */
 export class ModelLoadError extends Error {
@@ -268,13 +270,32 @@ export class ModelFilesCache {
   get(model: ModelDescriptor, report: ProgressReporter): Promise<LoadedModelFiles> {
     const entry = this.entries.get(model.id);
     if (entry && entry.weightsUri === model.weightsUri) return entry.files;
-    const files = loadModelFiles(model, report, this.hostReads);
+    const files = model.conversion ? this.converted(model, report) : loadModelFiles(model, report, this.hostReads);
     const created = { weightsUri: model.weightsUri, files };
     this.entries.set(model.id, created);
     files.catch(() => {
       if (this.entries.get(model.id) === created) this.entries.delete(model.id);
     });
     return files;
+  }
+
+  /**
+   * A converted model (src/converted-model.ts): the files of the model it comes from (read once,
+   * shared with it), its key/value heads grouped. Only the grouped projections are new memory.
+   */
+  private async converted(model: ModelDescriptor, report: ProgressReporter): Promise<LoadedModelFiles> {
+    const { conversion } = model;
+    if (!conversion) throw new Error(`${model.id} is not a converted model`);
+    const base = await this.get(baseModelDescriptor(model), report);
+    report("building-graph", `Grouping ${conversion.baseId}'s ${conversion.baseKeyValueHeads} key/value heads into ${conversion.groups}`);
+    await nextFrame();
+    try {
+      const { config, weights } = convertKeyValueHeads(base.config, base.weights, conversion);
+      return { config, weights, warnings: [], timing: `converted from ${conversion.baseId} (${describeConversion(conversion)}), whose files: ${base.timing}` };
+    } catch (error) {
+      if (error instanceof KeyValueConversionError) throw new ModelLoadError(`${conversion.baseId} cannot be converted: ${error.message}.`);
+      throw error;
+    }
   }
 }
 

@@ -7,6 +7,7 @@
  * later); its first result is reported to the host (a learning report), for the log and tests.
  */
 
+import { queryKeyBreakdown, type QueryKeyBreakdown } from "../../src/attention/query-key-breakdown";
 import type { AttentionStages } from "../../src/attention/scaled-dot-product-attention";
 import { stageFormulas, type StageFormula } from "../../src/attention/stage-formulas";
 import type { DecoderConfig } from "../../src/model/config";
@@ -46,6 +47,14 @@ export class StagesState extends ReferenceModelRun<StagesTrace> {
     const dropout = "error" in this.dropout ? undefined : this.dropout;
     const { layer, head, query } = this.selection;
     return inspectStages(trace.config, trace.layerStages, { layer, head, query, dropout });
+  });
+
+  /** The selected query and key of the selected layer, for every head (the query · key section). */
+  queryKey = $derived.by((): QueryKeyBreakdown | null => {
+    const inspection = this.inspection;
+    const trace = this.trace;
+    if (!inspection || !trace) return null;
+    return queryKeyBreakdown(inspection.stages, trace.config.numKeyValueHeads, { batch: 0, query: this.selection.query, key: this.selection.key });
   });
 
   formulas = $derived.by((): StageFormula[] => {
