@@ -17,6 +17,8 @@ import { headMap, meanOfHeads, storeLayer, type AttentionMaps } from "../../webv
 import { differenceTicks, renderDifferenceIntoImageData } from "../../webview/compare/difference-colors";
 import { cacheHeadMap } from "../../webview/decode/cache-maps";
 import { cacheFigure } from "../../webview/export/cache-figure";
+import { headColor, planLines } from "../../webview/attention/attention-lines";
+import { linesFigure } from "../../webview/export/lines-figure";
 import { exportFileName, modelFileName, selectionFileName } from "../../webview/export/file-names";
 import { heatmapFigure } from "../../webview/export/heatmap-figure";
 import { LEGEND_STEPS } from "../../webview/export/legend-figure";
@@ -284,6 +286,40 @@ describe("webview export: SVG", () => {
     assert.equal(Number(outlines[0].getAttribute("x")), Number(firstKeys[6].getAttribute("x")), "at slot 6");
     assert.equal(Number(outlines[0].getAttribute("width")), Math.max(3, cellWidth));
     assert.deepEqual(texts(document, "legend-tick"), ["−max|v|", "0", "+max|v|"]);
+  });
+
+  it("draws the lines view: one <line> per line the view plans, in its head's colour and opacity, the tokens in both columns", () => {
+    const tokens = ["<|bos|>", "The", " cat", " sat", " on", " the", " mat"].map((text, index) => ({ id: index, text, start: 0, end: 0, special: index === 0 }));
+    const T = tokens.length;
+    const heads = 2;
+    // Head 0 attends to the previous token, head 1 spreads evenly.
+    const layer = new Float32Array(heads * T * T);
+    for (let query = 0; query < T; query++) {
+      layer[query * T + Math.max(0, query - 1)] = 1;
+      for (let key = 0; key <= query; key++) layer[(T + query) * T + key] = 1 / (query + 1);
+    }
+    const plan = planLines({ layer, heads, tokens: T, shown: [0, 1], threshold: 0.2, focus: null });
+    const figure = linesFigure({ title: "gqa · layer 0 · lines of heads 0, 1", facts: "7 tokens", tokens, heads: [0, 1], plan, focus: 3 });
+    const document = parseSvg(figureToSvg(figure));
+    assertNumericSize(document, figure);
+    const lines = byRole(document, "attention-line");
+    assert.equal(lines.length, plan.count);
+    // Head 0: 7 lines of weight 1; head 1: weights 1/(q+1) >= 0.2 for queries 0..4 = 1 + 2 + 3 + 4 + 5 lines.
+    assert.equal(plan.count, 7 + 15);
+    const byColor = (color: string) => lines.filter((line) => line.getAttribute("stroke") === color);
+    assert.equal(byColor(headColor(0)).length, 7);
+    assert.equal(byColor(headColor(1)).length, 15);
+    for (const line of byColor(headColor(0))) assert.equal(line.getAttribute("stroke-opacity"), "1");
+    const faint = byColor(headColor(1)).map((line) => Number(line.getAttribute("stroke-opacity")));
+    assert.ok(Math.min(...faint) >= 0.2 && Math.min(...faint) <= 0.25, `the faintest line (weight 0.2) is drawn at its level: ${Math.min(...faint)}`);
+    assert.deepEqual(texts(document, "query-label"), tokens.map((token) => tokenLabel(token, 14)));
+    assert.deepEqual(texts(document, "key-label"), tokens.map((token) => tokenLabel(token, 14)));
+    assert.equal(byRole(document, "query-label")[3].getAttribute("font-weight"), "bold", "the locked query");
+    assert.deepEqual(texts(document, "head-swatch-label"), ["H0", "H1"]);
+    // A line goes from its query's row on the left to its key's row on the right.
+    const rows = byRole(document, "query-label").map((label) => Number(label.getAttribute("y")));
+    const first = byColor(headColor(0)).find((line) => Number(line.getAttribute("y1")) === rows[3])!;
+    assert.equal(Number(first.getAttribute("y2")), rows[2], "query 3 of the previous-token head reads key 2");
   });
 
   it("suggests file names: the model, what the picture shows, no characters a file system refuses", () => {

@@ -23,6 +23,7 @@ import type { Cell } from "../heatmap/layout";
 import { DecoderCache, nextFrame, type ProgressReporter } from "../runtime/model-loading";
 import { AttentionMapsBuilder, withExactLayer, headMap, meanOfHeads, queryRow, type AttentionMaps } from "./attention-maps";
 import { PreviousTokenScores, type FirstHead } from "./first-head";
+import { LinesState } from "./lines-state.svelte";
 import { parseAttentionWeighting, RunWeightings, weightingTitle } from "./attention-weighting";
 import { DEFAULT_HEAD_METRIC_VIEW, parseHeadMetricView, type HeadMetricView } from "../components/head-metric-order";
 
@@ -91,6 +92,8 @@ export class AttentionState {
   result = $state.raw<RunResult | null>(null);
 
   selection = $state.raw<HeadSelection>({ layer: 0, head: 0 });
+  /** The lines view's heads and threshold. */
+  readonly lines = new LinesState();
   /** Whether the person picked the selected head (kept across runs); until then each run opens on its first head. */
   selectionChosen = $state.raw(false);
   /** The overview's sort and filter by a head metric. */

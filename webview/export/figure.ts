@@ -80,6 +80,8 @@ export interface FigureLine {
   y2: number;
   stroke: string;
   strokeWidth: number;
+  /** 0..1; absent: opaque. The lines view's lines are as opaque as their weight. */
+  opacity?: number;
   role?: FigureRole;
 }
 

@@ -77,10 +77,12 @@ function paintItem(context: CanvasRenderingContext2D, item: FigureItem, hatch: C
     case "line":
       context.strokeStyle = item.stroke;
       context.lineWidth = item.strokeWidth;
+      context.globalAlpha = item.opacity ?? 1;
       context.beginPath();
       context.moveTo(item.x1, item.y1);
       context.lineTo(item.x2, item.y2);
       context.stroke();
+      context.globalAlpha = 1;
       break;
     case "text":
       context.save();

@@ -77,7 +77,7 @@ function itemSvg(item: FigureItem, out: string[]): void {
       break;
     }
     case "line":
-      out.push(`<line${roleOf(item.role)} x1="${number(item.x1)}" y1="${number(item.y1)}" x2="${number(item.x2)}" y2="${number(item.y2)}" stroke="${item.stroke}" stroke-width="${number(item.strokeWidth)}"/>`);
+      out.push(`<line${roleOf(item.role)} x1="${number(item.x1)}" y1="${number(item.y1)}" x2="${number(item.x2)}" y2="${number(item.y2)}" stroke="${item.stroke}" stroke-width="${number(item.strokeWidth)}"${item.opacity !== undefined ? ` stroke-opacity="${number(item.opacity)}"` : ""}/>`);
       break;
     case "text": {
       const rotate = item.rotate ? ` transform="rotate(${number(item.rotate)} ${number(item.x)} ${number(item.y)})"` : "";

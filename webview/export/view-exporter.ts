@@ -21,7 +21,10 @@
 
 import { getContext, setContext } from "svelte";
 import type { AttentionWeighting, ColorScale, ExportFormat, ExportView, HeadSelection, HostToWebviewMessage, LensMode, PanelExport, WebviewToHostMessage } from "../../src/protocol";
-import { attentionKindOf, keyValueHeadOf, mapLayers, selectedMap, selectionName, type AttentionMaps } from "../attention/attention-maps";
+import { attentionKindOf, keyValueHeadOf, layerMaps, mapLayers, selectedMap, selectionName, type AttentionMaps } from "../attention/attention-maps";
+import { planLines } from "../attention/attention-lines";
+import type { LinesState } from "../attention/lines-state.svelte";
+import { linesFigure } from "./lines-figure";
 import type { RunResult } from "../attention/attention-state.svelte";
 import type { ComparisonResult } from "../compare/compare-session.svelte";
 import type { DecodeSnapshot } from "../decode/decode-state.svelte";
@@ -41,6 +44,9 @@ export interface ExportSources {
   attention(): {
     result: RunResult | null;
     selection: HeadSelection;
+    /** The lines view's heads and threshold. */
+    lines: Pick<LinesState, "shownHeads" | "threshold">;
+    lockedToken: number | null;
     /** What the panel draws: the attention weights, value-weighted shares or the rollout. */
     weighting: AttentionWeighting;
     /** The map of `selection` in `weighting` (the attention weights for "attention"). */
@@ -135,6 +141,29 @@ const FIGURES: Record<ExportView, (sources: ExportSources) => ViewFigure> = {
         windowOf: (layer) => model.slidingWindows?.[layer] ?? null,
       }),
       name: [modelFileName(model), "layers x heads"],
+    };
+  },
+
+  lines(sources) {
+    const result = attentionRun(sources);
+    const attention = sources.attention();
+    const { selection, lockedToken } = attention;
+    const { maps, model } = result;
+    const heads = attention.lines.shownHeads(selection, maps.heads);
+    const threshold = attention.lines.threshold;
+    const focus = lockedToken !== null ? ({ side: "query", token: lockedToken } as const) : null;
+    const plan = planLines({ layer: layerMaps(maps, selection.layer), heads: maps.heads, tokens: maps.tokens, shown: heads, threshold, focus });
+    const locked = lockedToken !== null ? ` · only the lines of query ${lockedToken} (locked)` : "";
+    return {
+      figure: linesFigure({
+        title: `${modelFileName(model)} · layer ${selection.layer} · lines of head${heads.length === 1 ? "" : "s"} ${heads.join(", ") || "none"}`,
+        facts: `${attentionKindOf(maps)} · ${tokensFrom(maps.tokens, result.source)} · ${plan.count} lines of weight ≥ ${threshold.toFixed(2)}, opacity = weight / ${plan.strongest.toFixed(3)}${locked}`,
+        tokens: result.tokens,
+        heads,
+        plan,
+        focus: lockedToken,
+      }),
+      name: [modelFileName(model), `layer ${selection.layer} lines`],
     };
   },
 

@@ -54,7 +54,15 @@ const sources: ExportSources = {
   scale: () => "sqrt",
   attention: () => {
     const mapOf = (of: typeof maps, selection: typeof SELECTION) => (selection.head === "mean" ? meanOfHeads(of, selection.layer) : headMap(of, selection.layer, selection.head));
-    return { result, selection: SELECTION, weighting: "attention", mapOf, shownMapOf: (run: RunResult, selection: typeof SELECTION) => mapOf(run.maps, selection) };
+    return {
+      result,
+      selection: SELECTION,
+      weighting: "attention",
+      lines: { threshold: 0.05, shownHeads: () => [0, 1] },
+      lockedToken: null,
+      mapOf,
+      shownMapOf: (run: RunResult, selection: typeof SELECTION) => mapOf(run.maps, selection),
+    };
   },
   compare: () => ({ result: null, selection: SELECTION }),
   decode: () => ({ snapshot: null, layer: 0 }),
