@@ -41,7 +41,7 @@ export function mergeRanges(ranges: Range[]): Range[] {
 `;
 
 /** Thresholds the project asks of every bundled model. */
-const PREVIOUS_TOKEN_TARGET = 0.4;
+const PREVIOUS_TOKEN_TARGET = 0.5;
 const INDUCTION_TARGET = 0.3;
 
 interface TrainingPhase {

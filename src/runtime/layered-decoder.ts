@@ -34,6 +34,7 @@ import { type Backend, ModelRuntime, probeWebGpu, type RuntimeSettings } from ".
 import { headFeedsOf, OutputHead } from "./output-head";
 import { feedsOf, fromTensor, toTensor } from "./ort-tensors";
 import { HEAD_SLICE_ROWS } from "./weight-placement";
+import type { NextTokenReport } from "./next-token-losses";
 import type { OnnxDecoderComputeCall, OnnxDecoderStep } from "./onnx-decoder";
 
 /** A run stopped by its signal, between two layers. Nothing of it is kept. */
@@ -74,6 +75,11 @@ export interface LayeredDecoderCall extends OnnxDecoderComputeCall {
    * on every position, one vocabulary slice at a time, whatever `logits` asks for.
    */
   nextToken?: { top?: number };
+  /**
+   * Return the last layer's output (`finalHidden`, (B, T, C) floats), so that the next-token losses
+   * can be scored later with `scoreNextTokens`: the panel shows the maps first and scores the text after.
+   */
+  keepFinalHidden?: boolean;
 }
 
 export interface LayeredDecoderOptions {
@@ -245,6 +251,7 @@ export class LayeredDecoder {
       if (call.signal?.aborted) throw cancelled();
       const logits = await this.head.logits(hidden, call.logits ?? "all");
       const nextToken = call.nextToken ? await this.head.nextTokenLosses(hidden, inputIds, call.nextToken.top ?? 5) : undefined;
+      const finalHidden = call.keepFinalHidden ? await toTensor(hidden, "copy") : undefined;
       call.onLayer?.(layers, layers);
       const milliseconds = performance.now() - started;
       return {
@@ -257,6 +264,7 @@ export class LayeredDecoder {
           milliseconds,
           ...(call.keepLayerInputs ? { layerInputs } : {}),
           ...(nextToken ? { nextToken } : {}),
+          ...(finalHidden ? { finalHidden } : {}),
         },
         presents,
       };
@@ -267,6 +275,14 @@ export class LayeredDecoder {
       }
       throw error;
     }
+  }
+
+  /**
+   * Every token's next-token loss and the model's top guesses, from the `finalHidden` (1, T, C) a
+   * `keepFinalHidden` run returned for `inputIds`: what `compute`'s `nextToken` gives, as a step of its own.
+   */
+  async scoreNextTokens(finalHidden: Tensor, inputIds: readonly (readonly number[])[], top = 5): Promise<NextTokenReport> {
+    return this.head.nextTokenLosses(fromTensor(finalHidden), inputIds, top);
   }
 
   /**

@@ -42,6 +42,8 @@ export interface OnnxDecoderStep {
   layerInputs?: Float32Array[];
   /** Each token's next-token loss and the model's guesses there; only when asked (`LayeredDecoder`'s nextToken). */
   nextToken?: NextTokenReport;
+  /** The last layer's output (B, T, C), before the final norm; only when asked (`LayeredDecoder`'s keepFinalHidden). */
+  finalHidden?: Tensor;
 }
 
 /** Which rows get logits: every new token's, only each sequence's last, or none (maps only). */

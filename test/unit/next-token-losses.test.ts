@@ -49,6 +49,28 @@ describe("next-token losses", () => {
     assert.throws(() => partial.finish(), /2 of 4 vocabulary columns/);
   });
 
+  it("scored as a step of its own from a run's last hidden states (the panel: maps first, losses after), they are the same", async function () {
+    this.timeout(60_000);
+    const folder = join(MODELS, "attention-lens-gqa");
+    const config = parseModelConfig(JSON.parse(readFileSync(join(folder, "config.json"), "utf8")), "config.json");
+    const weights = decoderWeightsFromTensors(config, readSafetensors(readFileSync(join(folder, "model.safetensors"))).tensors);
+    const fixture = readSafetensors(readFileSync(join(FIXTURES, "models", "attention-lens-gqa.safetensors")));
+    const ids = JSON.parse(fixture.metadata.input_ids) as number[];
+    const decoder = await LayeredDecoder.create(config, weights, { choice: "wasm" });
+    try {
+      const together = (await decoder.compute([ids], { logits: "none", nextToken: { top: 5 } })).nextToken!;
+      const step = await decoder.compute([ids], { logits: "none", keepFinalHidden: true });
+      assert.equal(step.nextToken, undefined, "not scored during the run");
+      assert.deepEqual(step.finalHidden!.shape, [1, ids.length, config.hiddenSize]);
+      const after = await decoder.scoreNextTokens(step.finalHidden!, [ids], 5);
+      assert.deepEqual(Array.from(after.losses), Array.from(together.losses));
+      assert.deepEqual(after.guesses, together.guesses);
+      assert.equal(after.meanLoss, together.meanLoss);
+    } finally {
+      await decoder.dispose();
+    }
+  });
+
   for (const id of bundled) {
     it(`${id}: the layer-by-layer runtime's losses equal transformers' cross entropy (slices of 1000 vocabulary rows)`, async () => {
       const folder = join(MODELS, id);

@@ -407,8 +407,12 @@ describe("the webview in Chromium (built bundle, real GQA model)", function () {
       await harness.send({ type: "focusToken", requestId: message.requestId, tokenIndex: 7 });
       const focused = await harness.waitForPosted(isType("tokenFocused", message.requestId), { after: before });
       assert.equal(focused.tokenIndex, 7);
-      const order = (await harness.posted()).slice(before).map((posted) => posted.type);
-      assert.ok(order.indexOf("report") < order.indexOf("tokenFocused"), order.join(", "));
+      // Announced once the run's maps are on screen: the weights are the result's row 7 (the run's
+      // report follows once the text's losses are scored, with them).
+      assert.equal(focused.weights.length, tokens.length);
+      assert.ok(focused.weights.slice(8).every((weight) => weight === 0) && Math.abs(focused.weights.reduce((sum, weight) => sum + weight, 0) - 1) < 1e-4);
+      const summary = await runOf(harness, message.requestId, { after: before });
+      assert.ok(summary.meanLoss !== undefined, "the report carries the text's mean loss");
       id = message.requestId;
     });
 

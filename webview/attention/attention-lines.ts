@@ -124,6 +124,34 @@ export function headColor(head: number): string {
   return HEAD_COLORS[head % HEAD_COLORS.length];
 }
 
+/** Where the lines run on the canvas, in CSS px: from x = `left` to x = `right`, row r at `rowY(r)`. */
+export interface LinesGeometry {
+  left: number;
+  right: number;
+  rowY: (row: number) => number;
+  lineWidth: number;
+}
+
+/** The part of a canvas 2D context the lines are drawn with (a real one, or a recording one in tests). */
+export type LinesCanvas = Pick<CanvasRenderingContext2D, "strokeStyle" | "globalAlpha" | "lineWidth" | "beginPath" | "moveTo" | "lineTo" | "stroke">;
+
+/** Strokes the plan's lines: one path per (head, opacity) bucket, faint buckets first. */
+export function drawLines(context: LinesCanvas, plan: LinesPlan, geometry: LinesGeometry): void {
+  const { left, right, rowY } = geometry;
+  context.lineWidth = geometry.lineWidth;
+  for (const bucket of plan.buckets) {
+    context.strokeStyle = headColor(bucket.head);
+    context.globalAlpha = bucket.opacity;
+    context.beginPath();
+    for (let index = 0; index < bucket.from.length; index++) {
+      context.moveTo(left, rowY(bucket.from[index]));
+      context.lineTo(right, rowY(bucket.to[index]));
+    }
+    context.stroke();
+  }
+  context.globalAlpha = 1;
+}
+
 /** The token row under a y coordinate (CSS px from the top of the rows), or null outside them. */
 export function rowAt(y: number, rowHeight: number, tokens: number): number | null {
   const row = Math.floor(y / rowHeight);

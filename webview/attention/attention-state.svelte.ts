@@ -16,6 +16,7 @@
  */
 
 import type { NextTokenReport } from "../../src/runtime/next-token-losses";
+import type { Tensor } from "../../src/attention/tensor";
 import type { AttentionWeighting, BackendSetting, HeadSelection, HostToWebviewMessage, ModelDescriptor, PanelState, RunStage, RunSummary, TokenInfo, WebviewToHostMessage } from "../../src/protocol";
 import type { Backend } from "../../src/runtime/model-runtime";
 import { signalWhen, type LayeredDecoder } from "../../src/runtime/layered-decoder";
@@ -92,6 +93,8 @@ export class AttentionState {
   result = $state.raw<RunResult | null>(null);
 
   selection = $state.raw<HeadSelection>({ layer: 0, head: 0 });
+  /** The request whose next-token losses are being scored (its maps are on screen), or null. */
+  scoring = $state.raw<number | null>(null);
   /** The lines view's heads and threshold. */
   readonly lines = new LinesState();
   /** Whether the person picked the selected head (kept across runs); until then each run opens on its first head. */
@@ -240,7 +243,8 @@ export class AttentionState {
         const output = await decoder.compute([tokens.map((token) => token.id)], {
           logits: "none",
           keepLayerInputs: coarse,
-          ...(tokens.length > 1 ? { nextToken: { top: 5 } } : {}),
+          // The losses are scored after the maps are on screen (scoreText), from the last layer's output.
+          keepFinalHidden: tokens.length > 1,
           onAttention: (layer, weights) => {
             previousToken.add(layer, weights.data);
             layerMaps.add(layer, weights);
@@ -288,12 +292,15 @@ export class AttentionState {
           : {}),
         maps,
         firstHead,
-        ...(step.nextToken ? { nextToken: step.nextToken } : {}),
         weightings,
       };
       this.showResult(result);
-      report("done", `${model.id} ran on ${result.backend} in ${milliseconds.toFixed(0)} ms`);
       this.status = null;
+      // The maps are on screen; now how well the model knows the text (about a third of the prefill's time again).
+      const nextToken = step.finalHidden ? await this.scoreText(requestId, decoder, step.finalHidden, tokens) : undefined;
+      if (!this.context.isCurrent(requestId)) return;
+      if (nextToken && this.result?.requestId === requestId) this.result = { ...this.result, nextToken };
+      report("done", `${model.id} ran on ${result.backend} in ${milliseconds.toFixed(0)} ms`);
       const summary: RunSummary = {
         modelId: model.id,
         backend: result.backend,
@@ -303,7 +310,7 @@ export class AttentionState {
         heads: maps.heads,
         tokens: maps.tokens,
         mapPrecision: maps.precision,
-        ...(step.nextToken ? { meanLoss: step.nextToken.meanLoss } : {}),
+        ...(nextToken ? { meanLoss: nextToken.meanLoss } : {}),
       };
       this.context.post({ type: "report", requestId, report: { kind: "run", summary } });
       if (result.fallbackReason) this.log("warn", `${model.id} runs on ${result.backend}: ${result.fallbackReason}`);
@@ -312,6 +319,27 @@ export class AttentionState {
     } catch (error) {
       if (!this.context.isCurrent(requestId)) return;
       this.fail(requestId, messageOf(error));
+    }
+  }
+
+  /**
+   * Every token's next-token loss and the model's guesses, from the run's last hidden states, as a
+   * step of its own in the page's queue: the maps are already on screen. Undefined when a newer
+   * request came meanwhile, or when scoring failed (said in the log; the maps stay).
+   */
+  private async scoreText(requestId: number, decoder: LayeredDecoder, finalHidden: Tensor, tokens: readonly TokenInfo[]): Promise<NextTokenReport | undefined> {
+    this.scoring = requestId;
+    try {
+      return await this.context.decoders.queue.run(async () => {
+        if (!this.context.isCurrent(requestId)) return undefined;
+        await nextFrame();
+        return decoder.scoreNextTokens(finalHidden, [tokens.map((token) => token.id)], 5);
+      });
+    } catch (error) {
+      this.log("warn", `could not score the text's next-token losses: ${messageOf(error)}`);
+      return undefined;
+    } finally {
+      if (this.scoring === requestId) this.scoring = null;
     }
   }
 
