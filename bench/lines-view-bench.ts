@@ -9,6 +9,7 @@
  *   tsx bench/lines-view-bench.ts [--quick]
  */
 
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -89,7 +90,7 @@ ${END}`;
 
 function execVersion(): string {
   try {
-    const output = require("node:child_process").execFileSync(CHROMIUM_PATH, ["--version"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }) as string;
+    const output = execFileSync(CHROMIUM_PATH, ["--version"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
     return output.trim().split("\n").pop() ?? "Chromium";
   } catch {
     return "Chromium";
