@@ -187,6 +187,14 @@ describe("the webview in Chromium (built bundle, real GQA model)", function () {
       computed = await runOf(harness, id);
     });
 
+    it("once reported, the page is not busy: the maps, then the text's losses, are on screen and the progress line is gone", async () => {
+      // The maps come first and the losses are scored after them: neither step may leave the page busy.
+      assert.equal(await harness.page.locator("main.lens").getAttribute("aria-busy"), "false");
+      assert.ok(computed.meanLoss !== undefined);
+      assert.equal(await harness.page.locator(".loss-view").count(), 1);
+      assert.equal(await harness.page.locator(".scoring").count(), 0);
+    });
+
     it("reports the run: wasm, the model's sizes, the time", () => {
       assert.equal(computed.backend, "wasm");
       assert.equal(computed.fallbackReason, undefined);

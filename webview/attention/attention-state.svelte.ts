@@ -295,12 +295,12 @@ export class AttentionState {
         weightings,
       };
       this.showResult(result);
+      report("done", `${model.id} ran on ${result.backend} in ${milliseconds.toFixed(0)} ms`);
       this.status = null;
       // The maps are on screen; now how well the model knows the text (about a third of the prefill's time again).
       const nextToken = step.finalHidden ? await this.scoreText(requestId, decoder, step.finalHidden, tokens) : undefined;
       if (!this.context.isCurrent(requestId)) return;
       if (nextToken && this.result?.requestId === requestId) this.result = { ...this.result, nextToken };
-      report("done", `${model.id} ran on ${result.backend} in ${milliseconds.toFixed(0)} ms`);
       const summary: RunSummary = {
         modelId: model.id,
         backend: result.backend,
