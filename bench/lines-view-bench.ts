@@ -13,10 +13,10 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import * as esbuild from "esbuild";
 import { chromium } from "playwright-core";
 import { CHROMIUM_PATH, chromiumFlags } from "../scripts/chromium.mjs";
 import { startStaticServer } from "../test/browser/static-server";
+import { bundlePage } from "./browser/bundle-page";
 import type { LinesBenchResult } from "./browser/lines-page";
 
 const ROOT = resolve(__dirname, "..");
@@ -31,17 +31,7 @@ const PAGE_HTML = `<!doctype html><html lang="en"><head><meta charset="utf-8"><t
 <body><script type="module" src="page.js"></script></body></html>`;
 
 async function main(): Promise<void> {
-  const bundle = await esbuild.build({
-    entryPoints: [join(__dirname, "browser", "lines-page.ts")],
-    bundle: true,
-    format: "esm",
-    platform: "browser",
-    target: "es2022",
-    outfile: "/page.js",
-    write: false,
-    logLevel: "silent",
-  });
-  const page = bundle.outputFiles[0].contents;
+  const page = await bundlePage(join(__dirname, "browser", "lines-page.ts"));
   const server = await startStaticServer((path) => (path === "/" ? { bytes: PAGE_HTML } : path === "/page.js" ? { bytes: page } : undefined));
   const profile = mkdtempSync(join(tmpdir(), "attention-lens-bench-chromium-"));
   const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM_PATH, headless: true, args: chromiumFlags(false) });

@@ -10,10 +10,10 @@
 import { readFileSync, readdirSync, mkdtempSync, rmSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
-import * as esbuild from "esbuild";
 import { chromium } from "playwright-core";
 import { CHROMIUM_PATH, chromiumFlags } from "../scripts/chromium.mjs";
 import { startStaticServer } from "../test/browser/static-server";
+import { bundlePage } from "./browser/bundle-page";
 import type { ModelDescriptor } from "../src/protocol";
 import type { BrowserRunResult } from "./browser/real-size-page";
 
@@ -48,17 +48,7 @@ async function main(): Promise<void> {
   const lengths = lengthList.split(",").map(Number);
   const config = JSON.parse(readFileSync(join(folder, "config.json"), "utf8")) as Record<string, number>;
 
-  const bundle = await esbuild.build({
-    entryPoints: [join(__dirname, "browser", "real-size-page.ts")],
-    bundle: true,
-    format: "esm",
-    platform: "browser",
-    target: "es2022",
-    outfile: "/page.js",
-    write: false,
-    logLevel: "silent",
-  });
-  const page = bundle.outputFiles[0].contents;
+  const page = await bundlePage(join(__dirname, "browser", "real-size-page.ts"));
   const server = await startStaticServer((path) => {
     if (path === "/") return { bytes: PAGE_HTML };
     if (path === "/page.js") return { bytes: page };

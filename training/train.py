@@ -199,12 +199,7 @@ def build_model(variant: str, vocab_size: int, special_ids: dict, seed: int) -> 
 def train_variant(variant: str, arguments, tokenizer: Tokenizer, streams: dict) -> None:
     special_ids = {name: tokenizer.token_to_id(f"<|{name}|>") for name in ("bos", "eos", "pad")}
     model = build_model(variant, tokenizer.get_vocab_size(), special_ids, arguments.seed)
-    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
-    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
-    optimizer = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": arguments.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=arguments.learning_rate, betas=(0.9, 0.95),
-    )
+    optimizer = make_optimizer(model, arguments.learning_rate, arguments.weight_decay)
     checkpoint_path = CHECKPOINTS / variant / "latest.pt"
     history = []
     phases = []
@@ -235,14 +230,7 @@ def train_variant(variant: str, arguments, tokenizer: Tokenizer, streams: dict) 
     tokens_per_step = arguments.batch_size * arguments.context
     while step < arguments.steps:
         rows = [training_row(train_tokens, offset, span, arguments.context) for offset, span in zip(offsets[step], spans[step])]
-        batch = torch.from_numpy(np.stack(rows))
-        for group in optimizer.param_groups:
-            group["lr"] = learning_rate_at(step, arguments)
-        loss = model(input_ids=batch[:, :-1], labels=batch[:, :-1]).loss
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
+        loss = training_step(model, optimizer, rows, learning_rate_at(step, arguments))
         step += 1
         if step % 100 == 0:
             elapsed = time.time() - started
@@ -267,6 +255,29 @@ def train_variant(variant: str, arguments, tokenizer: Tokenizer, streams: dict) 
             os.replace(temporary, checkpoint_path)
 
     save_final(variant, model, arguments, history, phases, special_ids)
+
+
+def make_optimizer(model, learning_rate: float, weight_decay: float) -> torch.optim.AdamW:
+    """AdamW with weight decay on the matrices only (not on norms' gains or biases)."""
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
+    return torch.optim.AdamW(
+        [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=learning_rate, betas=(0.9, 0.95),
+    )
+
+
+def training_step(model, optimizer, rows: list, learning_rate: float) -> torch.Tensor:
+    """One step on a batch of `rows` (each context + 1 tokens): next-token loss, gradients clipped at 1."""
+    batch = torch.from_numpy(np.stack(rows))
+    for group in optimizer.param_groups:
+        group["lr"] = learning_rate
+    loss = model(input_ids=batch[:, :-1], labels=batch[:, :-1]).loss
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    return loss
 
 
 def earlier_phase(saved_arguments: dict) -> list:

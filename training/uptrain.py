@@ -126,12 +126,7 @@ def uptrain_variant(variant: str, arguments, tokenizer: Tokenizer, streams: dict
     shares = repeat_shares(source_training, steps, arguments.data_mix)
 
     model = converted_model(source_config, source_state, groups, arguments.method)
-    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
-    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
-    optimizer = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": arguments.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=arguments.learning_rate, betas=(0.9, 0.95),
-    )
+    optimizer = train.make_optimizer(model, arguments.learning_rate, arguments.weight_decay)
     # One folder per recipe, so that a run with other settings never resumes from this one.
     recipe = f"{arguments.method}-{arguments.fraction:g}-{arguments.data_mix}-seed{arguments.seed}"
     checkpoint_path = train.CHECKPOINTS / f"uptrain-{variant}-{recipe}" / "latest.pt"
@@ -161,14 +156,7 @@ def uptrain_variant(variant: str, arguments, tokenizer: Tokenizer, streams: dict
     tokens_per_step = batch_size * context
     while step < steps:
         rows = [train.training_row(train_tokens, offset, span, context) for offset, span in zip(offsets[step], spans[step])]
-        batch = torch.from_numpy(np.stack(rows))
-        for group in optimizer.param_groups:
-            group["lr"] = learning_rate_at(step, steps, arguments)
-        loss = model(input_ids=batch[:, :-1], labels=batch[:, :-1]).loss
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
+        loss = train.training_step(model, optimizer, rows, learning_rate_at(step, steps, arguments))
         step += 1
         if step % 100 == 0:
             elapsed = time.time() - started
