@@ -15,7 +15,7 @@
  * extension host and the command line), the webview fetches them; both merge the tensors here.
  */
 
-import type { Tensor } from "../attention/tensor";
+import type { WeightTensor } from "./half-tensor";
 
 export const SHARD_INDEX_FILE = "model.safetensors.index.json";
 export const SINGLE_WEIGHTS_FILE = "model.safetensors";
@@ -56,12 +56,12 @@ export function parseShardIndex(json: unknown, source = SHARD_INDEX_FILE): Shard
  * Merges the tensors of every shard into one map, checking that each tensor sits in the shard the
  * index names, and that no tensor appears in two shards.
  */
-export function mergeShardTensors(
+export function mergeShardTensors<Stored extends WeightTensor>(
   index: ShardIndex,
-  shards: readonly { file: string; tensors: ReadonlyMap<string, Tensor> }[],
+  shards: readonly { file: string; tensors: ReadonlyMap<string, Stored> }[],
   source = SHARD_INDEX_FILE,
-): Map<string, Tensor> {
-  const merged = new Map<string, Tensor>();
+): Map<string, Stored> {
+  const merged = new Map<string, Stored>();
   const holder = new Map<string, string>();
   for (const { file, tensors } of shards) {
     for (const [name, tensor] of tensors) {

@@ -26,7 +26,7 @@ import type { Tensor } from "../attention/tensor";
 import type { DecoderConfig } from "./config";
 import { mlp } from "./mlp";
 import { normalize } from "./normalization";
-import { WeightsError, type DecoderLayerWeights } from "./weights";
+import { float32LayerWeights, WeightsError, type DecoderLayerWeights, type Float32LayerWeights } from "./weights";
 
 export interface DecoderLayerCall {
   /** Positions of the new tokens, (B, T), for RoPE. */
@@ -52,14 +52,18 @@ export class DecoderLayer {
   /** How many of the most recent key slots a query of this layer sees, or null for all earlier ones. */
   readonly window: number | null;
 
+  /** The layer's weights as float32 (float16 matrices decoded: a copy while this layer lives). */
+  readonly weights: Float32LayerWeights;
+
   /** `rotary` is undefined when the model has learned positions (GPT-2) instead of RoPE. */
   constructor(
     readonly config: DecoderConfig,
-    readonly weights: DecoderLayerWeights,
+    layerWeights: DecoderLayerWeights,
     readonly index: number,
     rotary: RotaryEmbedding | undefined,
   ) {
-    checkLayerWeights(config, weights, index);
+    checkLayerWeights(config, layerWeights, index);
+    const weights = (this.weights = float32LayerWeights(layerWeights));
     this.window = config.slidingWindows[index] ?? null;
     const settings = {
       numHeads: config.numAttentionHeads,
@@ -94,7 +98,7 @@ export class DecoderLayer {
  * The weights a layer has must be the ones the config asks for: a bias or a q/k norm the config
  * does not expect (or lacks) would otherwise be used (or skipped) without a word.
  */
-function checkLayerWeights(config: DecoderConfig, weights: DecoderLayerWeights, index: number): void {
+export function checkLayerWeights(config: DecoderConfig, weights: DecoderLayerWeights, index: number): void {
   const { attention, mlp: mlpWeights } = weights;
   const expectations: [boolean, boolean, string][] = [
     [config.queryKeyValueBias, Boolean(attention.queryBias && attention.keyBias && attention.valueBias), "q/k/v biases"],

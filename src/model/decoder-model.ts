@@ -27,10 +27,11 @@ import type { AttentionStages } from "../attention/scaled-dot-product-attention"
 import { linear } from "../attention/tensor-operations";
 import { Tensor } from "../attention/tensor";
 import type { DecoderConfig } from "./config";
-import { DecoderLayer } from "./decoder-layer";
+import { checkLayerWeights, DecoderLayer } from "./decoder-layer";
+import { copyRowsAsFloat32, float32Of } from "./half-tensor";
 import { checkContextLength, checkInputIds } from "./model-input";
 import { normalize } from "./normalization";
-import { decoderWeightsFromTensors, WeightsError, type DecoderWeights } from "./weights";
+import { decoderWeightsFromTensors, isFloat32Layer, WeightsError, type DecoderWeights } from "./weights";
 
 export { ModelInputError } from "./model-input";
 
@@ -59,7 +60,8 @@ export interface ModelForwardResult {
 }
 
 export class DecoderModel {
-  readonly layers: DecoderLayer[];
+  /** Layers whose weights are float32, kept; a layer with float16 matrices is made (decoded) per forward. */
+  private readonly float32Layers: (DecoderLayer | undefined)[];
   /** RoPE of every layer; undefined with learned positions (GPT-2). */
   readonly rotary: RotaryEmbedding | undefined;
 
@@ -79,7 +81,16 @@ export class DecoderModel {
       );
     }
     this.rotary = learned ? undefined : new RotaryEmbedding(config.headDim, config.ropeTheta, config.ropeScaling);
-    this.layers = weights.layers.map((layerWeights, index) => new DecoderLayer(config, layerWeights, index, this.rotary));
+    weights.layers.forEach((layerWeights, index) => checkLayerWeights(config, layerWeights, index));
+    this.float32Layers = weights.layers.map((layerWeights, index) => (isFloat32Layer(layerWeights) ? new DecoderLayer(config, layerWeights, index, this.rotary) : undefined));
+  }
+
+  /**
+   * Layer `index`, ready to run. A 16-bit checkpoint's layer is decoded to float32 here, one layer
+   * at a time, so a forward holds one layer's float32 copy, not the whole model's.
+   */
+  layer(index: number): DecoderLayer {
+    return this.float32Layers[index] ?? new DecoderLayer(this.config, this.weights.layers[index], index, this.rotary);
   }
 
   /** Builds the model from a checkpoint's tensors (as read by `readSafetensors`). */
@@ -109,8 +120,8 @@ export class DecoderModel {
       const attentions: Tensor[] = [];
       const presentKeyValues: KeyValue[] = [];
       const stages: AttentionStages[] = [];
-      this.layers.forEach((layer, index) => {
-        const result = layer.forward(hidden, {
+      this.weights.layers.forEach((_, index) => {
+        const result = this.layer(index).forward(hidden, {
           positions: step.positions,
           keyMask: step.keyMask,
           cache: cache?.layers[index],
@@ -122,7 +133,7 @@ export class DecoderModel {
         if (result.attention.stages) stages.push(result.attention.stages);
       });
       const normalized = normalize(this.config, hidden, this.weights.finalNorm, this.weights.finalNormBias, "final norm"); // (B, T, C)
-      const logits = linear(normalized, this.weights.lmHead); // (B, T, C) x (C, V) -> (B, T, V)
+      const logits = linear(normalized, float32Of(this.weights.lmHead)); // (B, T, C) x (C, V) -> (B, T, V)
       return {
         logits,
         attentions,
@@ -150,10 +161,11 @@ export class DecoderModel {
     inputIds.forEach((row, batch) =>
       row.forEach((id, token) => {
         const offset = (batch * length + token) * width;
-        out.set(this.weights.embedTokens.data.subarray(id * width, (id + 1) * width), offset);
+        copyRowsAsFloat32(this.weights.embedTokens, id, id + 1, out, offset);
         if (!table) return;
-        const position = positions[batch][token];
-        for (let i = 0; i < width; i++) out[offset + i] += table.data[position * width + i];
+        const positionRow = new Float32Array(width);
+        copyRowsAsFloat32(table, positions[batch][token], positions[batch][token] + 1, positionRow, 0);
+        for (let i = 0; i < width; i++) out[offset + i] += positionRow[i];
       }),
     );
     return new Tensor(out, [batchSize, length, width]);

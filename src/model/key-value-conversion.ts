@@ -34,6 +34,7 @@
  */
 
 import { Tensor } from "../attention/tensor";
+import { float32Of } from "./half-tensor";
 import type { DecoderConfig } from "./config";
 import type { DecoderAttentionWeights, DecoderWeights } from "./weights";
 
@@ -119,8 +120,9 @@ export function convertKeyValueHeads(
   const layers = weights.layers.map((layer) => {
     const attention: DecoderAttentionWeights = {
       ...layer.attention,
-      key: groupHeadRows(layer.attention.key, heads, groups, method),
-      value: groupHeadRows(layer.attention.value, heads, groups, method),
+      // From float16 matrices too, the grouped ones are float32 (and small: nkv x hs rows each).
+      key: groupHeadRows(float32Of(layer.attention.key), heads, groups, method),
+      value: groupHeadRows(float32Of(layer.attention.value), heads, groups, method),
     };
     const keyBias = group(layer.attention.keyBias);
     const valueBias = group(layer.attention.valueBias);

@@ -15,9 +15,9 @@ import type { Tensor } from "../attention/tensor";
 import { activationFunction } from "./activations";
 import type { DecoderConfig } from "./config";
 import { swigluMlp } from "./swiglu-mlp";
-import { WeightsError, type MlpWeights } from "./weights";
+import { WeightsError, type Float32MlpWeights } from "./weights";
 
-export function mlp(config: Pick<DecoderConfig, "gatedMlp" | "activation">, x: Tensor, weights: MlpWeights): Tensor {
+export function mlp(config: Pick<DecoderConfig, "gatedMlp" | "activation">, x: Tensor, weights: Float32MlpWeights): Tensor {
   if (config.gatedMlp) {
     if (config.activation !== "silu") {
       throw new RangeError(`mlp: a gated MLP here is SwiGLU, with silu; the config asks for ${config.activation}`);
@@ -28,7 +28,7 @@ export function mlp(config: Pick<DecoderConfig, "gatedMlp" | "activation">, x: T
 }
 
 /** Two linear layers with a nonlinearity between them: W_down act(W_up x + b_up) + b_down. */
-export function plainMlp(x: Tensor, weights: MlpWeights, activation: (z: number) => number): Tensor {
+export function plainMlp(x: Tensor, weights: Float32MlpWeights, activation: (z: number) => number): Tensor {
   if (weights.gate) throw new WeightsError("plainMlp: the MLP weights hold a gate (gate_proj), but the config says the MLP is not gated; check the config's family");
   const hidden = map(linear(x, weights.up, weights.upBias), activation); // (..., C) -> (..., I)
   return linear(hidden, weights.down, weights.downBias); // (..., I) -> (..., C)

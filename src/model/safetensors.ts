@@ -16,11 +16,14 @@
  * the file). The tensors must tile the data buffer exactly: no gaps and no overlaps, which is what
  * makes the format safe to load without trusting it.
  *
- * This reader decodes every tensor to a float32 `Tensor`; F32, F16 and BF16 are supported. It
- * checks everything above and says, in each error, which file is wrong, how, and what to do.
+ * `readSafetensors` decodes every tensor to a float32 `Tensor`; `readWeightTensors` keeps 16-bit
+ * matrices at 16 bits, as a model's weights are held (half-tensor.ts). F32, F16 and BF16 are
+ * supported. Both check everything above and say, in each error, which file is wrong, how, and
+ * what to do.
  */
 
 import { decodeBfloat16, decodeFloat16, encodeBfloat16, encodeFloat16 } from "./float16";
+import { bfloat16ToFloat16InPlace, HalfTensor, type WeightTensor } from "./half-tensor";
 import { formatShape, sizeOfShape, Tensor } from "../attention/tensor";
 
 /** The element types this module reads and writes. */
@@ -94,6 +97,71 @@ export interface ReadSafetensorsOptions {
  * messages (a path or a URL). Throws `SafetensorsError` for anything malformed.
  */
 export function readSafetensors(bytes: Uint8Array, source = "safetensors file", options: ReadSafetensorsOptions = {}): SafetensorsFile {
+  const { entries, dataStart, metadata } = parseSafetensors(bytes, source);
+  const tensors = new Map<string, Tensor>();
+  const dtypes = new Map<string, SafetensorsDtype>();
+  for (const entry of entries) {
+    const raw = bytes.subarray(dataStart + entry.begin, dataStart + entry.end);
+    const shared = options.shareFloat32 && entry.dtype === "F32" && HOST_IS_LITTLE_ENDIAN && raw.byteOffset % 4 === 0;
+    const data = shared ? new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4) : decodeTensorBytes(raw, entry.dtype);
+    tensors.set(entry.name, new Tensor(data, entry.shape));
+    dtypes.set(entry.name, entry.dtype);
+  }
+  return { tensors, dtypes, metadata };
+}
+
+/** A safetensors file read as a model's weights (`readWeightTensors`). */
+export interface WeightTensorsFile {
+  /** Every tensor: float32, or float16 bits for 16-bit matrices (see half-tensor.ts). */
+  tensors: Map<string, WeightTensor>;
+  /** The dtype each tensor was stored as. */
+  dtypes: Map<string, SafetensorsDtype>;
+  /** BF16 matrices with a value beyond float16's range, decoded to float32 instead (usually none). */
+  widened: string[];
+}
+
+/**
+ * Reads a model's weights as the runtime holds them, taking the file's memory once: F32 tensors
+ * and F16 matrices as views of `bytes` where aligned; BF16 matrices converted to float16 IN PLACE
+ * in `bytes` (half-tensor.ts); vectors (norm gains, biases) decoded to float32. The tensors keep
+ * the whole buffer alive and `bytes` no longer holds the file's BF16 values afterwards: pass bytes
+ * read for this and nothing else.
+ */
+export function readWeightTensors(bytes: Uint8Array, source = "safetensors file"): WeightTensorsFile {
+  const { entries, dataStart } = parseSafetensors(bytes, source);
+  const tensors = new Map<string, WeightTensor>();
+  const dtypes = new Map<string, SafetensorsDtype>();
+  const widened: string[] = [];
+  for (const entry of entries) {
+    const raw = bytes.subarray(dataStart + entry.begin, dataStart + entry.end);
+    dtypes.set(entry.name, entry.dtype);
+    if (entry.dtype === "F32" || entry.shape.length < 2) {
+      const shared = entry.dtype === "F32" && HOST_IS_LITTLE_ENDIAN && raw.byteOffset % 4 === 0;
+      tensors.set(entry.name, new Tensor(shared ? new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4) : decodeTensorBytes(raw, entry.dtype), entry.shape));
+      continue;
+    }
+    const bits = sixteenBitsOf(raw);
+    if (entry.dtype === "BF16" && !bfloat16ToFloat16InPlace(bits)) {
+      tensors.set(entry.name, new Tensor(decodeBfloat16(bits), entry.shape));
+      widened.push(entry.name);
+      continue;
+    }
+    tensors.set(entry.name, new HalfTensor(bits, entry.shape));
+  }
+  return { tensors, dtypes, widened };
+}
+
+/** A 16-bit tensor's bytes as bit patterns: a view where aligned (little-endian hosts), else a copy. */
+function sixteenBitsOf(raw: Uint8Array): Uint16Array {
+  if (HOST_IS_LITTLE_ENDIAN && raw.byteOffset % 2 === 0) return new Uint16Array(raw.buffer, raw.byteOffset, raw.byteLength / 2);
+  const bits = new Uint16Array(raw.byteLength / 2);
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  for (let index = 0; index < bits.length; index++) bits[index] = view.getUint16(index * 2, true);
+  return bits;
+}
+
+/** Checks the whole file (header, entries, tiling) and returns where each tensor's bytes are. */
+function parseSafetensors(bytes: Uint8Array, source: string): { entries: TensorEntry[]; dataStart: number; metadata: Record<string, string> } {
   const fail = (message: string): never => {
     throw new SafetensorsError(`${source}: ${message}`);
   };
@@ -131,17 +199,7 @@ export function readSafetensors(bytes: Uint8Array, source = "safetensors file", 
     else entries.push(parseEntry(name, rawEntry, dataLength, fail));
   }
   checkTiling(entries, dataLength, fail);
-
-  const tensors = new Map<string, Tensor>();
-  const dtypes = new Map<string, SafetensorsDtype>();
-  for (const entry of entries) {
-    const raw = bytes.subarray(dataStart + entry.begin, dataStart + entry.end);
-    const shared = options.shareFloat32 && entry.dtype === "F32" && HOST_IS_LITTLE_ENDIAN && raw.byteOffset % 4 === 0;
-    const data = shared ? new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4) : decodeTensorBytes(raw, entry.dtype);
-    tensors.set(entry.name, new Tensor(data, entry.shape));
-    dtypes.set(entry.name, entry.dtype);
-  }
-  return { tensors, dtypes, metadata };
+  return { entries, dataStart, metadata };
 }
 
 function parseHeader(headerBytes: Uint8Array, fail: (message: string) => never): Record<string, unknown> {

@@ -13,9 +13,9 @@
 import { linear } from "../attention/tensor-operations";
 import { Tensor } from "../attention/tensor";
 import { silu } from "./activations";
-import { WeightsError, type MlpWeights } from "./weights";
+import { WeightsError, type Float32MlpWeights } from "./weights";
 
-export function swigluMlp(x: Tensor, weights: MlpWeights): Tensor {
+export function swigluMlp(x: Tensor, weights: Float32MlpWeights): Tensor {
   if (!weights.gate) throw new WeightsError("swigluMlp: the MLP weights have no gate (gate_proj); a SwiGLU MLP needs W_gate, W_up and W_down");
   const gate = linear(x, weights.gate, weights.gateBias); // (..., C) -> (..., I)
   const up = linear(x, weights.up, weights.upBias); // (..., C) -> (..., I)

@@ -21,14 +21,17 @@
  * `model.layers.N.self_attn.q_proj.weight`; GPT-2 stores fused, transposed matrices
  * (`transformer.h.N.attn.c_attn.weight`, (C, 3C)) that are split and transposed here.
  *
+ * Matrices are float32 or float16 bits (`WeightTensor`, half-tensor.ts: a 16-bit checkpoint stays
+ * 16-bit); vectors (norm gains, biases) are float32 `Tensor`s.
+ *
  * Loading is strict: a tensor the family needs and the file lacks, a tensor the file has and the
  * family does not use, and a tensor of the wrong shape are errors that list them.
  */
 
 import { seededRandom } from "../attention/seeded-random";
 import { formatShape, Tensor } from "../attention/tensor";
-import { transposeLastTwo } from "../attention/tensor-operations";
 import type { DecoderConfig } from "./config";
+import { float32Of, HalfTensor, storageOf, transposeWeight, type WeightTensor } from "./half-tensor";
 import { checkpointTensorLayout, GPT2_UNUSED_BUFFERS, type CheckpointTensor } from "./weight-names";
 
 export class WeightsError extends Error {
@@ -36,10 +39,10 @@ export class WeightsError extends Error {
 }
 
 export interface DecoderAttentionWeights {
-  query: Tensor;
-  key: Tensor;
-  value: Tensor;
-  output: Tensor;
+  query: WeightTensor;
+  key: WeightTensor;
+  value: WeightTensor;
+  output: WeightTensor;
   queryBias?: Tensor;
   keyBias?: Tensor;
   valueBias?: Tensor;
@@ -52,13 +55,18 @@ export interface DecoderAttentionWeights {
 
 export interface MlpWeights {
   /** (I, C): the gate of SwiGLU; absent in a plain MLP (GPT-2). */
-  gate?: Tensor;
-  up: Tensor;
-  down: Tensor;
+  gate?: WeightTensor;
+  up: WeightTensor;
+  down: WeightTensor;
   gateBias?: Tensor;
   upBias?: Tensor;
   downBias?: Tensor;
 }
+
+/** The attention weights with every matrix as float32: what the TypeScript reference computes with. */
+export type Float32AttentionWeights = { [Field in keyof DecoderAttentionWeights]: Tensor };
+/** The MLP weights with every matrix as float32. */
+export type Float32MlpWeights = { [Field in keyof MlpWeights]: Tensor };
 
 export interface DecoderLayerWeights {
   inputNorm: Tensor;
@@ -69,15 +77,33 @@ export interface DecoderLayerWeights {
   mlp: MlpWeights;
 }
 
+/** A layer's weights with every matrix as float32. */
+export interface Float32LayerWeights extends Omit<DecoderLayerWeights, "attention" | "mlp"> {
+  attention: Float32AttentionWeights;
+  mlp: Float32MlpWeights;
+}
+
+/** Whether every matrix of the layer is float32 already (then `float32LayerWeights` copies nothing). */
+export function isFloat32Layer(layer: DecoderLayerWeights): boolean {
+  return [...Object.values(layer.attention), ...Object.values(layer.mlp)].every((tensor) => !(tensor instanceof HalfTensor));
+}
+
+/** The layer's weights with its float16 matrices decoded to float32 (new arrays); float32 ones as they are. */
+export function float32LayerWeights(layer: DecoderLayerWeights): Float32LayerWeights {
+  const decoded = <Part extends object>(part: Part) =>
+    Object.fromEntries(Object.entries(part).map(([field, tensor]) => [field, float32Of(tensor as WeightTensor)])) as { [Field in keyof Part]: Tensor };
+  return { ...layer, attention: decoded(layer.attention), mlp: decoded(layer.mlp) };
+}
+
 export interface DecoderWeights {
-  embedTokens: Tensor;
+  embedTokens: WeightTensor;
   /** (maxPositions, C): learned position embeddings (GPT-2). */
-  positionEmbeddings?: Tensor;
+  positionEmbeddings?: WeightTensor;
   layers: DecoderLayerWeights[];
   finalNorm: Tensor;
   finalNormBias?: Tensor;
   /** The output head; the same tensor as `embedTokens` when the embeddings are tied. */
-  lmHead: Tensor;
+  lmHead: WeightTensor;
 }
 
 /** Every tensor a checkpoint of this config holds, by its name in the file, with its shape there. */
@@ -150,12 +176,16 @@ export function checkCheckpointTensors(config: DecoderConfig, shapes: ReadonlyMa
  * Picks the decoder's weights out of a checkpoint's tensors (as read by `readSafetensors`),
  * splitting and transposing GPT-2's fused Conv1D matrices. Throws `WeightsError` listing every problem.
  */
-export function decoderWeightsFromTensors(config: DecoderConfig, tensors: ReadonlyMap<string, Tensor>, source = "model.safetensors"): DecoderWeights {
+export function decoderWeightsFromTensors(config: DecoderConfig, tensors: ReadonlyMap<string, WeightTensor>, source = "model.safetensors"): DecoderWeights {
   const shapes = new Map([...tensors].map(([name, tensor]) => [name, tensor.shape]));
   const problems = checkCheckpointTensors(config, shapes, source);
   if (problems.length > 0) throw new WeightsError(problems.join(". "));
   const prefix = config.family === "gpt2" ? gpt2Prefix(tensors.keys()) : undefined;
-  const tensorOf = (tensor: CheckpointTensor): Tensor => tensors.get(tensor.name)!;
+  // Vectors are float32 whatever the file holds; matrices stay as read (float32 or float16 bits).
+  const tensorOf = (tensor: CheckpointTensor): WeightTensor => {
+    const found = tensors.get(tensor.name)!;
+    return found.shape.length < 2 ? float32Of(found) : found;
+  };
   const layout = checkpointTensorLayout(config, prefix);
 
   const layers: DecoderLayerWeights[] = Array.from({ length: config.numHiddenLayers }, () => ({
@@ -170,25 +200,26 @@ export function decoderWeightsFromTensors(config: DecoderConfig, tensors: Readon
     const target = entry.target;
     switch (target.kind) {
       case "model":
-        weights[target.field] = tensor;
+        (weights as Record<string, WeightTensor>)[target.field] = tensor;
         break;
       case "layer":
-        (layers[target.layer] as unknown as Record<string, Tensor>)[target.field] = tensor;
+        (layers[target.layer] as unknown as Record<string, WeightTensor>)[target.field] = tensor;
         break;
       case "attention":
-        layers[target.layer].attention[target.field] = tensor;
+        (layers[target.layer].attention as unknown as Record<string, WeightTensor>)[target.field] = tensor;
         break;
       case "mlp":
-        layers[target.layer].mlp[target.field] = target.transposed ? transposeLastTwo(tensor) : tensor;
+        (layers[target.layer].mlp as unknown as Record<string, WeightTensor>)[target.field] = target.transposed ? transposeWeight(tensor) : tensor;
         break;
       case "fused-attention":
         Object.assign(layers[target.layer].attention, splitFusedAttention(config, tensor, target.part));
         break;
       case "attention-output":
-        layers[target.layer].attention.output = transposeLastTwo(tensor); // Conv1D (in, out) -> (out, in)
+        layers[target.layer].attention.output = transposeWeight(tensor); // Conv1D (in, out) -> (out, in)
         break;
     }
   }
+  storeAlikeAcrossLayers(layers);
   return {
     embedTokens: weights.embedTokens!,
     ...(weights.positionEmbeddings ? { positionEmbeddings: weights.positionEmbeddings } : {}),
@@ -203,16 +234,43 @@ export function decoderWeightsFromTensors(config: DecoderConfig, tensors: Readon
  * GPT-2's `c_attn`: one Conv1D whose weight (C, 3C) holds W_q^T, W_k^T and W_v^T side by side (and
  * whose bias (3C) holds the three biases): split into three (C, C) matrices stored (out, in).
  */
-function splitFusedAttention(config: DecoderConfig, tensor: Tensor, part: "weight" | "bias"): Partial<DecoderAttentionWeights> {
+function splitFusedAttention(config: DecoderConfig, tensor: WeightTensor, part: "weight" | "bias"): Partial<DecoderAttentionWeights> {
   const width = config.numAttentionHeads * config.headDim;
   if (part === "bias") {
-    const slice = (index: number) => new Tensor(tensor.data.slice(index * width, (index + 1) * width), [width]);
+    const bias = float32Of(tensor);
+    const slice = (index: number) => new Tensor(bias.data.slice(index * width, (index + 1) * width), [width]);
     return { queryBias: slice(0), keyBias: slice(1), valueBias: slice(2) };
   }
   const [inputs, outputs] = tensor.shape; // (C, 3C)
-  const column = (index: number) =>
-    Tensor.fromFunction([width, inputs], ([out, input]) => tensor.data[input * outputs + index * width + out]); // (C_out, C_in)
+  const source = storageOf(tensor);
+  const column = (index: number): WeightTensor => {
+    const out = source instanceof Uint16Array ? new Uint16Array(width * inputs) : new Float32Array(width * inputs); // (C_out, C_in)
+    for (let row = 0; row < width; row++) {
+      for (let input = 0; input < inputs; input++) out[row * inputs + input] = source[input * outputs + index * width + row];
+    }
+    return out instanceof Uint16Array ? new HalfTensor(out, [width, inputs]) : new Tensor(out, [width, inputs]);
+  };
   return { query: column(0), key: column(1), value: column(2) };
+}
+
+/**
+ * One layer graph serves every layer (model/onnx/layer-graph.ts), so each weight must be stored
+ * alike in every layer: where one layer's copy is float32 (a BF16 matrix beyond float16's range,
+ * half-tensor.ts) and another's is float16, every layer's copy of that weight becomes float32.
+ */
+function storeAlikeAcrossLayers(layers: DecoderLayerWeights[]): void {
+  for (const part of ["attention", "mlp"] as const) {
+    const fields = new Set(layers.flatMap((layer) => Object.keys(layer[part])));
+    for (const field of fields) {
+      const kinds = new Set(layers.map((layer) => (layer[part] as unknown as Record<string, WeightTensor | undefined>)[field] instanceof HalfTensor));
+      if (kinds.size < 2) continue;
+      for (const layer of layers) {
+        const stored = layer[part] as unknown as Record<string, WeightTensor | undefined>;
+        const tensor = stored[field];
+        if (tensor) stored[field] = float32Of(tensor);
+      }
+    }
+  }
 }
 
 /** The inverse: checkpoint names to tensors, ready for `writeSafetensors` (GPT-2's matrices fused and transposed back). */
@@ -223,17 +281,17 @@ export function decoderWeightsToTensors(config: DecoderConfig, weights: DecoderW
     let tensor: Tensor | undefined;
     switch (target.kind) {
       case "model":
-        tensor = weights[target.field];
+        tensor = optionalFloat32(weights[target.field]);
         break;
       case "layer":
         tensor = weights.layers[target.layer][target.field] as Tensor | undefined;
         break;
       case "attention":
-        tensor = weights.layers[target.layer].attention[target.field];
+        tensor = optionalFloat32(weights.layers[target.layer].attention[target.field]);
         break;
       case "mlp": {
-        const matrix = weights.layers[target.layer].mlp[target.field];
-        tensor = matrix && target.transposed ? transposeLastTwo(matrix) : matrix;
+        const matrix = optionalFloat32(weights.layers[target.layer].mlp[target.field]);
+        tensor = matrix && target.transposed ? (transposeWeight(matrix) as Tensor) : matrix;
         break;
       }
       case "fused-attention": {
@@ -245,7 +303,7 @@ export function decoderWeightsToTensors(config: DecoderConfig, weights: DecoderW
         break;
       }
       case "attention-output":
-        tensor = transposeLastTwo(weights.layers[target.layer].attention.output);
+        tensor = transposeWeight(float32Of(weights.layers[target.layer].attention.output)) as Tensor;
         break;
     }
     if (!tensor) throw new WeightsError(`decoderWeightsToTensors: the weights lack ${entry.name}`);
@@ -254,10 +312,14 @@ export function decoderWeightsToTensors(config: DecoderConfig, weights: DecoderW
   return tensors;
 }
 
+function optionalFloat32(tensor: WeightTensor | undefined): Tensor | undefined {
+  return tensor && float32Of(tensor);
+}
+
 /** W_q, W_k, W_v (C, C) each, stored (out, in) -> one Conv1D weight (C, 3C). */
 function fuseAttention(attention: DecoderAttentionWeights): Tensor {
   const [width, inputs] = attention.query.shape;
-  const parts = [attention.query, attention.key, attention.value];
+  const parts = [attention.query, attention.key, attention.value].map(float32Of);
   return Tensor.fromFunction([inputs, 3 * width], ([input, column]) => parts[Math.floor(column / width)].data[(column % width) * inputs + input]);
 }
 

@@ -29,13 +29,25 @@ import type { AttentionVariant } from "../model/onnx/graph-attention";
 import { prepareGraphStep } from "../model/onnx/graph-inputs";
 import { GraphNames } from "../model/onnx/graph-names";
 import { buildLayerGraph, buildOutputHeadGraph, LayerGraphNames, layerWeightInputs } from "../model/onnx/layer-graph";
+import { copyRowsAsFloat32 } from "../model/half-tensor";
 import type { DecoderWeights } from "../model/weights";
-import { type Backend, ModelRuntime, probeWebGpu, type RuntimeSettings } from "./model-runtime";
+import { type Backend, backendOrder, ModelRuntime, probeWebGpu, type RuntimeSettings } from "./model-runtime";
 import { headFeedsOf, OutputHead } from "./output-head";
-import { feedsOf, fromTensor, toTensor } from "./ort-tensors";
+import { feedsDecode, feedsOf, fromTensor, toTensor } from "./ort-tensors";
 import { HEAD_SLICE_ROWS } from "./weight-placement";
 import type { NextTokenReport } from "./next-token-losses";
 import type { OnnxDecoderComputeCall, OnnxDecoderStep } from "./onnx-decoder";
+
+/**
+ * Whether float16 weights go to the graphs as float16 (Cast there): yes on wasm, and on WebGPU when
+ * the adapter has "shader-f16"; without it WebGPU cannot Cast float16 (a validation error, and wrong
+ * numbers with no exception), so they are decoded to float32 one layer at a time, at every run.
+ */
+export function halfWeightInputsFor(settings: RuntimeSettings): boolean {
+  const probe = settings.webGpuProbe;
+  const webGpuFirst = settings.choice !== "wasm" && probe !== undefined && backendOrder(settings.choice, probe, settings).order[0] === "webgpu";
+  return !webGpuFirst || probe?.shaderF16 === true;
+}
 
 /** A run stopped by its signal, between two layers. Nothing of it is kept. */
 export class RunCancelledError extends Error {
@@ -104,8 +116,13 @@ export class LayeredDecoder {
     /** Per layer, the runtime of its graph: one per distinct window (weights as inputs) or one per layer. */
     private readonly ofLayer: readonly ModelRuntime[],
     private readonly head: OutputHead,
-    /** Per layer, its weights as runtime inputs (views of the weights' own arrays, no copies). */
-    private readonly layerFeeds: Record<string, ort.Tensor>[],
+    /**
+     * Per layer, its weights as runtime inputs: views of the weights' own arrays, kept; or, where
+     * float16 weights go in as float32 (WebGPU without shader-f16), undefined: decoded per run.
+     */
+    private readonly layerFeeds: (Record<string, ort.Tensor> | undefined)[],
+    /** Whether float16 weights go in as float16 (Cast in the graph), or are decoded first. */
+    private readonly halfWeightInputs: boolean,
     readonly hasAttentionOutputs: boolean,
   ) {
     this.rotary = config.positionEncoding === "rope" ? new RotaryEmbedding(config.headDim, config.ropeTheta, config.ropeScaling) : undefined;
@@ -128,6 +145,8 @@ export class LayeredDecoder {
     const created: ModelRuntime[] = [];
     try {
       const resident = options.weights === "initializers";
+      const halfWeightInputs = halfWeightInputsFor(settings);
+      if (!halfWeightInputs) settings.log?.("the WebGPU adapter lacks shader-f16: float16 weights are decoded to float32 one layer at a time, at every run");
       // With weights as inputs, layers with the same window share one graph; held weights need one each.
       const byKey = new Map<string, ModelRuntime>();
       const ofLayer: ModelRuntime[] = [];
@@ -135,22 +154,32 @@ export class LayeredDecoder {
         const key = resident ? `layer ${layer}` : `window ${window ?? "full"}`;
         let runtime = byKey.get(key);
         if (!runtime) {
-          runtime = await ModelRuntime.create(buildLayerGraph(config, window, weights.layers[layer], { attention: variant, weights: resident ? "initializers" : "inputs" }).bytes, settings);
+          const graph = buildLayerGraph(config, window, weights.layers[layer], { attention: variant, weights: resident ? "initializers" : "inputs", halfWeightInputs });
+          runtime = await ModelRuntime.create(graph.bytes, settings);
           created.push(runtime);
           byKey.set(key, runtime);
         }
         ofLayer.push(runtime);
       }
-      const layerFeeds = resident ? weights.layers.map(() => ({})) : weights.layers.map((layerWeights) => feedsOf(layerWeightInputs(config, layerWeights)));
-      const headGraph = buildOutputHeadGraph(config, weights, { weights: options.weights });
+      const layerFeeds = weights.layers.map((layerWeights) => {
+        if (resident) return {};
+        const inputs = layerWeightInputs(config, layerWeights, { halfWeightInputs });
+        return feedsDecode(inputs) ? undefined : feedsOf(inputs);
+      });
+      const headGraph = buildOutputHeadGraph(config, weights, { weights: options.weights, halfWeightInputs });
       const headRuntime = await ModelRuntime.create(headGraph.bytes, settings);
       created.push(headRuntime);
       const head = new OutputHead(headRuntime, headFeedsOf(headGraph.weights, config, options.headSliceRows ?? HEAD_SLICE_ROWS), config.vocabSize);
-      return new LayeredDecoder(config, weights, ofLayer, head, layerFeeds, variant === "primitive");
+      return new LayeredDecoder(config, weights, ofLayer, head, layerFeeds, halfWeightInputs, variant === "primitive");
     } catch (error) {
       await Promise.all(created.map((runtime) => runtime.dispose()));
       throw error;
     }
+  }
+
+  /** Layer `layer`'s weights as runtime inputs: the kept views, or decoded now for this run. */
+  private weightFeeds(layer: number): Record<string, ort.Tensor> {
+    return this.layerFeeds[layer] ?? feedsOf(layerWeightInputs(this.config, this.weights.layers[layer], { halfWeightInputs: this.halfWeightInputs }));
   }
 
   /** Every runtime of the decoder, each once. */
@@ -231,7 +260,7 @@ export class LayeredDecoder {
           ...rotary,
           [GraphNames.pastKey(0)]: past?.keyValues[layer].key ?? emptyPast,
           [GraphNames.pastValue(0)]: past?.keyValues[layer].value ?? emptyPast,
-          ...this.layerFeeds[layer],
+          ...this.weightFeeds(layer),
         });
         hidden = outputs[LayerGraphNames.hiddenStatesOut];
         const key = outputs[GraphNames.presentKey(0)];
@@ -308,7 +337,7 @@ export class LayeredDecoder {
       ...this.rotaryFeeds(positions),
       [GraphNames.pastKey(0)]: empty,
       [GraphNames.pastValue(0)]: empty,
-      ...this.layerFeeds[layer],
+      ...this.weightFeeds(layer),
     });
     for (const [name, tensor] of Object.entries(outputs)) if (name !== GraphNames.attentions(0)) tensor.dispose();
     return toTensor(outputs[GraphNames.attentions(0)]);
@@ -320,20 +349,22 @@ export class LayeredDecoder {
    */
   private embed(inputIds: readonly (readonly number[])[], positions: readonly (readonly number[])[]): Float32Array {
     const width = this.config.hiddenSize;
-    const table = this.weights.embedTokens.data; // (V, C)
-    const positionTable = this.config.positionEncoding === "learned" ? this.weights.positionEmbeddings?.data : undefined; // (maxPositions, C)
+    const table = this.weights.embedTokens; // (V, C)
+    const positionTable = this.config.positionEncoding === "learned" ? this.weights.positionEmbeddings : undefined; // (maxPositions, C)
     if (this.config.positionEncoding === "learned" && !positionTable) {
       throw new Error("the config asks for learned positions but the weights have no position embeddings (GPT-2's wpe); load the weights with the config they belong to");
     }
     const length = inputIds[0].length;
     const hidden = new Float32Array(inputIds.length * length * width);
+    const positionRow = new Float32Array(width);
     inputIds.forEach((row, batch) =>
       row.forEach((id, token) => {
         const offset = (batch * length + token) * width;
-        hidden.set(table.subarray(id * width, (id + 1) * width), offset);
+        copyRowsAsFloat32(table, id, id + 1, hidden, offset);
         if (positionTable) {
           const position = positions[batch][token];
-          for (let feature = 0; feature < width; feature++) hidden[offset + feature] += positionTable[position * width + feature];
+          copyRowsAsFloat32(positionTable, position, position + 1, positionRow, 0);
+          for (let feature = 0; feature < width; feature++) hidden[offset + feature] += positionRow[feature];
         }
       }),
     );

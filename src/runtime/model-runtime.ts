@@ -67,6 +67,8 @@ export interface WebGpuAdapterInfoLike {
 /** The part of a `GPUAdapter` the probe reads. */
 export interface WebGpuAdapterLike {
   readonly info?: WebGpuAdapterInfoLike;
+  /** The adapter's optional features; "shader-f16" lets shaders compute on float16 (onnxruntime asks for it when present). */
+  readonly features?: { has(feature: string): boolean };
   /** Where Chromium before 2025 put the flag; newer ones have `info.isFallbackAdapter`. */
   readonly isFallbackAdapter?: boolean;
 }
@@ -86,6 +88,12 @@ export interface WebGpuProbe {
   description: string;
   /** Why WebGPU is missing, or why the adapter is not a real GPU. */
   reason?: string;
+  /**
+   * The adapter has "shader-f16": float16 inputs can go to WebGPU. Without it (SwiftShader, some
+   * GPUs) a float16 Cast fails validation and gives wrong numbers without an error, so float16
+   * weights must be decoded before they are fed (runtime/layered-decoder.ts). Absent: false.
+   */
+  shaderF16?: boolean;
 }
 
 function defaultGpu(): WebGpuLike | undefined {
@@ -143,6 +151,7 @@ export async function probeWebGpu(gpu: WebGpuLike | undefined = defaultGpu()): P
     available: true,
     isFallbackAdapter,
     description,
+    shaderF16: adapter.features?.has("shader-f16") === true,
     ...(isFallbackAdapter
       ? {
           reason:

@@ -14,17 +14,23 @@ import * as ort from "onnxruntime-web";
 
 import { Tensor } from "../attention/tensor";
 import type { DecoderConfig } from "../model/config";
+import { weightRows } from "../model/half-tensor";
+import type { FedWeight } from "../model/onnx/graph-builder";
 import { GraphNames } from "../model/onnx/graph-names";
 import { LayerGraphNames } from "../model/onnx/layer-graph";
 import type { ModelRuntime } from "./model-runtime";
 import { NextTokenLosses, type NextTokenReport } from "./next-token-losses";
 import type { LogitRows } from "./onnx-decoder";
-import { feedsOf, toTensor } from "./ort-tensors";
+import { feedsDecode, feedsOf, toTensor, weightFeed } from "./ort-tensors";
 
-/** The head's inputs besides the hidden states: its norm, and the head matrix in vocabulary slices (no weight: the graph holds it). */
+/**
+ * The head's inputs besides the hidden states: its norm, and the head matrix in vocabulary slices,
+ * each slice's input made when a run needs it (a view, or decoded for this run when float16 weights
+ * go in as float32). No weight: the graph holds it.
+ */
 export interface HeadFeeds {
   norm: Record<string, ort.Tensor>;
-  slices: { start: number; weight: ort.Tensor | undefined }[];
+  slices: { start: number; weight: (() => ort.Tensor) | undefined }[];
 }
 
 export class OutputHead {
@@ -42,7 +48,7 @@ export class OutputHead {
     const { norm, slices } = this.feeds;
     for (const slice of slices) {
       const feeds: Record<string, ort.Tensor> = { [LayerGraphNames.hiddenStates]: hidden, ...norm };
-      if (slice.weight) feeds[HEAD_WEIGHT] = slice.weight;
+      if (slice.weight) feeds[HEAD_WEIGHT] = slice.weight();
       const part = (await this.runtime.run(feeds))[GraphNames.logits];
       scores.addSlice((await part.getData()) as Float32Array, length, part.dims[2], slice.start);
       part.dispose();
@@ -64,7 +70,7 @@ export class OutputHead {
     const { norm, slices } = this.feeds;
     if (slices.length === 1 && slices[0].start === 0) {
       const feeds: Record<string, ort.Tensor> = { [LayerGraphNames.hiddenStates]: input, ...norm };
-      if (slices[0].weight) feeds[HEAD_WEIGHT] = slices[0].weight;
+      if (slices[0].weight) feeds[HEAD_WEIGHT] = slices[0].weight();
       return toTensor((await this.runtime.run(feeds))[GraphNames.logits]);
     }
     // Slice by slice of the vocabulary: (B, N, C) x (C, rows) -> (B, N, rows), placed at their columns.
@@ -72,7 +78,7 @@ export class OutputHead {
     const logitRows = input.dims[0] * input.dims[1];
     const logits = new Float32Array(logitRows * vocabulary);
     for (const slice of slices) {
-      const part = (await this.runtime.run({ [LayerGraphNames.hiddenStates]: input, ...norm, [HEAD_WEIGHT]: slice.weight as ort.Tensor }))[GraphNames.logits];
+      const part = (await this.runtime.run({ [LayerGraphNames.hiddenStates]: input, ...norm, [HEAD_WEIGHT]: (slice.weight as () => ort.Tensor)() }))[GraphNames.logits];
       const data = (await part.getData()) as Float32Array;
       const width = part.dims[2];
       for (let row = 0; row < logitRows; row++) logits.set(data.subarray(row * width, (row + 1) * width), row * vocabulary + slice.start);
@@ -89,15 +95,21 @@ const HEAD_WEIGHT = "lm_head.weight";
  * HEAD_SLICE_ROWS rows, each a view of the weights' own array. A graph holding the head as an
  * initializer gets one slice with no weight.
  */
-export function headFeedsOf(weights: readonly { name: string; tensor: Tensor }[], config: DecoderConfig, sliceRows: number): HeadFeeds {
-  const head = weights.find(({ name }) => name === HEAD_WEIGHT)?.tensor;
+export function headFeedsOf(weights: readonly FedWeight[], config: DecoderConfig, sliceRows: number): HeadFeeds {
+  const head = weights.find(({ name }) => name === HEAD_WEIGHT);
   const norm = feedsOf(weights.filter(({ name }) => name !== HEAD_WEIGHT));
   if (!head) return { norm, slices: [{ start: 0, weight: undefined }] };
-  const { vocabSize: vocabulary, hiddenSize: width } = config;
-  const slices = [];
+  const vocabulary = config.vocabSize;
+  const slices: HeadFeeds["slices"] = [];
   for (let start = 0; start < vocabulary; start += sliceRows) {
     const end = Math.min(vocabulary, start + sliceRows);
-    slices.push({ start, weight: new ort.Tensor("float32", head.data.subarray(start * width, end * width), [end - start, width]) });
+    const rows = weightRows(head.tensor, start, end); // a view of rows [start, end)
+    if (feedsDecode([{ tensor: rows, fedAs: head.fedAs }])) {
+      slices.push({ start, weight: () => weightFeed(rows, head.fedAs) });
+    } else {
+      const feed = weightFeed(rows, head.fedAs);
+      slices.push({ start, weight: () => feed });
+    }
   }
   return { norm, slices };
 }

@@ -10,7 +10,8 @@
  * Its own file, without onnxruntime, so the extension host can plan memory with the same rule.
  */
 
-import type { Tensor } from "../attention/tensor";
+import { sizeOfShape } from "../attention/tensor";
+import { heldBytesOf, storageOf, type WeightTensor } from "../model/half-tensor";
 import type { DecoderWeights } from "../model/weights";
 
 /** Float32 weights up to this size are held by the layer graphs themselves. */
@@ -30,18 +31,28 @@ export function weightPlacement(float32Bytes: number): WeightPlacement {
  */
 export const HEAD_SLICE_ROWS = 16384;
 
-/** Float32 bytes of every weight tensor (a tied head, the same tensor twice, counted once). */
-export function float32WeightBytes(weights: DecoderWeights): number {
-  const seen = new Set<Float32Array>();
-  let bytes = 0;
-  const add = (tensor: Tensor | undefined) => {
-    if (!tensor || seen.has(tensor.data)) return;
-    seen.add(tensor.data);
-    bytes += tensor.data.byteLength;
+/** Every weight tensor of the model, each once (a tied head, the same tensor twice, counted once). */
+function distinctWeights(weights: DecoderWeights): WeightTensor[] {
+  const seen = new Set<Float32Array | Uint16Array>();
+  const distinct: WeightTensor[] = [];
+  const add = (tensor: WeightTensor | undefined) => {
+    if (!tensor || seen.has(storageOf(tensor))) return;
+    seen.add(storageOf(tensor));
+    distinct.push(tensor);
   };
   for (const tensor of [weights.embedTokens, weights.positionEmbeddings, weights.finalNorm, weights.finalNormBias, weights.lmHead]) add(tensor);
   for (const layer of weights.layers) {
     for (const tensor of [layer.inputNorm, layer.inputNormBias, layer.postAttentionNorm, layer.postAttentionNormBias, ...Object.values(layer.attention), ...Object.values(layer.mlp)]) add(tensor);
   }
-  return bytes;
+  return distinct;
+}
+
+/** The weights' bytes as float32 (4 per value, whatever they are held as): what graphs holding them take. */
+export function float32WeightBytes(weights: DecoderWeights): number {
+  return distinctWeights(weights).reduce((bytes, tensor) => bytes + 4 * sizeOfShape(tensor.shape), 0);
+}
+
+/** The bytes the weights take as held: 2 per value of a float16 matrix, 4 per float32 value. */
+export function heldWeightBytes(weights: DecoderWeights): number {
+  return distinctWeights(weights).reduce((bytes, tensor) => bytes + heldBytesOf(tensor), 0);
 }

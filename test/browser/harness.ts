@@ -26,6 +26,7 @@ import * as esbuild from "esbuild";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 
 import type { AttentionLensHarness, PageRunResult, PageRunSettings, PageTensor } from "./page/page";
+import type { WebGpuProbe } from "../../src/runtime/model-runtime";
 import { CHROMIUM_PATH, chromiumFlags } from "../../scripts/chromium.mjs";
 import { startStaticServer } from "./static-server";
 
@@ -59,6 +60,8 @@ export interface BrowserHarness {
   serveBytes(path: string, bytes: Uint8Array): string;
   /** Console errors, warnings and uncaught exceptions of the page so far. */
   problems: string[];
+  /** Calls `window.attentionLensHarness.probeWebGpu` in the page. */
+  probeWebGpu(): Promise<WebGpuProbe>;
   /** Calls `window.attentionLensHarness.runModel` in the page. */
   runModel(modelUrl: string, feeds: Record<string, PageTensor>, settings: PageRunSettings): Promise<PageRunResult>;
   close(): Promise<void>;
@@ -163,6 +166,9 @@ export async function startBrowserHarness(options: BrowserHarnessOptions): Promi
         }
         blobs.set(path, bytes);
         return new URL(path.slice(1), url).href;
+      },
+      probeWebGpu() {
+        return page.evaluate(() => (window.attentionLensHarness as AttentionLensHarness).probeWebGpu());
       },
       runModel(modelUrl, feeds, settings) {
         return page.evaluate(

@@ -24,6 +24,7 @@ import { maskFutureKeys } from "../../webview/heatmap/render";
 import { AttentionMapsBuilder, headMap } from "../../webview/attention/attention-maps";
 import { parseAttentionWeighting, rowShares, RunWeightings, weightingTitle } from "../../webview/attention/attention-weighting";
 import { assertClose, FIXTURES, randomTensor } from "./helpers/fixtures";
+import { float32Of } from "../../src/model/half-tensor";
 
 const MODELS = join(__dirname, "..", "..", "media", "models");
 const MODEL_IDS = ["attention-lens-gqa", "attention-lens-mha"];
@@ -172,7 +173,7 @@ for (const id of MODEL_IDS) {
       const rollout = attentionRollout(Array.from({ length: layers }, (_, layer) => layerOf(attentions, layer)));
       for (let layer = 0; layer < layers; layer++) {
         assertClose(rollout[layer], layerOf(fixtureTensor(fixture, "rollout"), layer), 1e-5, `layer ${layer} rollout`);
-        const norms = valueVectorNorms(layerOf(values, layer), weights.layers[layer].attention.output, config.numAttentionHeads);
+        const norms = valueVectorNorms(layerOf(values, layer), float32Of(weights.layers[layer].attention.output), config.numAttentionHeads);
         assertClose(norms, layerOf(fixtureTensor(fixture, "value_norms"), layer), 1e-4, `layer ${layer} ‖W_O^h v_j‖`);
         assertClose(valueWeightedAttention(layerOf(attentions, layer), norms), layerOf(fixtureTensor(fixture, "value_weighted"), layer), 1e-4, `layer ${layer} value-weighted`);
       }
@@ -206,7 +207,7 @@ for (const id of MODEL_IDS) {
       for (let layer = 0; layer < layers; layer++) {
         assertClose(layerValues[layer], layerOf(fixtureTensor(fixture, "values"), layer), 1e-4, `layer ${layer} values`);
         assertClose(rollout[layer], layerOf(fixtureTensor(fixture, "rollout"), layer), 1e-4, `layer ${layer} rollout`);
-        const norms = valueVectorNorms(layerValues[layer], decoder.weights.layers[layer].attention.output, config.numAttentionHeads);
+        const norms = valueVectorNorms(layerValues[layer], float32Of(decoder.weights.layers[layer].attention.output), config.numAttentionHeads);
         const weighted = valueWeightedAttention(layerWeights[layer], norms);
         const expected = layerOf(fixtureTensor(fixture, "value_weighted"), layer);
         assertClose(weighted, expected, 1e-4, `layer ${layer} value-weighted`);

@@ -23,6 +23,7 @@ import { readSafetensors } from "../../src/model/safetensors";
 import { decoderWeightsFromTensors } from "../../src/model/weights";
 import { LayeredDecoder } from "../../src/runtime/layered-decoder";
 import { FIXTURES } from "./helpers/fixtures";
+import { float32Of } from "../../src/model/half-tensor";
 
 const ROOT = join(__dirname, "..", "..");
 const CASES = join(FIXTURES, "conversion");
@@ -83,7 +84,7 @@ describe("key/value head conversion", () => {
           assert.equal(actual === undefined, expected === undefined, `layer ${index} ${field}: present in one only`);
           if (!expected || !actual) continue;
           assert.deepEqual(actual.shape, expected.shape, `layer ${index} ${field}`);
-          worstWeight = Math.max(worstWeight, maxDifference(actual.data, expected.data));
+          worstWeight = Math.max(worstWeight, maxDifference(float32Of(actual).data, expected.data));
         }
         // Everything else is the original's tensor, not a copy.
         assert.equal(layer.attention.query, weights.layers[index].attention.query);
@@ -112,11 +113,11 @@ describe("key/value head conversion", () => {
     const weights = decoderWeightsFromTensors(config, readSafetensors(readFileSync(join(folder, "model.safetensors"))).tensors);
     const mean = convertKeyValueHeads(config, weights, { groups: 2, method: "mean" });
     const first = convertKeyValueHeads(config, weights, { groups: 2, method: "first" });
-    assert.ok(maxDifference(mean.weights.layers[0].attention.key.data, first.weights.layers[0].attention.key.data) > 1e-3);
+    assert.ok(maxDifference(float32Of(mean.weights.layers[0].attention.key).data, float32Of(first.weights.layers[0].attention.key).data) > 1e-3);
     // The first head of group 0 is head 0 itself.
     assert.deepEqual(
-      Array.from(first.weights.layers[0].attention.key.data.subarray(0, config.headDim * config.hiddenSize)),
-      Array.from(weights.layers[0].attention.key.data.subarray(0, config.headDim * config.hiddenSize)),
+      Array.from(float32Of(first.weights.layers[0].attention.key).data.subarray(0, config.headDim * config.hiddenSize)),
+      Array.from(float32Of(weights.layers[0].attention.key).data.subarray(0, config.headDim * config.hiddenSize)),
     );
     assert.throws(() => convertKeyValueHeads(config, weights, { groups: 3, method: "mean" }), /cannot be split into 3 equal groups/);
   });

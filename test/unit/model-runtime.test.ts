@@ -151,7 +151,13 @@ describe("probeWebGpu", () => {
     assert.equal((await probeWebGpu(gpuWith({ info: { vendor: "google", architecture: "swiftshader" } }))).isFallbackAdapter, true);
 
     const real = await probeWebGpu(gpuWith({ info: { vendor: "nvidia", architecture: "ampere", isFallbackAdapter: false } }));
-    assert.deepEqual(real, { available: true, isFallbackAdapter: false, description: "nvidia ampere" });
+    assert.deepEqual(real, { available: true, isFallbackAdapter: false, description: "nvidia ampere", shaderF16: false });
+  });
+
+  it('says whether the adapter has "shader-f16" (float16 weights can go to WebGPU as float16)', async () => {
+    const withFeatures = (features: string[]) => gpuWith({ info: { vendor: "nvidia", architecture: "ampere" }, features: new Set(features) });
+    assert.equal((await probeWebGpu(withFeatures(["shader-f16", "timestamp-query"]))).shaderF16, true);
+    assert.equal((await probeWebGpu(withFeatures(["timestamp-query"]))).shaderF16, false);
   });
 });
 

@@ -24,6 +24,7 @@ import { attentionRollout } from "../../src/attention/attention-rollout";
 import type { Tensor } from "../../src/attention/tensor";
 import { valueVectorNorms, valueWeightedAttention } from "../../src/attention/value-weighted-attention";
 import { LayeredDecoder } from "../../src/runtime/layered-decoder";
+import { float32Of } from "../../src/model/half-tensor";
 import {
   CHROMIUM_PATH,
   chromiumIsInstalled,
@@ -820,7 +821,7 @@ async function weightingReference(ids: number[]): Promise<{ valueWeighted: Tenso
     await decoder.dispose();
   }
   return {
-    valueWeighted: maps.map((map, layer) => valueWeightedAttention(map, valueVectorNorms(values[layer], weights.layers[layer].attention.output, config.numAttentionHeads))),
+    valueWeighted: maps.map((map, layer) => valueWeightedAttention(map, valueVectorNorms(values[layer], float32Of(weights.layers[layer].attention.output), config.numAttentionHeads))),
     rollout: attentionRollout(maps),
   };
 }

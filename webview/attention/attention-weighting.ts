@@ -33,6 +33,7 @@ import type { AttentionWeighting, HeadSelection } from "../../src/protocol";
 import { maxPoolDownsample, type PooledMap } from "../heatmap/downsample";
 import { maskFutureKeys } from "../heatmap/render";
 import { headMap, layerMaps, storeLayer, type AttentionMaps, type StoredLayer } from "./attention-maps";
+import { float32Of, type WeightTensor } from "../../src/model/half-tensor";
 
 export const ATTENTION_WEIGHTINGS: readonly AttentionWeighting[] = ["attention", "value-weighted", "rollout"];
 
@@ -45,8 +46,8 @@ export function parseAttentionWeighting(value: unknown): AttentionWeighting | un
 export interface ValueSource {
   /** Per layer, the present values (nkv, T, hs) row-major, after v_proj's bias. */
   values: readonly Float32Array[];
-  /** Per layer, o_proj's weight (C, nh · hs) (the page's own tensors, not copies). */
-  outputWeights: readonly Tensor[];
+  /** Per layer, o_proj's weight (C, nh · hs) (the page's own tensors, not copies; float16 ones decoded per layer when used). */
+  outputWeights: readonly WeightTensor[];
   keyValueHeads: number;
   headDim: number;
 }
@@ -122,7 +123,7 @@ export class RunWeightings {
       throw new Error(`value-weighted attention: the run kept no values for layer ${layer}; run Attention Lens again`);
     }
     const values = new Tensor(source.values[layer], [source.keyValueHeads, maps.tokens, source.headDim]); // (nkv, T, hs)
-    const weight = source.outputWeights[layer]; // (C, nh·hs)
+    const weight = float32Of(source.outputWeights[layer]); // (C, nh·hs)
     const norms = valueVectorNorms(values, weight, maps.heads, outputProjectionGram(weight, maps.heads)).data; // (nh, T)
     this.norms.set(layer, norms);
     return norms;

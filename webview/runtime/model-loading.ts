@@ -18,12 +18,12 @@
 import type { BackendSetting, ModelDescriptor, RunStage } from "../../src/protocol";
 import { mergeShardTensors, parseShardIndex, ShardIndexError } from "../../src/model/checkpoint-shards";
 import { ConfigError, parseModelConfig, type DecoderConfig } from "../../src/model/config";
-import { readSafetensors, SafetensorsError } from "../../src/model/safetensors";
-import type { Tensor } from "../../src/attention/tensor";
+import { readWeightTensors, SafetensorsError } from "../../src/model/safetensors";
+import type { WeightTensor } from "../../src/model/half-tensor";
 import { decoderWeightsFromTensors, WeightsError, type DecoderWeights } from "../../src/model/weights";
 import { LayeredDecoder } from "../../src/runtime/layered-decoder";
 import type { HostFileReads } from "./host-file-reads";
-import { float32WeightBytes, weightPlacement } from "../../src/runtime/weight-placement";
+import { float32WeightBytes, heldWeightBytes, weightPlacement } from "../../src/runtime/weight-placement";
 import { baseModelDescriptor } from "../../src/converted-model";
 import { convertKeyValueHeads, describeConversion, KeyValueConversionError } from "../../src/model/key-value-conversion";
 
@@ -148,7 +148,8 @@ export async function loadModelFiles(model: ModelDescriptor, report: ProgressRep
   }
 
   const weightFiles = model.weightShardUris ?? [model.weightsUri];
-  const fetched: { file: string; tensors: ReadonlyMap<string, Tensor> }[] = [];
+  const fetched: { file: string; tensors: ReadonlyMap<string, WeightTensor> }[] = [];
+  const widened: string[] = [];
   let fetchedBytes = 0;
   let transferMilliseconds = 0;
   let decodeMilliseconds = 0;
@@ -178,10 +179,12 @@ export async function loadModelFiles(model: ModelDescriptor, report: ProgressRep
       report("building-graph", `Reading ${name} (${formatBytes(bytes.byteLength)})`);
       await nextFrame();
       const decodeStarted = performance.now();
-      fetched.push({ file, tensors: readSafetensors(bytes, name, { shareFloat32: true }).tensors });
+      const read = readWeightTensors(bytes, name);
+      fetched.push({ file, tensors: read.tensors });
+      widened.push(...read.widened);
       decodeMilliseconds += performance.now() - decodeStarted;
     }
-    let tensors: ReadonlyMap<string, Tensor>;
+    let tensors: ReadonlyMap<string, WeightTensor>;
     if (model.weightShardUris) {
       const indexName = `${model.id}/${fileNameOf(model.weightsUri)}`;
       const indexBytes = await fetchBytes(model.weightsUri, indexName, undefined, model);
@@ -214,9 +217,16 @@ export async function loadModelFiles(model: ModelDescriptor, report: ProgressRep
   for (const [what, announced, actual] of expected) {
     if (announced !== actual) warnings.push(`${model.id}: the host says ${announced} ${what}, ${configName} says ${actual}; using ${actual}`);
   }
+  if (widened.length > 0) {
+    warnings.push(
+      `${model.id}: ${widened.length} bfloat16 matrix(es) hold values beyond float16's range (65504) and are kept as float32, which takes twice the memory: ${widened.slice(0, 3).join(", ")}${widened.length > 3 ? ", ..." : ""}`,
+    );
+  }
   const seconds = (milliseconds: number) => `${(milliseconds / 1000).toFixed(1)} s`;
   const how = model.weightFiles && hostReads ? "through the extension host" : "as webview resources";
-  const timing = `read ${formatBytes(fetchedBytes)} of weights ${how} in ${seconds(transferMilliseconds)}, decoded them in ${seconds(decodeMilliseconds)}`;
+  const timing =
+    `read ${formatBytes(fetchedBytes)} of weights ${how} in ${seconds(transferMilliseconds)}, decoded them in ${seconds(decodeMilliseconds)} ` +
+    `(held in ${formatBytes(heldWeightBytes(weights))})`;
   return { config, weights, warnings, timing };
 }
 

@@ -41,6 +41,7 @@
 
 import { transposeLastTwo } from "../../attention/tensor-operations";
 import type { DecoderConfig } from "../config";
+import { float32Of } from "../half-tensor";
 import type { DecoderLayerWeights, DecoderWeights } from "../weights";
 import { buildSelfAttention, type AttentionContext, type AttentionVariant } from "./graph-attention";
 import { GraphBuilder } from "./graph-builder";
@@ -85,7 +86,7 @@ export function buildDecoderGraph(config: DecoderConfig, weights: DecoderWeights
   });
 
   const normalized = buildNorm(graph, config, hidden, weights.finalNorm, weights.finalNormBias, "model.norm"); // (B, T, C)
-  graph.op("MatMul", [normalized, graph.weight("lm_head.weight^T", transposeLastTwo(weights.lmHead))], {
+  graph.op("MatMul", [normalized, graph.weight("lm_head.weight^T", transposeLastTwo(float32Of(weights.lmHead)))], {
     name: "lm_head",
     outputNames: [GraphNames.logits],
   }); // (B, T, C) x (C, V) -> (B, T, V)

@@ -10,7 +10,7 @@
  * graph (in Netron, say) sees the same names as in this code.
  */
 
-import { Tensor } from "../../attention/tensor";
+import { float32Of, HalfTensor, type WeightTensor } from "../half-tensor";
 import {
   type AttributeSpec,
   DataType,
@@ -40,7 +40,10 @@ export const ElementType = DataType;
 /** A weight that a graph built with `weightsAsInputs` takes as an input: fed at run time, not stored. */
 export interface FedWeight {
   name: string;
-  tensor: Tensor;
+  /** Float32, or float16 bits. */
+  tensor: WeightTensor;
+  /** The input's element type: float16 (a `HalfTensor`'s bits, Cast to float32 in the graph), or float32. */
+  fedAs: "float16" | "float32";
 }
 
 export interface GraphBuilderOptions {
@@ -50,6 +53,12 @@ export interface GraphBuilderOptions {
    * each layer's weights in turn). Constants (`int64s`, `floats`) stay initializers.
    */
   weightsAsInputs?: boolean;
+  /**
+   * Take float16 weights (`HalfTensor`) as float16 inputs, Cast in the graph (default true). False
+   * for a backend that cannot compute in float16 (WebGPU without "shader-f16"): every weight input
+   * is then float32, and whoever feeds the graph decodes float16 weights first (runtime/ort-tensors.ts).
+   */
+  halfWeightInputs?: boolean;
 }
 
 export class GraphBuilder {
@@ -58,11 +67,13 @@ export class GraphBuilder {
   /** The weights taken as inputs, in the order first used (only with `weightsAsInputs`). */
   readonly fedWeights: FedWeight[] = [];
   readonly weightsAsInputs: boolean;
+  readonly halfWeightInputs: boolean;
   private readonly usedNames = new Set<string>();
   private readonly constantCache = new Map<string, string>();
 
   constructor(options: GraphBuilderOptions = {}) {
     this.weightsAsInputs = options.weightsAsInputs ?? false;
+    this.halfWeightInputs = options.halfWeightInputs ?? true;
   }
 
   /** Adds a node and returns its first output's name (use `opOutputs` for several outputs). */
@@ -88,12 +99,22 @@ export class GraphBuilder {
     return outputs;
   }
 
-  /** A float32 weight, stored in the model as an initializer, or a graph input with `weightsAsInputs`. */
-  weight(name: string, tensor: Tensor): string {
+  /**
+   * A weight, stored in the model as a float32 initializer, or a graph input with `weightsAsInputs`.
+   * Returns the name of its float32 value: a float16 input (a `HalfTensor`, kept at 16 bits in
+   * memory and in each run's copy) is Cast to float32 right after it, inside the runtime.
+   */
+  weight(name: string, tensor: WeightTensor): string {
     const unique = this.uniqueName(name);
-    if (this.weightsAsInputs) this.fedWeights.push({ name: unique, tensor });
-    else this.initializers.push(floatTensor(unique, tensor.shape, tensor.data));
-    return unique;
+    if (!this.weightsAsInputs) {
+      const values = float32Of(tensor);
+      this.initializers.push(floatTensor(unique, values.shape, values.data));
+      return unique;
+    }
+    const fedAs = tensor instanceof HalfTensor && this.halfWeightInputs ? "float16" : "float32";
+    this.fedWeights.push({ name: unique, tensor, fedAs });
+    if (fedAs === "float32") return unique;
+    return this.op("Cast", [unique], { name: `${unique}/float`, attributes: { to: DataType.FLOAT } });
   }
 
   /** An int64 constant (shapes, axes, indices); identical constants are shared. */

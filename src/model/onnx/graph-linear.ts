@@ -13,13 +13,14 @@
 
 import type { Tensor } from "../../attention/tensor";
 import { transposeLastTwo } from "../../attention/tensor-operations";
+import { float32Of, type WeightTensor } from "../half-tensor";
 import type { GraphBuilder } from "./graph-builder";
 
 /** (..., in) -> (..., out): x W^T, plus the bias when given. */
-export function buildLinear(graph: GraphBuilder, x: string, weight: Tensor, bias: Tensor | undefined, name: string): string {
+export function buildLinear(graph: GraphBuilder, x: string, weight: WeightTensor, bias: Tensor | undefined, name: string): string {
   const transposed = graph.weightsAsInputs
     ? graph.op("Transpose", [graph.weight(`${name}.weight`, weight)], { name: `${name}/weight_transposed`, attributes: { perm: [1, 0] } }) // (out, in) -> (in, out)
-    : graph.weight(`${name}.weight^T`, transposeLastTwo(weight)); // (in, out)
+    : graph.weight(`${name}.weight^T`, transposeLastTwo(float32Of(weight))); // (in, out)
   const product = graph.op("MatMul", [x, transposed], { name }); // (..., in) x (in, out) -> (..., out)
   if (!bias) return product;
   if (bias.shape.length !== 1 || bias.shape[0] !== weight.shape[0]) {

@@ -17,6 +17,7 @@
 import { RotaryEmbedding } from "../../attention/rotary-embedding";
 import type { Tensor } from "../../attention/tensor";
 import type { DecoderConfig } from "../config";
+import type { WeightTensor } from "../half-tensor";
 import type { GraphBuilder } from "./graph-builder";
 import { GraphNames } from "./graph-names";
 
@@ -63,7 +64,7 @@ export function buildRotary(graph: GraphBuilder, x: string, tables: RotaryTables
 }
 
 /** Learned positions: token embeddings + positionEmbeddings[position_ids]. */
-export function buildLearnedPositions(graph: GraphBuilder, tokenEmbeddings: string, positionEmbeddings: Tensor | undefined, name: string): string {
+export function buildLearnedPositions(graph: GraphBuilder, tokenEmbeddings: string, positionEmbeddings: WeightTensor | undefined, name: string): string {
   if (!positionEmbeddings) {
     throw new Error(`${name}: the config asks for learned positions but the weights have no position embeddings (GPT-2's wpe); load the weights with the config they belong to`);
   }

@@ -37,6 +37,7 @@
 
 import { transposeLastTwo } from "../../attention/tensor-operations";
 import type { DecoderConfig } from "../config";
+import { float32Of } from "../half-tensor";
 import type { DecoderLayerWeights, DecoderWeights } from "../weights";
 import { buildDecoderLayer } from "./decoder-graph";
 import type { AttentionVariant } from "./graph-attention";
@@ -44,7 +45,7 @@ import { GraphBuilder, type FedWeight } from "./graph-builder";
 import { buildAttentionMasks } from "./graph-masks";
 import { GraphNames } from "./graph-names";
 import { buildNorm } from "./graph-norms";
-import { DataType, encodeModel, type ModelSpec, type ValueInfoSpec } from "./onnx-proto";
+import { DataType, type DataTypeCode, encodeModel, type ModelSpec, type ValueInfoSpec } from "./onnx-proto";
 
 /** Names of the layer and head graphs' own inputs and outputs (the rest are in GraphNames). */
 export const LayerGraphNames = {
@@ -62,6 +63,8 @@ export interface LayerGraphOptions {
    * holds the weights of the layer it is built with (one graph per layer, loaded once).
    */
   weights?: "inputs" | "initializers";
+  /** Float16 weights as float16 inputs (default true); see `GraphBuilderOptions.halfWeightInputs`. */
+  halfWeightInputs?: boolean;
 }
 
 /** A built graph and the weights it takes as inputs (from the layer it was built with). */
@@ -69,6 +72,11 @@ export interface FedGraph {
   bytes: Uint8Array;
   /** Every weight input, with its name in the graph and the tensor of the layer used to build it. */
   weights: FedWeight[];
+}
+
+/** A weight input's element type: float16 for weights fed at 16 bits (Cast to float in the graph). */
+function elementTypeOf(weight: FedWeight): DataTypeCode {
+  return weight.fedAs === "float16" ? DataType.FLOAT16 : DataType.FLOAT;
 }
 
 /** The config as the one layer of a layer graph sees it: one layer, with this sliding window. */
@@ -86,8 +94,8 @@ export function buildLayerGraph(config: DecoderConfig, window: number | null, la
 }
 
 /** The weight inputs of the layer graph for one layer's weights: what a run feeds. */
-export function layerWeightInputs(config: DecoderConfig, layerWeights: DecoderLayerWeights): FedWeight[] {
-  const graph = new GraphBuilder({ weightsAsInputs: true });
+export function layerWeightInputs(config: DecoderConfig, layerWeights: DecoderLayerWeights, options: Pick<LayerGraphOptions, "halfWeightInputs"> = {}): FedWeight[] {
+  const graph = new GraphBuilder({ weightsAsInputs: true, halfWeightInputs: options.halfWeightInputs });
   addLayer(graph, config, null, layerWeights, "primitive");
   return graph.fedWeights;
 }
@@ -113,7 +121,7 @@ function layerGraphSpec(
   options: LayerGraphOptions,
 ): { spec: ModelSpec; graph: GraphBuilder } {
   const variant = options.attention ?? "primitive";
-  const graph = new GraphBuilder({ weightsAsInputs: (options.weights ?? "inputs") === "inputs" });
+  const graph = new GraphBuilder({ weightsAsInputs: (options.weights ?? "inputs") === "inputs", halfWeightInputs: options.halfWeightInputs });
   const output = addLayer(graph, config, window, layerWeights, variant);
   graph.op("Identity", [output], { name: "layer_output", outputNames: [LayerGraphNames.hiddenStatesOut] }); // (B, T, C)
 
@@ -131,7 +139,7 @@ function layerGraphSpec(
   inputs.push(
     { name: GraphNames.pastKey(0), elementType: DataType.FLOAT, shape: ["batch", nkv, "past_sequence", hs] },
     { name: GraphNames.pastValue(0), elementType: DataType.FLOAT, shape: ["batch", nkv, "past_sequence", hs] },
-    ...graph.fedWeights.map(({ name, tensor }): ValueInfoSpec => ({ name, elementType: DataType.FLOAT, shape: [...tensor.shape] })),
+    ...graph.fedWeights.map((weight): ValueInfoSpec => ({ name: weight.name, elementType: elementTypeOf(weight), shape: [...weight.tensor.shape] })),
   );
   const outputs: ValueInfoSpec[] = [{ name: LayerGraphNames.hiddenStatesOut, elementType: DataType.FLOAT, shape: ["batch", "sequence", C] }];
   if (variant === "primitive") {
@@ -157,13 +165,13 @@ function layerGraphSpec(
 export function buildOutputHeadGraph(
   config: DecoderConfig,
   weights: Pick<DecoderWeights, "finalNorm" | "finalNormBias" | "lmHead">,
-  options: Pick<LayerGraphOptions, "weights"> = {},
+  options: Pick<LayerGraphOptions, "weights" | "halfWeightInputs"> = {},
 ): FedGraph {
-  const graph = new GraphBuilder({ weightsAsInputs: (options.weights ?? "inputs") === "inputs" });
+  const graph = new GraphBuilder({ weightsAsInputs: (options.weights ?? "inputs") === "inputs", halfWeightInputs: options.halfWeightInputs });
   const normalized = buildNorm(graph, config, LayerGraphNames.hiddenStates, weights.finalNorm, weights.finalNormBias, "model.norm"); // (B, N, C)
   const head = graph.weightsAsInputs
     ? graph.op("Transpose", [graph.weight("lm_head.weight", weights.lmHead)], { name: "lm_head/weight_transposed", attributes: { perm: [1, 0] } }) // (V, C) -> (C, V)
-    : graph.weight("lm_head.weight^T", transposeLastTwo(weights.lmHead)); // (C, V)
+    : graph.weight("lm_head.weight^T", transposeLastTwo(float32Of(weights.lmHead))); // (C, V)
   graph.op("MatMul", [normalized, head], { name: "lm_head", outputNames: [GraphNames.logits] }); // (B, N, C) x (C, V) -> (B, N, V)
   const spec: ModelSpec = {
     irVersion: 10,
@@ -178,10 +186,10 @@ export function buildOutputHeadGraph(
       inputs: [
         { name: LayerGraphNames.hiddenStates, elementType: DataType.FLOAT, shape: ["batch", "rows", config.hiddenSize] },
         // The head matrix may come in slices of the vocabulary (runtime/layered-decoder.ts).
-        ...graph.fedWeights.map(({ name, tensor }): ValueInfoSpec => ({
-          name,
-          elementType: DataType.FLOAT,
-          shape: name === "lm_head.weight" ? ["vocabulary", config.hiddenSize] : [...tensor.shape],
+        ...graph.fedWeights.map((weight): ValueInfoSpec => ({
+          name: weight.name,
+          elementType: elementTypeOf(weight),
+          shape: weight.name === "lm_head.weight" ? ["vocabulary", config.hiddenSize] : [...weight.tensor.shape],
         })),
       ],
       outputs: [{ name: GraphNames.logits, elementType: DataType.FLOAT, shape: ["batch", "rows", "vocabulary"] }],

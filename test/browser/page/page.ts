@@ -11,9 +11,9 @@ import * as ort from "onnxruntime-web";
 
 import { ModelRuntime, probeWebGpu, type Backend, type BackendChoice, type WebGpuProbe } from "../../../src/runtime/model-runtime";
 
-/** An input tensor as a test sends it. int64 values must be safe integers. */
+/** An input tensor as a test sends it. int64 values must be safe integers; float16 values are bit patterns. */
 export interface PageTensor {
-  type: "float32" | "int64" | "bool";
+  type: "float32" | "float16" | "int64" | "bool";
   dims: number[];
   data: number[];
 }
@@ -75,12 +75,14 @@ function toOrtTensor(name: string, tensor: PageTensor): ort.Tensor {
   switch (tensor.type) {
     case "float32":
       return new ort.Tensor("float32", Float32Array.from(tensor.data), tensor.dims);
+    case "float16":
+      return new ort.Tensor("float16", Uint16Array.from(tensor.data), tensor.dims);
     case "int64":
       return new ort.Tensor("int64", BigInt64Array.from(tensor.data, (value) => BigInt(value)), tensor.dims);
     case "bool":
       return new ort.Tensor("bool", Uint8Array.from(tensor.data, (value) => (value ? 1 : 0)), tensor.dims);
     default:
-      throw new Error(`input "${name}": unsupported type "${String((tensor as PageTensor).type)}"; use float32, int64 or bool`);
+      throw new Error(`input "${name}": unsupported type "${String((tensor as PageTensor).type)}"; use float32, float16, int64 or bool`);
   }
 }
 

@@ -11,8 +11,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { formatShape, type Tensor } from "../../../src/attention/tensor";
+import type { WeightTensor } from "../../../src/model/half-tensor";
 import { parseModelConfig, type DecoderConfig } from "../../../src/model/config";
-import { readSafetensors } from "../../../src/model/safetensors";
+import { readWeightTensors } from "../../../src/model/safetensors";
 import { decoderWeightsFromTensors, type DecoderWeights } from "../../../src/model/weights";
 import { FIXTURES, readFixture, type TensorJson } from "./fixtures";
 
@@ -32,14 +33,18 @@ export interface FamilyFixture {
   expected: FamilyExpected;
 }
 
-/** config.json, the weights (model.safetensors, or every shard of model.safetensors.index.json merged) and expected.json. */
+/**
+ * config.json, the weights (model.safetensors, or every shard of model.safetensors.index.json
+ * merged) and expected.json. The weights are read as the extension reads them: a bf16 or f16
+ * checkpoint's matrices stay 16-bit (src/model/half-tensor.ts).
+ */
 export function loadFamilyFixture(name: string): FamilyFixture {
   const folder = join(FIXTURES, "families", name);
   const config = parseModelConfig(JSON.parse(readFileSync(join(folder, "config.json"), "utf8")), `${name}/config.json`);
   const files = shardFiles(folder);
-  const tensors = new Map<string, Tensor>();
+  const tensors = new Map<string, WeightTensor>();
   for (const file of files) {
-    for (const [tensorName, tensor] of readSafetensors(readFileSync(join(folder, file)), `${name}/${file}`).tensors) tensors.set(tensorName, tensor);
+    for (const [tensorName, tensor] of readWeightTensors(readFileSync(join(folder, file)), `${name}/${file}`).tensors) tensors.set(tensorName, tensor);
   }
   const weights = decoderWeightsFromTensors(config, tensors, `${name}/${files.join(" + ")}`);
   return { name, config, weights, expected: readFixture<FamilyExpected>(`families/${name}/expected.json`) };
