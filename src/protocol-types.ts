@@ -92,6 +92,18 @@ export type BackendSetting = "auto" | "webgpu" | "wasm";
  * per row (the row's largest weight is 255). The host picks the finest that fits the memory budget.
  */
 export type MapPrecision = "float32" | "float16" | "uint8";
+
+/**
+ * Whether compare mode's model B fits the memory budget beside the request's model A, as the host
+ * plans it (src/extension/model-memory.ts, planComparisonMemory) at the request's tokens and map precision.
+ */
+export interface ModelBMemoryFit {
+  modelId: string;
+  fits: boolean;
+  /** One sentence with both models' parts and the budget; when too large, what to do. */
+  reason: string;
+}
+
 export type ColorScale = "linear" | "sqrt" | "log";
 
 export interface ViewSettings {

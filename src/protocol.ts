@@ -16,7 +16,7 @@
 export * from "./protocol-types";
 export * from "./protocol-reports";
 
-import type { AttentionWeighting, ColorScale, DecodeAction, ExportFormat, ExportView, HeadSelection, LensMode, MapPrecision, ModelDescriptor, TokenInfo, ViewSettings } from "./protocol-types";
+import type { AttentionWeighting, ColorScale, DecodeAction, ExportFormat, ExportView, HeadSelection, LensMode, MapPrecision, ModelBMemoryFit, ModelDescriptor, TokenInfo, ViewSettings } from "./protocol-types";
 import type { HeadAlignment, LearningRequest, PanelReport } from "./protocol-reports";
 
 // ---------------------------------------------------------------------------------------------
@@ -60,6 +60,12 @@ export type HostToWebviewMessage =
        * these may run on `tokens` in compare mode. `model` itself is in the list.
        */
       comparableModels?: string[];
+      /**
+       * Compare mode: for each model B the panel offers (the comparable models but `model`, and
+       * `model`'s conversions), whether it fits the memory budget beside `model` at these tokens and
+       * `mapPrecision`. The panel marks those that do not and does not run them.
+       */
+      modelBMemory?: ModelBMemoryFit[];
       /** Stages and batch modes: a prepared example's choices, and the batch's lines (see LearningRequest). */
       learning?: LearningRequest;
       /**

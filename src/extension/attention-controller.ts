@@ -36,14 +36,15 @@ import { batchOfText } from "./batch-lines";
 import { CommandMessages, CommandWarning } from "./command-messages";
 import { COMMANDS } from "./contributions";
 import { parseConversionArgument, pickConversion } from "./conversion-choice";
-import { convertedModelId } from "../converted-model";
+import { convertedModelId, modelConversions, parseConvertedModelId } from "../converted-model";
+import { conversionProblem, describeConversion } from "../model/key-value-conversion";
 import { EditorLink, openDocument } from "./editor-link";
 import { describeRun, describeSource, textOfActiveEditor, type TextToShow } from "./editor-text";
 import { ExportHost } from "./export-host";
 import { LearningHost } from "./learning-host";
 import { ModelCatalogError, type CatalogModel } from "./model-catalog";
 import { ModelChoice } from "./model-choice";
-import { budgetBytesOf, planRunMemory, RunMemoryError } from "./model-memory";
+import { budgetBytesOf, modelBMemoryFits, planComparisonMemory, planRunMemory, RunMemoryError, type ComparedModelB } from "./model-memory";
 import { restoredRun } from "./panel-restore";
 import { parsePanelState } from "./panel-state";
 import { RunProgress } from "./run-progress";
@@ -307,17 +308,24 @@ export class AttentionController implements vscode.Disposable {
   }
 
   /**
-   * Tokenizes the text for the model, checks the run against the memory budget, and sends it to the
-   * panel (opened if needed) in `options.mode`; logs the outcome. `onStarted` gets the request id
-   * as soon as the request is sent.
+   * Tokenizes the text for the model, checks the run against the memory budget (with
+   * `options.compareWith`: both models' run), and sends it to the panel (opened if needed) in
+   * `options.mode`, with whether each model B the panel offers fits beside the model; logs the
+   * outcome. `onStarted` gets the request id as soon as the request is sent.
    */
   private async sendText({ text, settings, model, tokenizer }: CommandRun, options: SendOptions, onStarted?: (requestId: number) => void): Promise<SentRun> {
     const budget = tokenBudget(settings.maxTokens, model.config.maxPositionEmbeddings);
     const tokens = tokensOfText(text.rawText, tokenizer as SelectionTokenizer, budget, text.documentStart);
-    // Before anything loads: weights, runtime, KV cache and maps against attentionLens.memoryBudgetMB.
-    const memory = planRunMemory(model.config, tokens.tokens.length, budgetBytesOf(settings.memoryBudgetMB));
-    if (!memory.fits) throw new RunMemoryError(`${model.name}: ${memory.reason}`);
-    this.log.info(`${model.id}: ${memory.reason}`);
+    // Before anything loads: weights, runtime, KV cache and maps against attentionLens.memoryBudgetMB;
+    // in compare mode model B's beside model A's (model-memory.ts, planComparisonMemory).
+    const budgetBytes = budgetBytesOf(settings.memoryBudgetMB);
+    const modelB = options.compareWith !== undefined ? this.comparedModelB(model, options.compareWith) : undefined;
+    const memory = modelB
+      ? planComparisonMemory(model.config, modelB.memory, tokens.tokens.length, budgetBytes)
+      : planRunMemory(model.config, tokens.tokens.length, budgetBytes);
+    if (!memory.fits) throw new RunMemoryError(`${modelB ? `${model.name} with ${modelB.name}` : model.name}: ${memory.reason}`);
+    this.log.info(`${modelB ? `${model.id} with ${modelB.id}` : model.id}: ${memory.reason}`);
+    const mapPrecision = memory.mapPrecision ?? "uint8";
     // Batch mode shows the text's lines, each a sequence: sent with every text, so the tab works whichever way it is opened.
     const batch = batchOfText(tokenizer, text.rawText, text.firstLine, budget);
     const document = text.document ? openDocument(text.document.uri, text.document.version) : undefined;
@@ -328,22 +336,35 @@ export class AttentionController implements vscode.Disposable {
     const panel = this.panel;
     const catalog = this.models.catalog;
     const descriptors = panel.offerModels(catalog.models);
+    const descriptor = descriptors.find((candidate) => candidate.id === model.id) as ModelDescriptor;
+    const comparable = catalog.modelsSharingTokenizer(model);
+    // Each model B the panel offers beside this model (compare-session.svelte.ts, `candidates`): the
+    // panel runs one picked there without asking the host, so it hears here which ones fit the budget.
+    const modelBIds = [
+      ...comparable.filter((candidate) => candidate.id !== model.id).map((candidate) => candidate.id),
+      ...modelConversions(descriptor).map((candidate) => candidate.id),
+    ];
+    const modelBCandidates = modelBIds.flatMap((id) => {
+      const candidate = this.comparedModelB(model, id);
+      return candidate ? [{ modelId: id, model: candidate.memory }] : [];
+    });
     const fields: SentRun["fields"] = {
       ...(tokens.truncation ? { truncation: { keptTokens: tokens.truncation.keptTokens, totalTokens: tokens.truncation.totalTokens, totalIsEstimate: tokens.truncation.totalIsEstimate } } : {}),
       ...(text.usedCurrentLine ? { usedCurrentLine: true } : {}),
     };
     const started = panel.showAttention({
-      model: descriptors.find((candidate) => candidate.id === model.id) as ModelDescriptor,
+      model: descriptor,
       models: descriptors,
       text: tokens.text,
       source,
       tokens: tokens.tokens,
       ...fields,
       settings: viewSettingsOf(settings),
-      mapPrecision: memory.mapPrecision ?? "uint8",
+      mapPrecision,
       ...(options.mode ? { mode: options.mode } : {}),
       ...(options.compareWith ? { compareWith: options.compareWith } : {}),
-      comparableModels: catalog.modelsSharingTokenizer(model).map((candidate) => candidate.id),
+      comparableModels: comparable.map((candidate) => candidate.id),
+      modelBMemory: modelBMemoryFits(model.config, modelBCandidates, tokens.tokens.length, budgetBytes, mapPrecision),
       learning: { batch, ...(options.stages ? { stages: options.stages } : {}) },
       ...(document && text.document ? { documentUri: text.document.uri, documentStart: tokens.documentStart } : {}),
     });
@@ -361,6 +382,24 @@ export class AttentionController implements vscode.Disposable {
     logRunOutcome(this.log, outcome, Date.now() - startedAt);
     if (outcome.kind === "failed") this.statusBar.failed(outcome.message);
     return { requestId: started.requestId, outcome, fields };
+  }
+
+  /**
+   * Model B of a comparison with `model`, as its memory plan needs it: a model of the catalog, or
+   * `model` with its key/value heads grouped (`<id>::kv<g>-<method>`, converted-model.ts), whose config is
+   * `model`'s with g key/value heads (as convertKeyValueHeads makes it). Undefined for an id the panel
+   * does not offer beside `model`: the panel then picks B itself, among those `modelBMemory` says fit.
+   */
+  private comparedModelB(model: CatalogModel, modelBId: string): { id: string; name: string; memory: ComparedModelB } | undefined {
+    const converted = parseConvertedModelId(modelBId);
+    if (converted) {
+      const { baseId, conversion } = converted;
+      if (baseId !== model.id || conversionProblem(model.config, conversion) !== null) return undefined;
+      const config = { ...model.config, numKeyValueHeads: conversion.groups };
+      return { id: modelBId, name: `${model.name} → ${describeConversion(conversion)}`, memory: { config, convertedFromA: true } };
+    }
+    const other = this.models.catalog.find(modelBId);
+    return other ? { id: other.id, name: other.name, memory: { config: other.config, convertedFromA: false } } : undefined;
   }
 
   /** Makes `modelId` the current model, and shows the current text with it. */

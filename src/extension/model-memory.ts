@@ -22,12 +22,29 @@
  *   Qwen2.5-0.5B       1.84 GiB   0.11 GiB   0.47 GiB 8-bit + exact   2.77 GiB   fits (768 tokens: float32)
  *   Qwen3-0.6B         2.22 GiB   0.13 GiB   0.61 GiB 8-bit + exact   3.52 GiB   refused: about 717 tokens fit
  *
+ * Compare mode (webview/compare/compare-session.svelte.ts) holds model B too. A's plan stays as
+ * above (the Attention tab runs A on every request and keeps its maps, whichever tab is on screen),
+ * and beside it:
+ *
+ *   B's weights      B's parameters x 4 bytes; for A converted (`<A>::kv<g>-<method>`,
+ *                    src/converted-model.ts) only its grouped key and value projections,
+ *                    2 x L x (g x hs x C, + g x hs where it has biases) x 4: it shares every other
+ *                    tensor with A
+ *   B's runtime      B's own share, by the same rule: B's layer graphs hold (or are fed) B's weights
+ *   B's KV cache     2 x L x nkv(B) x T x hs x 4 bytes
+ *   activations      the larger of A's and B's, not their sum: the page runs A, then B, one at a
+ *                    time (its one run queue)
+ *   compare maps     the compare tab's own run of A, B's maps and |A - B|, each L x nh x T x T
+ *                    cells at the request's one map precision (no exact layer)
+ *
+ * The map precision is the finest that fits both models together (planComparisonMemory).
+ *
  * Pure: no `vscode` import, no file access.
  */
 
 import type { DecoderConfig } from "../model/config";
 import { expectedWeightShapes, parameterCount } from "../model/weights";
-import type { MapPrecision } from "../protocol";
+import type { MapPrecision, ModelBMemoryFit } from "../protocol";
 import { HEAD_SLICE_ROWS, weightPlacement } from "../runtime/weight-placement";
 
 const MEBIBYTE = 1024 ** 2;
@@ -139,7 +156,7 @@ export function planRunMemory(config: DecoderConfig, tokens: number, budgetBytes
   if (mapPrecision) {
     reason = `Fits: ${tokens} tokens need about ${formatGibibytes(totalBytes)} (${parts}) of ${budget}.`;
   } else {
-    const fitting = largestFittingTokens(config, budgetBytes, tokens);
+    const fitting = largestFittingTokens((fewer) => planFits(config, fewer, budgetBytes), tokens);
     const advice =
       fitting >= 2
         ? `Select less text (up to about ${fitting} tokens fit), lower attentionLens.maxTokens, or raise attentionLens.memoryBudgetMB if this machine has the memory.`
@@ -149,13 +166,13 @@ export function planRunMemory(config: DecoderConfig, tokens: number, budgetBytes
   return { tokens, weightsBytes, runtimeBytes, cacheBytes, activationBytes, mapBytes, budgetBytes, mapPrecision, totalBytes, fits: mapPrecision !== undefined, reason };
 }
 
-/** The most tokens (below `above`) whose run fits the budget with 8-bit maps; 0 when none does. */
-function largestFittingTokens(config: DecoderConfig, budgetBytes: number, above: number): number {
+/** The most tokens (below `above`) at which `fitsAt` holds (a run with 8-bit maps fits); 0 when none does. */
+function largestFittingTokens(fitsAt: (tokens: number) => boolean, above: number): number {
   let low = 0;
   let high = above;
   while (high - low > 1) {
     const middle = Math.floor((low + high) / 2);
-    if (planFits(config, middle, budgetBytes)) low = middle;
+    if (fitsAt(middle)) low = middle;
     else high = middle;
   }
   return low;
@@ -163,6 +180,146 @@ function largestFittingTokens(config: DecoderConfig, budgetBytes: number, above:
 
 function planFits(config: DecoderConfig, tokens: number, budgetBytes: number): boolean {
   return partsBesideMaps(config, tokens).fixedBytes + keptMapBytes(config, tokens, "uint8") <= budgetBytes;
+}
+
+// -------------------------------------------------------------------------------------------
+// Compare mode: model A and model B together
+
+/** Model B of a comparison, as its plan needs it. */
+export interface ComparedModelB {
+  config: DecoderConfig;
+  /**
+   * B is model A with its key/value heads grouped (`<A>::kv<g>-<method>`, src/converted-model.ts):
+   * `config` is A's with nkv = g, and B shares every tensor with A but the key/value projections.
+   */
+  convertedFromA: boolean;
+}
+
+/** One model's parts in a comparison's plan. */
+export type RunMemoryParts = Pick<RunMemoryPlan, "weightsBytes" | "runtimeBytes" | "cacheBytes" | "activationBytes" | "mapBytes">;
+
+/** What a comparison needs, model by model, and whether A and B fit the budget together. */
+export interface ComparisonMemoryPlan {
+  tokens: number;
+  /** A's run as planRunMemory counts it: its maps the Attention tab's (the exact layer beside coarser ones). */
+  a: RunMemoryParts;
+  /**
+   * B's parts: its weights (a converted B: its key/value projections alone), runtime, KV cache and
+   * activations; its maps the compare tab's: A's again, B's and |A - B|.
+   */
+  b: RunMemoryParts;
+  /** The activations counted: the larger of A's and B's, which run one after the other. */
+  activationBytes: number;
+  budgetBytes: number;
+  /** The finest precision at which both fit; undefined when none does (with `fixedPrecision`: when it does not). */
+  mapPrecision: MapPrecision | undefined;
+  /** Everything added up, activations once, maps at `mapPrecision` (else the coarsest tried). */
+  totalBytes: number;
+  fits: boolean;
+  /** One sentence with both models' parts and the budget: what fits, or why not and what to do. */
+  reason: string;
+}
+
+/**
+ * Float32 bytes of the key and value projections with their biases, 2 x L x (nkv x hs x C + nkv x hs)
+ * x 4: all that a converted model holds of its own (src/model/key-value-conversion.ts).
+ */
+export function keyValueProjectionBytes(config: DecoderConfig): number {
+  const rows = config.numKeyValueHeads * config.headDim; // k_proj and v_proj are (nkv x hs, C) each
+  const biasRows = config.queryKeyValueBias ? rows : 0;
+  return 2 * config.numHiddenLayers * (rows * config.hiddenSize + biasRows) * 4;
+}
+
+/** The compare tab's maps at `precision`: its own run of A, B's maps, and |A - B| (A's shape). */
+export function compareMapBytesOf(configA: DecoderConfig, configB: DecoderConfig, tokens: number, precision: MapPrecision): number {
+  return 2 * mapBytesOf(configA, tokens, precision) + mapBytesOf(configB, tokens, precision);
+}
+
+/** Both models' parts beside the maps, B's weights and the activations as a comparison counts them. */
+function comparisonPartsBesideMaps(configA: DecoderConfig, modelB: ComparedModelB, tokens: number) {
+  const { fixedBytes: _fixedA, ...a } = partsBesideMaps(configA, tokens);
+  const { fixedBytes: _fixedB, ...b } = partsBesideMaps(modelB.config, tokens);
+  // A converted B reads A's tensors and groups only the key/value projections: those are its new memory.
+  // Its runtime share is its own all the same: B's layer graphs hold (or are fed) B's weights.
+  const weightsB = modelB.convertedFromA ? keyValueProjectionBytes(modelB.config) : b.weightsBytes;
+  // The page runs A, then B, one at a time (its one run queue): one working set at a time.
+  const activationBytes = Math.max(a.activationBytes, b.activationBytes);
+  const fixedBytes = a.weightsBytes + a.runtimeBytes + a.cacheBytes + weightsB + b.runtimeBytes + b.cacheBytes + activationBytes;
+  return { a, b: { ...b, weightsBytes: weightsB }, activationBytes, fixedBytes };
+}
+
+/** Every map of a comparison at `precision`: the Attention tab's of A (and its exact layer), and the compare tab's. */
+function comparisonMapBytes(configA: DecoderConfig, configB: DecoderConfig, tokens: number, precision: MapPrecision): number {
+  return keptMapBytes(configA, tokens, precision) + compareMapBytesOf(configA, configB, tokens, precision);
+}
+
+/**
+ * The memory of comparing model A (`configA`) with model B on `tokens` tokens within `budgetBytes`:
+ * A's plan and B's parts beside it (see the top of this file), at the finest map precision that fits
+ * both. `fixedPrecision`: the maps are kept at this precision already (the request's, when the
+ * person picks B in the panel), so only it is tried.
+ */
+export function planComparisonMemory(
+  configA: DecoderConfig,
+  modelB: ComparedModelB,
+  tokens: number,
+  budgetBytes: number,
+  fixedPrecision?: MapPrecision,
+): ComparisonMemoryPlan {
+  const { a, b, activationBytes, fixedBytes } = comparisonPartsBesideMaps(configA, modelB, tokens);
+  const fitsAt = (precision: MapPrecision) => fixedBytes + comparisonMapBytes(configA, modelB.config, tokens, precision) <= budgetBytes;
+  const tried = fixedPrecision ? [fixedPrecision] : MAP_PRECISIONS;
+  const mapPrecision = tried.find(fitsAt);
+  const shownPrecision = mapPrecision ?? tried[tried.length - 1];
+  const partsA: RunMemoryParts = { ...a, mapBytes: keptMapBytes(configA, tokens, shownPrecision) };
+  const partsB: RunMemoryParts = { ...b, mapBytes: compareMapBytesOf(configA, modelB.config, tokens, shownPrecision) };
+  const totalBytes = fixedBytes + partsA.mapBytes + partsB.mapBytes;
+  const parts =
+    `A: weights ${formatGibibytes(partsA.weightsBytes)}, runtime ${formatGibibytes(partsA.runtimeBytes)}, KV cache ${formatGibibytes(partsA.cacheBytes)}, ` +
+    `activations ${formatGibibytes(partsA.activationBytes)}, maps ${formatGibibytes(partsA.mapBytes)} (${shownPrecision}); ` +
+    `B: weights ${formatGibibytes(partsB.weightsBytes)}${modelB.convertedFromA ? " (its key/value projections; the rest is A's)" : ""}, ` +
+    `runtime ${formatGibibytes(partsB.runtimeBytes)}, KV cache ${formatGibibytes(partsB.cacheBytes)}, ` +
+    `activations ${formatGibibytes(partsB.activationBytes)} (B runs after A: only the larger counts), ` +
+    `maps ${formatGibibytes(partsB.mapBytes)} (A's again, B's and |A - B|)`;
+  const budget = `the budget of ${formatGibibytes(budgetBytes)} (attentionLens.memoryBudgetMB)`;
+  let reason: string;
+  if (mapPrecision) {
+    reason = `Fits with model B: ${tokens} tokens through both models need about ${formatGibibytes(totalBytes)} (${parts}) of ${budget}.`;
+  } else {
+    const coarser = fixedPrecision ? MAP_PRECISIONS.find(fitsAt) : undefined;
+    const fitting = largestFittingTokens((fewer) => comparisonFits(configA, modelB, fewer, budgetBytes), tokens);
+    let advice: string;
+    if (coarser) {
+      advice = `With every map at ${coarser} the pair fits: run "Compare Models" (or "Convert to GQA..." for a conversion of A) with this model B, which plans the maps for both models.`;
+    } else if (fitting >= 2) {
+      advice = `Select less text (up to about ${fitting} tokens fit for both), lower attentionLens.maxTokens, pick a smaller model B, or raise attentionLens.memoryBudgetMB if this machine has the memory.`;
+    } else {
+      advice = `Not even 2 tokens fit beside both models' weights and the runtime's shares: pick a smaller model B, or raise attentionLens.memoryBudgetMB if this machine has the memory.`;
+    }
+    reason = `Too large for the panel with model B: ${tokens} tokens through both models need about ${formatGibibytes(totalBytes)} (${parts}), more than ${budget}. ${advice}`;
+  }
+  return { tokens, a: partsA, b: partsB, activationBytes, budgetBytes, mapPrecision, totalBytes, fits: mapPrecision !== undefined, reason };
+}
+
+/**
+ * For each model B the panel offers beside A (showAttention's `modelBMemory`): whether the pair fits
+ * at `tokens` with the maps at `mapPrecision`, the request's, which a B picked in the panel keeps.
+ */
+export function modelBMemoryFits(
+  configA: DecoderConfig,
+  candidates: readonly { modelId: string; model: ComparedModelB }[],
+  tokens: number,
+  budgetBytes: number,
+  mapPrecision: MapPrecision,
+): ModelBMemoryFit[] {
+  return candidates.map(({ modelId, model }) => {
+    const plan = planComparisonMemory(configA, model, tokens, budgetBytes, mapPrecision);
+    return { modelId, fits: plan.fits, reason: plan.reason };
+  });
+}
+
+function comparisonFits(configA: DecoderConfig, modelB: ComparedModelB, tokens: number, budgetBytes: number): boolean {
+  return comparisonPartsBesideMaps(configA, modelB, tokens).fixedBytes + comparisonMapBytes(configA, modelB.config, tokens, "uint8") <= budgetBytes;
 }
 
 /** Whether a model fits the panel at all: its plan for a short selection (LISTING_TOKENS). */

@@ -4,10 +4,13 @@
  * (without its type): both models' facts, the per-layer mean |A - B| (heads paired by index, and the
  * same by best match) and the ratio of their KV caches.
  * It takes two optional arguments, the ids of model A and model B; a bad pair resolves to undefined
- * and shows a message that names the models.
+ * and shows a message that names the models. A pair over attentionLens.memoryBudgetMB is refused
+ * before anything loads (src/extension/model-memory.ts, planComparisonMemory).
  */
 
 import * as assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as vscode from "vscode";
 
@@ -119,5 +122,50 @@ describe("Compare Models in the extension host", () => {
     const closed = await running; // within() fails the test if it hangs
     // Either it finished before the panel closed or it was cancelled; it settles either way.
     assert.ok(closed === undefined || closed.models[0].modelId === "attention-lens-mha");
+  });
+
+  it("plans model B beside model A: a pair over the memory budget is refused with both models' parts; A's conversion, sharing A's tensors, fits", async () => {
+    const settings = () => vscode.workspace.getConfiguration("attentionLens");
+    const scratch = mkdtempSync(join(tmpdir(), "attention-lens-compare-"));
+    try {
+      // 128 tokens: the MHA model alone fits 20 MiB (float32 maps), beside the GQA model it does not.
+      await settings().update("maxTokens", 128, vscode.ConfigurationTarget.Global);
+      await settings().update("memoryBudgetMB", 20, vscode.ConfigurationTarget.Global);
+      const path = join(scratch, "budget.ts");
+      writeFileSync(path, "const answer = 42; // a line of code to attend over\n".repeat(200));
+      const editor = await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(vscode.Uri.file(path)));
+      editor.selection = new vscode.Selection(0, 0, editor.document.lineCount, 0);
+
+      assert.equal(await compare("attention-lens-mha", "attention-lens-gqa"), undefined, "nothing ran");
+      const errors = shown.filter((message) => message.kind === "error").map((message) => message.text);
+      assert.equal(errors.length, 1, JSON.stringify(shown));
+      assert.match(
+        errors[0],
+        /^attention-lens-mha with attention-lens-gqa: Too large for the panel with model B: 128 tokens through both models need about \d+ MiB \(A: weights \d+ MiB, runtime \d+ MiB, .*; B: weights \d+ MiB, runtime \d+ MiB, .*\), more than the budget of 20 MiB \(attentionLens\.memoryBudgetMB\)\. Select less text \(up to about \d+ tokens fit for both\)/,
+      );
+
+      // B = A with 2 key/value groups adds only its grouped key/value projections: the same budget runs it.
+      shown.splice(0);
+      const converted = await within(
+        vscode.commands.executeCommand<ComparisonSummary | undefined>("attentionLens.convertHeads", { groups: 2, method: "mean" }),
+        SETTLE_MS,
+        "attentionLens.convertHeads",
+      );
+      assert.ok(converted, `the conversion did not run within 20 MiB: ${JSON.stringify(shown)}`);
+      assert.deepEqual(converted.models.map((model) => model.modelId), ["attention-lens-mha", "attention-lens-mha::kv2-mean"]);
+      assert.equal(converted.models[0].tokens, 128);
+
+      // With the tokens the refusal names, the pair runs.
+      const fitting = Number(/up to about (\d+) tokens/.exec(errors[0])?.[1]);
+      await settings().update("maxTokens", fitting, vscode.ConfigurationTarget.Global);
+      const summary = await compare("attention-lens-mha", "attention-lens-gqa");
+      assert.ok(summary, `no comparison at ${fitting} tokens within 20 MiB: ${JSON.stringify(shown)}`);
+      assert.equal(summary.models[1].tokens, fitting);
+      assert.deepEqual(shown.filter((message) => message.kind === "error"), []);
+    } finally {
+      await settings().update("memoryBudgetMB", undefined, vscode.ConfigurationTarget.Global);
+      await settings().update("maxTokens", undefined, vscode.ConfigurationTarget.Global);
+      rmSync(scratch, { recursive: true, force: true });
+    }
   });
 });

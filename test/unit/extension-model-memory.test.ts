@@ -1,8 +1,19 @@
 import assert from "node:assert/strict";
 
-import { budgetBytesOf, estimateRunMemory, exactLayerBytesOf, formatGibibytes, mapBytesOf, planRunMemory } from "../../src/extension/model-memory";
+import {
+  budgetBytesOf,
+  compareMapBytesOf,
+  estimateRunMemory,
+  exactLayerBytesOf,
+  formatGibibytes,
+  keyValueProjectionBytes,
+  mapBytesOf,
+  modelBMemoryFits,
+  planComparisonMemory,
+  planRunMemory,
+} from "../../src/extension/model-memory";
 import { DEFAULT_SETTINGS } from "../../src/extension/settings";
-import { parseModelConfig } from "../../src/model/config";
+import { parseModelConfig, type DecoderConfig } from "../../src/model/config";
 import { parameterCount } from "../../src/model/weights";
 
 /** The sizes of published config.json files (the fields the estimate depends on). */
@@ -18,7 +29,18 @@ const QWEN3_0_6B = {
   model_type: "qwen3", hidden_size: 1024, num_attention_heads: 16, num_key_value_heads: 8, head_dim: 128, num_hidden_layers: 28,
   intermediate_size: 3072, vocab_size: 151936, max_position_embeddings: 40960, rms_norm_eps: 1e-6, tie_word_embeddings: true, rope_theta: 1000000,
 };
+/** A model small enough to add up by hand: C 64, nh = nkv 4, hs 16, L 2, I 128, V 100, tied. */
+const TINY_MHA = {
+  model_type: "llama", hidden_size: 64, num_attention_heads: 4, num_key_value_heads: 4, num_hidden_layers: 2,
+  intermediate_size: 128, vocab_size: 100, max_position_embeddings: 256, rms_norm_eps: 1e-5, tie_word_embeddings: true, rope_theta: 10000,
+};
 const BUDGET = budgetBytesOf(DEFAULT_SETTINGS.memoryBudgetMB);
+const MEBIBYTE = 1024 ** 2;
+
+/** `config` with its key/value heads grouped into `groups`, as convertKeyValueHeads makes its config. */
+function convertedConfig(config: DecoderConfig, groups: number): DecoderConfig {
+  return { ...config, numKeyValueHeads: groups };
+}
 
 describe("extension: does a run fit the panel's memory budget", () => {
   it("counts the parameters as the model cards do (a tied head once)", () => {
@@ -77,6 +99,99 @@ describe("extension: does a run fit the panel's memory budget", () => {
     const listing = estimateRunMemory(config, small);
     assert.equal(listing.fits, false);
     assert.equal(estimateRunMemory(config, BUDGET).fits, true);
+  });
+
+  describe("compare mode: model B planned beside model A", () => {
+    it("the tiny MHA model with itself grouped into 2 key/value heads, T = 10: every part by hand, B's weights only its new key/value projections", () => {
+      const configA = parseModelConfig(TINY_MHA);
+      const configB = convertedConfig(configA, 2);
+      // Parameters: embedding 100 x 64 = 6400; per layer 2 norms of 64, q, k, v, o of 64 x 64, gate, up, down of 128 x 64; the final norm 64.
+      assert.equal(parameterCount(configA), 6400 + 2 * (2 * 64 + 4 * 4096 + 3 * 8192) + 64); // 88,640
+      // B: k and v of (2 x 16, 64) = 2048 each.
+      assert.equal(parameterCount(configB), 6400 + 2 * (2 * 64 + 2 * 4096 + 2 * 2048 + 3 * 8192) + 64); // 80,448
+      assert.equal(keyValueProjectionBytes(configB), 2 * 2 * 2048 * 4, "L x (k_proj + v_proj) x 4 bytes");
+
+      const plan = planComparisonMemory(configA, { config: configB, convertedFromA: true }, 10, 2 * MEBIBYTE);
+      // A: weights 88,640 x 4; the layer graphs hold them again (under 256 MiB); KV 2 x L x nkv x T x hs x 4.
+      assert.deepEqual(plan.a, { weightsBytes: 354_560, runtimeBytes: 354_560, cacheBytes: 2 * 2 * 4 * 10 * 16 * 4, activationBytes: 5 * 4 * 10 * 10 * 4 + 3 * 10 * 128 * 4, mapBytes: 2 * 4 * 10 * 10 * 4 });
+      // B: its k/v projections alone (the rest is A's), its own graphs with all 80,448 parameters, half A's KV cache; its maps, A's again and |A - B|.
+      assert.deepEqual(plan.b, { weightsBytes: 32_768, runtimeBytes: 321_792, cacheBytes: 5_120, activationBytes: 23_360, mapBytes: 3 * 3_200 });
+      assert.equal(plan.activationBytes, 23_360, "A, then B: one working set counts");
+      assert.equal(plan.mapPrecision, "float32");
+      assert.equal(plan.totalBytes, 354_560 + 354_560 + 10_240 + 23_360 + 3_200 + 32_768 + 321_792 + 5_120 + 9_600); // 1,115,200
+      assert.equal(plan.fits, true);
+      assert.match(
+        plan.reason,
+        /^Fits with model B: 10 tokens through both models need about 1 MiB \(A: weights 346 KiB, runtime 346 KiB, KV cache 10 KiB, activations 23 KiB, maps 3 KiB \(float32\); B: weights 32 KiB \(its key\/value projections; the rest is A's\), runtime 314 KiB, KV cache 5 KiB, activations 23 KiB \(B runs after A: only the larger counts\), maps 9 KiB \(A's again, B's and \|A - B\|\)\) of the budget of 2 MiB \(attentionLens\.memoryBudgetMB\)\.$/,
+      );
+      // The same B as a model of its own (its files read apart from A's): all of its weights count.
+      const separate = planComparisonMemory(configA, { config: configB, convertedFromA: false }, 10, 2 * MEBIBYTE);
+      assert.equal(separate.b.weightsBytes, 321_792);
+      assert.equal(separate.totalBytes, plan.totalBytes - 32_768 + 321_792);
+    });
+
+    it("activations count once, the larger of A's and B's: the models run one after the other", () => {
+      const configA = parseModelConfig(TINY_MHA);
+      const configB = parseModelConfig({ ...TINY_MHA, intermediate_size: 256 });
+      const plan = planComparisonMemory(configA, { config: configB, convertedFromA: false }, 10, 2 * MEBIBYTE);
+      assert.equal(plan.a.activationBytes, 23_360);
+      assert.equal(plan.b.activationBytes, 5 * 4 * 10 * 10 * 4 + 3 * 10 * 256 * 4); // 38,720
+      assert.equal(plan.activationBytes, 38_720);
+      const { a, b } = plan;
+      assert.equal(plan.totalBytes, a.weightsBytes + a.runtimeBytes + a.cacheBytes + a.mapBytes + b.weightsBytes + b.runtimeBytes + b.cacheBytes + b.mapBytes + 38_720);
+    });
+
+    it("the map precision is the finest that fits both: SmolLM2-135M keeps float32 alone, 8 bits beside its MQA conversion", () => {
+      const config = parseModelConfig(SMOLLM2_135M);
+      const modelB = { config: convertedConfig(config, 1), convertedFromA: true };
+      assert.equal(planRunMemory(config, 1024, BUDGET).mapPrecision, "float32");
+      const plan = planComparisonMemory(config, modelB, 1024, BUDGET);
+      assert.equal(plan.mapPrecision, "uint8");
+      assert.equal(plan.b.mapBytes, compareMapBytesOf(config, modelB.config, 1024, "uint8"));
+      assert.equal(plan.a.mapBytes, mapBytesOf(config, 1024, "uint8") + exactLayerBytesOf(config, 1024), "A's maps as the Attention tab keeps them: the exact layer beside 8-bit maps");
+      assert.ok(plan.totalBytes <= BUDGET);
+      const besideMaps = plan.totalBytes - plan.a.mapBytes - plan.b.mapBytes;
+      const float16 = mapBytesOf(config, 1024, "float16") + exactLayerBytesOf(config, 1024) + compareMapBytesOf(config, modelB.config, 1024, "float16");
+      assert.ok(besideMaps + float16 > BUDGET, "float16 would not fit both");
+      assert.equal(planComparisonMemory(config, modelB, 256, BUDGET).mapPrecision, "float32", "256 tokens keep float32 for both");
+    });
+
+    it("a pair that does not fit is refused with both models' parts and how many tokens fit for both", () => {
+      const config = parseModelConfig(QWEN2_5_0_5B);
+      assert.equal(planRunMemory(config, 1024, BUDGET).fits, true, "A alone fits");
+      const modelB = { config: convertedConfig(config, 1), convertedFromA: true };
+      const plan = planComparisonMemory(config, modelB, 1024, BUDGET);
+      assert.equal(plan.fits, false);
+      assert.equal(plan.mapPrecision, undefined);
+      assert.equal(plan.b.weightsBytes, 24 * 2 * (64 * 896 + 64) * 4, "per layer k_proj and v_proj of (1 x 64, 896) and their biases (Qwen2 has them)");
+      assert.match(
+        plan.reason,
+        /^Too large for the panel with model B: 1024 tokens through both models need about [\d.]+ GiB \(A: weights 1\.84 GiB, .*maps [\d.]+ GiB \(uint8\); B: weights 11 MiB \(its key\/value projections; the rest is A's\), .*\), more than the budget of 3\.00 GiB \(attentionLens\.memoryBudgetMB\)\. Select less text \(up to about (\d+) tokens fit for both\), lower attentionLens\.maxTokens, pick a smaller model B, or raise attentionLens\.memoryBudgetMB/,
+      );
+      const fitting = Number(/up to about (\d+) tokens/.exec(plan.reason)?.[1]);
+      assert.equal(planComparisonMemory(config, modelB, fitting, BUDGET).fits, true, "the number said fits");
+      assert.equal(planComparisonMemory(config, modelB, fitting + 1, BUDGET).fits, false, "and is the most that fits");
+      // A second 0.5B model of its own beside it leaves no room at all.
+      const separate = planComparisonMemory(config, { config, convertedFromA: false }, 128, BUDGET);
+      assert.match(separate.reason, /Not even 2 tokens fit beside both models' weights .*pick a smaller model B/);
+    });
+
+    it("a model B picked in the panel is checked at the request's map precision; each candidate gets its sentence", () => {
+      const config = parseModelConfig(SMOLLM2_135M);
+      const candidates = [
+        { modelId: "smollm2::kv1-mean", model: { config: convertedConfig(config, 1), convertedFromA: true } },
+        { modelId: "qwen", model: { config: parseModelConfig(QWEN3_0_6B), convertedFromA: false } },
+      ];
+      // Show Attention kept float32 maps (A alone fits): the conversion fits beside A only with coarser maps.
+      const [converted, other] = modelBMemoryFits(config, candidates, 1024, BUDGET, "float32");
+      assert.equal(converted.modelId, "smollm2::kv1-mean");
+      assert.equal(converted.fits, false);
+      assert.match(converted.reason, /maps [\d.]+ GiB \(float32\);.*With every map at uint8 the pair fits: run "Compare Models" \(or "Convert to GQA\.\.\." for a conversion of A\) with this model B/);
+      assert.equal(other.fits, false);
+      assert.match(other.reason, /pick a smaller model B/);
+      // At 64 tokens both fit, float32 or not.
+      assert.deepEqual(modelBMemoryFits(config, candidates, 64, BUDGET, "float32").map((fit) => fit.fits), [true, true]);
+    });
   });
 
   it("formats small sizes without reading as zero", () => {

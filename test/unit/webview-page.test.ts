@@ -693,6 +693,52 @@ describe("the webview in Chromium (built bundle, real GQA model)", function () {
     });
   });
 
+  describe("compare mode: a model B too large beside A for the memory budget (the host's modelBMemory)", () => {
+    const TOO_LARGE = "Too large for the panel with model B: (the host's plan, for this test).";
+    const modelBMemory = [
+      { modelId: "attention-lens-mha", fits: false, reason: TOO_LARGE },
+      { modelId: "attention-lens-mqa", fits: true, reason: "Fits with model B: (the host's plan)." },
+      { modelId: `${MODEL_ID}::kv1-mean`, fits: false, reason: TOO_LARGE },
+    ];
+    const picker = () => harness.page.locator('.compare select[aria-label="Model B"]');
+
+    it("the picker marks it and disables it, the default B is one that fits, and a B chosen anyway fails with the host's reason", async () => {
+      await harness.open("dark");
+      const message = showAttention(descriptor(MODEL_ID, harness.origin), {
+        mode: "compare",
+        comparableModels: ["attention-lens-mha", "attention-lens-gqa", "attention-lens-mqa"],
+        modelBMemory,
+      });
+      await harness.send(message);
+      // By default B would be MHA (A is not MHA); it does not fit, so the default is MQA.
+      const summary = (await harness.waitForPosted(isReport("comparison", message.requestId))).report.summary;
+      assert.deepEqual(summary.models.map((model) => model.modelId), [MODEL_ID, "attention-lens-mqa"]);
+      const mha = picker().locator('option[value="attention-lens-mha"]');
+      assert.equal(await mha.innerText(), "MHA (8 query heads, 8 key/value heads) — too large with A for the memory budget");
+      assert.equal(await mha.isDisabled(), true);
+      assert.equal(await mha.getAttribute("title"), TOO_LARGE);
+      const converted = picker().locator(`option[value="${MODEL_ID}::kv1-mean"]`);
+      assert.match(await converted.innerText(), /^A → MQA \(1 key\/value head\), mean-pooled — too large with A for the memory budget$/);
+      assert.equal(await converted.isDisabled(), true);
+      assert.equal(await picker().locator('option[value="attention-lens-mqa"]').isDisabled(), false);
+      assert.equal(await picker().inputValue(), "attention-lens-mqa");
+
+      // A B chosen anyway (a request naming it, a restored panel): nothing runs, the reason is the error.
+      const chosen = showAttention(descriptor(MODEL_ID, harness.origin), {
+        mode: "compare",
+        compareWith: "attention-lens-mha",
+        comparableModels: ["attention-lens-mha", "attention-lens-gqa", "attention-lens-mqa"],
+        modelBMemory,
+      });
+      await harness.send(chosen);
+      const failed = (await harness.waitForPosted(isReport("failed", chosen.requestId))).report;
+      assert.equal(failed.of, "comparison");
+      assert.equal(failed.message, `MHA (8 query heads, 8 key/value heads): ${TOO_LARGE}`);
+      assert.match(await harness.page.locator(".compare .error[role=alert]").innerText(), /too large|Too large/);
+      assert.deepEqual(harness.problems.filter((problem) => problem.startsWith("uncaught")), []);
+    });
+  });
+
   describe("weightings: attention, value-weighted, rollout", () => {
     let id: number;
     let expected: { valueWeighted: Tensor[]; rollout: Tensor[] };

@@ -11,13 +11,16 @@
  * comparison supersedes an older one (its results are dropped at the next step), and so does a
  * newer request or a `cancel` from the host. When done, the host hears the comparison report.
  *
+ * The host plans the memory of each model B beside A (`modelBMemory`, src/extension/model-memory.ts):
+ * by default B is one that fits, and a B that does not fit is not run (its reason is the error).
+ *
  * B's heads are paired with A's by index or by best match (head-alignment.ts): both pairings are
  * computed from the two runs, so switching redraws without running a model, and the host hears the
  * report again with the pairing shown.
  */
 
 import { DEFAULT_HEAD_METRIC_VIEW, parseHeadMetricView, type HeadMetricView } from "../components/head-metric-order";
-import type { ComparisonSummary, ComparedModelSummary, HeadAlignment, HostToWebviewMessage, ModelDescriptor, WebviewToHostMessage } from "../../src/protocol";
+import type { ComparisonSummary, ComparedModelSummary, HeadAlignment, HostToWebviewMessage, ModelBMemoryFit, ModelDescriptor, WebviewToHostMessage } from "../../src/protocol";
 import type { Backend } from "../../src/runtime/model-runtime";
 import { AttentionMapsBuilder, type AttentionMaps } from "../attention/attention-maps";
 import { DecoderCache, nextFrame } from "../runtime/model-loading";
@@ -110,17 +113,19 @@ export class CompareSession {
     return [...others, ...modelConversions(request.model)];
   }
 
-  /** Model B of the request: the chosen one if it may run on its tokens, else the default. */
+  /**
+   * Model B of the request: the chosen one if it may run on its tokens, else the default, among the
+   * models that fit the memory budget beside A when any does.
+   */
   modelB(request: ShowAttention | null = this.context.request()): ModelDescriptor | undefined {
     if (!request) return undefined;
     const candidates = this.candidates(request);
-    const chosen = this.chosenModelB ?? request.compareWith ?? null;
+    const chosen = candidates.find((model) => model.id === (this.chosenModelB ?? request.compareWith ?? null));
+    if (chosen) return chosen;
     // By default another model; A's own conversion only when no other model shares its tokenizer.
-    return (
-      candidates.find((model) => model.id === chosen) ??
-      defaultModelB(request.model, candidates.filter((model) => !model.conversion)) ??
-      candidates.find((model) => model.conversion?.method === "mean")
-    );
+    const byDefault = (among: ModelDescriptor[]) =>
+      defaultModelB(request.model, among.filter((model) => !model.conversion)) ?? among.find((model) => model.conversion?.method === "mean");
+    return byDefault(candidates.filter((model) => memoryFitOf(request, model.id)?.fits !== false)) ?? byDefault(candidates);
   }
 
   /** Restores model B, the metric view and the heads' alignment from a saved panel state. */
@@ -200,6 +205,9 @@ export class CompareSession {
     const { requestId, model: a, tokens } = request;
     try {
       if (!b) throw new Error(this.noModelBMessage(request));
+      // Before anything loads: the host's plan of both models against attentionLens.memoryBudgetMB.
+      const memory = memoryFitOf(request, b.id);
+      if (memory && !memory.fits) throw new Error(`${b.label}: ${memory.reason}`);
       if (tokens.length === 0) throw new Error("There are no tokens to compare: select some text and run Attention Lens again.");
       for (const model of [a, b]) {
         if (tokens.length > model.maxTokens) {
@@ -328,6 +336,11 @@ export class CompareSession {
       "so none can run on the same tokens; a comparison needs models with identical tokenizer.json files."
     );
   }
+}
+
+/** Whether model B `modelId` fits the memory budget beside the request's model A, as the host planned it; undefined when it did not say. */
+function memoryFitOf(request: ShowAttention, modelId: string): ModelBMemoryFit | undefined {
+  return request.modelBMemory?.find((fit) => fit.modelId === modelId);
 }
 
 function summaryOf(side: ComparedModel): ComparedModelSummary {
