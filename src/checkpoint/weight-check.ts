@@ -16,7 +16,7 @@ import { basename, join } from "node:path";
 
 import { parseShardIndex, ShardIndexError, type ShardIndex } from "../model/checkpoint-shards";
 import type { DecoderConfig } from "../model/config";
-import { checkCheckpointTensors } from "../model/weights";
+import { checkCheckpointTensors, heldBytesOfCheckpoint } from "../model/weights";
 import { incompleteDownloadAdvice, repairAdvice, type ModelOrigin } from "./model-advice";
 import { describeAbsentFile, fileState, ModelFileError, parseModelJson, readModelFile, reasonOf } from "./model-files";
 import { readSafetensorsHeader, SUPPORTED_WEIGHT_DTYPES, type HeaderTensor, type SafetensorsHeader } from "./safetensors-header";
@@ -34,6 +34,8 @@ export interface ModelWeights {
   fileSizes: number[];
   /** The dtypes of the tensors: "BF16", or "F32+F16" when mixed. */
   dtype: string;
+  /** The bytes the weights take once loaded (16-bit matrices stay 16-bit): `heldBytesOfCheckpoint`. */
+  heldBytes: number;
 }
 
 export type WeightsCheck = { weights: ModelWeights; problems: [] } | { weights?: undefined; problems: string[] };
@@ -108,6 +110,7 @@ export async function checkWeights(layout: WeightLayout, config: DecoderConfig, 
       fileBytes: headers.reduce((total, header) => total + header.fileBytes, 0),
       fileSizes: headers.map((header) => header.fileBytes),
       dtype: dtypeSummary(tensors),
+      heldBytes: heldBytesOfCheckpoint(config, new Map([...tensors].map(([name, tensor]) => [name, tensor.dtype]))),
     },
     problems: [],
   };

@@ -321,8 +321,8 @@ export class AttentionController implements vscode.Disposable {
     const budgetBytes = budgetBytesOf(settings.memoryBudgetMB);
     const modelB = options.compareWith !== undefined ? this.comparedModelB(model, options.compareWith) : undefined;
     const memory = modelB
-      ? planComparisonMemory(model.config, modelB.memory, tokens.tokens.length, budgetBytes)
-      : planRunMemory(model.config, tokens.tokens.length, budgetBytes);
+      ? planComparisonMemory(model, modelB.memory, tokens.tokens.length, budgetBytes)
+      : planRunMemory(model, tokens.tokens.length, budgetBytes);
     if (!memory.fits) throw new RunMemoryError(`${modelB ? `${model.name} with ${modelB.name}` : model.name}: ${memory.reason}`);
     this.log.info(`${modelB ? `${model.id} with ${modelB.id}` : model.id}: ${memory.reason}`);
     const mapPrecision = memory.mapPrecision ?? "uint8";
@@ -364,7 +364,7 @@ export class AttentionController implements vscode.Disposable {
       ...(options.mode ? { mode: options.mode } : {}),
       ...(options.compareWith ? { compareWith: options.compareWith } : {}),
       comparableModels: comparable.map((candidate) => candidate.id),
-      modelBMemory: modelBMemoryFits(model.config, modelBCandidates, tokens.tokens.length, budgetBytes, mapPrecision),
+      modelBMemory: modelBMemoryFits(model, modelBCandidates, tokens.tokens.length, budgetBytes, mapPrecision),
       learning: { batch, ...(options.stages ? { stages: options.stages } : {}) },
       ...(document && text.document ? { documentUri: text.document.uri, documentStart: tokens.documentStart } : {}),
     });
@@ -396,10 +396,10 @@ export class AttentionController implements vscode.Disposable {
       const { baseId, conversion } = converted;
       if (baseId !== model.id || conversionProblem(model.config, conversion) !== null) return undefined;
       const config = { ...model.config, numKeyValueHeads: conversion.groups };
-      return { id: modelBId, name: `${model.name} → ${describeConversion(conversion)}`, memory: { config, convertedFromA: true } };
+      return { id: modelBId, name: `${model.name} → ${describeConversion(conversion)}`, memory: { config, convertedFromA: true, heldWeightBytes: model.heldWeightBytes } };
     }
     const other = this.models.catalog.find(modelBId);
-    return other ? { id: other.id, name: other.name, memory: { config: other.config, convertedFromA: false } } : undefined;
+    return other ? { id: other.id, name: other.name, memory: { config: other.config, convertedFromA: false, heldWeightBytes: other.heldWeightBytes } } : undefined;
   }
 
   /** Makes `modelId` the current model, and shows the current text with it. */

@@ -43,6 +43,8 @@ export interface CatalogModel {
   dtype: string;
   /** Bytes of the weight files on disk. */
   fileBytes: number;
+  /** Bytes the weights take once loaded in the panel (a bf16/f16 checkpoint's matrices stay 16-bit). */
+  heldWeightBytes: number;
   /** Absolute paths of the files. */
   configFile: string;
   /** The single model.safetensors, or the shards in the index's order. */
@@ -104,6 +106,7 @@ export function toCatalogModel(origin: ModelOrigin, folder: ModelFolder, reposit
     parameterCount: parameterCount(config),
     dtype: weights.dtype,
     fileBytes: weights.fileBytes,
+    heldWeightBytes: weights.heldBytes,
     configFile: folder.configFile,
     weightFiles: weights.files,
     weightFileSizes: weights.fileSizes,

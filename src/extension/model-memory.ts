@@ -2,12 +2,15 @@
  * Does a run fit the panel? The memory the panel's page plans for one model on T tokens, from
  * config.json alone, added up BEFORE anything loads, against `attentionLens.memoryBudgetMB`:
  *
- *   weights      W = parameters x 4 bytes: the checkpoint's tensors, read as float32 (a tied output
- *                head counted once), held once by the page
- *   runtime      onnxruntime's share (src/runtime/weight-placement.ts): W again when the layer
- *                graphs hold their weights (models up to 256 MiB), else what one run feeds at a
- *                time: the larger of one layer's weights and one slice of the output head
- *                (HEAD_SLICE_ROWS rows), twice (the input's copy and its transposed view)
+ *   weights      W = the checkpoint's tensors as the page holds them, once (a tied output head
+ *                counted once): 4 bytes per parameter, or 2 per value of a bf16/f16 matrix, which
+ *                stays 16-bit (src/model/half-tensor.ts; `heldWeightBytes` from the files'
+ *                headers, else parameters x 4)
+ *   runtime      onnxruntime's share (src/runtime/weight-placement.ts): the float32 weights again
+ *                when the layer graphs hold them (models up to 256 MiB as float32), else what one
+ *                run feeds at a time: the larger of one layer's weights and one slice of the output
+ *                head (HEAD_SLICE_ROWS rows), as the input's copy (4 or 2 bytes a value) plus its
+ *                float32 working copy (the transposed view, or the Cast of a float16 input)
  *   KV cache     2 x L x nkv x T x hs x 4 bytes (the present keys and values of every layer)
  *   activations  one layer's working set: about 5 attention-sized tensors (scores to weights)
  *                nh x T x T x 4, and 3 MLP-sized ones T x I x 4; or, when larger, the output head's
@@ -82,8 +85,8 @@ export interface RunMemoryPlan {
 
 /** What Select Model shows for a model: the plan at LISTING_TOKENS. */
 export interface RunMemoryEstimate {
-  /** The weights as float32: parameters x 4 bytes. */
-  weightsBytesFloat32: number;
+  /** The weights as the page holds them (see the top of this file). */
+  weightsBytes: number;
   /** The run's total at LISTING_TOKENS. */
   estimatedBytes: number;
   fits: boolean;
@@ -107,14 +110,27 @@ export function mapBytesOf(config: DecoderConfig, tokens: number, precision: Map
   }
 }
 
-/** The most float32 bytes one run feeds at a time: one layer's weights, or one slice of the output head. */
-function largestFedBytes(config: DecoderConfig): number {
+/**
+ * A model as the plan sees it: its config alone (every weight counted as float32), or with the
+ * bytes its weights take once loaded (`heldWeightBytes`: a 16-bit checkpoint's matrices stay 16-bit).
+ */
+export type PlannedModel = DecoderConfig | { config: DecoderConfig; heldWeightBytes?: number };
+
+function plannedParts(model: PlannedModel): { config: DecoderConfig; heldWeightBytes: number | undefined } {
+  return "config" in model ? { config: model.config, heldWeightBytes: model.heldWeightBytes } : { config: model, heldWeightBytes: undefined };
+}
+
+/**
+ * The most values one run feeds at a time: one layer's weights, or one slice of the output head.
+ * Each takes `bytesPerValue` as fed (4, or 2 as float16) plus 4 as the runtime's float32 working copy.
+ */
+function largestFedBytes(config: DecoderConfig, bytesPerValue: number): number {
   let layer = 0;
   for (const [name, shape] of expectedWeightShapes(config)) {
-    if (/\.(h|layers)\.0\./.test(name)) layer += shape.reduce((product, size) => product * size, 1) * 4;
+    if (/\.(h|layers)\.0\./.test(name)) layer += shape.reduce((product, size) => product * size, 1);
   }
-  const headSlice = Math.min(config.vocabSize, HEAD_SLICE_ROWS) * config.hiddenSize * 4;
-  return Math.max(layer, headSlice);
+  const headSlice = Math.min(config.vocabSize, HEAD_SLICE_ROWS) * config.hiddenSize;
+  return Math.max(layer, headSlice) * (bytesPerValue + 4);
 }
 
 /**
@@ -131,9 +147,13 @@ function keptMapBytes(config: DecoderConfig, tokens: number, precision: MapPreci
 }
 
 /** Everything but the maps (see the top of this file). */
-function partsBesideMaps(config: DecoderConfig, tokens: number) {
-  const weightsBytes = parameterCount(config) * 4;
-  const runtimeBytes = weightPlacement(weightsBytes) === "initializers" ? weightsBytes : 2 * largestFedBytes(config);
+function partsBesideMaps(model: PlannedModel, tokens: number) {
+  const { config, heldWeightBytes } = plannedParts(model);
+  const float32Bytes = parameterCount(config) * 4;
+  const weightsBytes = heldWeightBytes ?? float32Bytes;
+  // Weights held at well under 4 bytes a value are 16-bit matrices, fed as float16.
+  const bytesPerFedValue = weightsBytes < 0.75 * float32Bytes ? 2 : 4;
+  const runtimeBytes = weightPlacement(float32Bytes) === "initializers" ? float32Bytes : largestFedBytes(config, bytesPerFedValue);
   const { numHiddenLayers: layers, numAttentionHeads: heads, numKeyValueHeads: keyValueHeads, headDim, intermediateSize } = config;
   const cacheBytes = 2 * layers * keyValueHeads * tokens * headDim * 4;
   const layerWorkingSet = 5 * heads * tokens * tokens * 4 + 3 * tokens * Math.max(intermediateSize, config.hiddenSize) * 4;
@@ -142,9 +162,10 @@ function partsBesideMaps(config: DecoderConfig, tokens: number) {
   return { weightsBytes, runtimeBytes, cacheBytes, activationBytes, fixedBytes: weightsBytes + runtimeBytes + cacheBytes + activationBytes };
 }
 
-/** The memory of a run of `config` on `tokens` tokens within `budgetBytes`. */
-export function planRunMemory(config: DecoderConfig, tokens: number, budgetBytes: number): RunMemoryPlan {
-  const { weightsBytes, runtimeBytes, cacheBytes, activationBytes, fixedBytes } = partsBesideMaps(config, tokens);
+/** The memory of a run of `model` on `tokens` tokens within `budgetBytes`. */
+export function planRunMemory(model: PlannedModel, tokens: number, budgetBytes: number): RunMemoryPlan {
+  const { config } = plannedParts(model);
+  const { weightsBytes, runtimeBytes, cacheBytes, activationBytes, fixedBytes } = partsBesideMaps(model, tokens);
   const mapPrecision = MAP_PRECISIONS.find((precision) => fixedBytes + keptMapBytes(config, tokens, precision) <= budgetBytes);
   const mapBytes = keptMapBytes(config, tokens, mapPrecision ?? "uint8");
   const totalBytes = fixedBytes + mapBytes;
@@ -156,7 +177,7 @@ export function planRunMemory(config: DecoderConfig, tokens: number, budgetBytes
   if (mapPrecision) {
     reason = `Fits: ${tokens} tokens need about ${formatGibibytes(totalBytes)} (${parts}) of ${budget}.`;
   } else {
-    const fitting = largestFittingTokens((fewer) => planFits(config, fewer, budgetBytes), tokens);
+    const fitting = largestFittingTokens((fewer) => planFits(model, fewer, budgetBytes), tokens);
     const advice =
       fitting >= 2
         ? `Select less text (up to about ${fitting} tokens fit), lower attentionLens.maxTokens, or raise attentionLens.memoryBudgetMB if this machine has the memory.`
@@ -178,8 +199,8 @@ function largestFittingTokens(fitsAt: (tokens: number) => boolean, above: number
   return low;
 }
 
-function planFits(config: DecoderConfig, tokens: number, budgetBytes: number): boolean {
-  return partsBesideMaps(config, tokens).fixedBytes + keptMapBytes(config, tokens, "uint8") <= budgetBytes;
+function planFits(model: PlannedModel, tokens: number, budgetBytes: number): boolean {
+  return partsBesideMaps(model, tokens).fixedBytes + keptMapBytes(plannedParts(model).config, tokens, "uint8") <= budgetBytes;
 }
 
 // -------------------------------------------------------------------------------------------
@@ -188,6 +209,8 @@ function planFits(config: DecoderConfig, tokens: number, budgetBytes: number): b
 /** Model B of a comparison, as its plan needs it. */
 export interface ComparedModelB {
   config: DecoderConfig;
+  /** The bytes B's weights take once loaded, as `PlannedModel` has it (for a converted B: A's, whose storage it shares). */
+  heldWeightBytes?: number;
   /**
    * B is model A with its key/value heads grouped (`<A>::kv<g>-<method>`, src/converted-model.ts):
    * `config` is A's with nkv = g, and B shares every tensor with A but the key/value projections.
@@ -236,9 +259,9 @@ export function compareMapBytesOf(configA: DecoderConfig, configB: DecoderConfig
 }
 
 /** Both models' parts beside the maps, B's weights and the activations as a comparison counts them. */
-function comparisonPartsBesideMaps(configA: DecoderConfig, modelB: ComparedModelB, tokens: number) {
-  const { fixedBytes: _fixedA, ...a } = partsBesideMaps(configA, tokens);
-  const { fixedBytes: _fixedB, ...b } = partsBesideMaps(modelB.config, tokens);
+function comparisonPartsBesideMaps(modelA: PlannedModel, modelB: ComparedModelB, tokens: number) {
+  const { fixedBytes: _fixedA, ...a } = partsBesideMaps(modelA, tokens);
+  const { fixedBytes: _fixedB, ...b } = partsBesideMaps(modelB, tokens);
   // A converted B reads A's tensors and groups only the key/value projections: those are its new memory.
   // Its runtime share is its own all the same: B's layer graphs hold (or are fed) B's weights.
   const weightsB = modelB.convertedFromA ? keyValueProjectionBytes(modelB.config) : b.weightsBytes;
@@ -260,13 +283,14 @@ function comparisonMapBytes(configA: DecoderConfig, configB: DecoderConfig, toke
  * person picks B in the panel), so only it is tried.
  */
 export function planComparisonMemory(
-  configA: DecoderConfig,
+  modelA: PlannedModel,
   modelB: ComparedModelB,
   tokens: number,
   budgetBytes: number,
   fixedPrecision?: MapPrecision,
 ): ComparisonMemoryPlan {
-  const { a, b, activationBytes, fixedBytes } = comparisonPartsBesideMaps(configA, modelB, tokens);
+  const configA = plannedParts(modelA).config;
+  const { a, b, activationBytes, fixedBytes } = comparisonPartsBesideMaps(modelA, modelB, tokens);
   const fitsAt = (precision: MapPrecision) => fixedBytes + comparisonMapBytes(configA, modelB.config, tokens, precision) <= budgetBytes;
   const tried = fixedPrecision ? [fixedPrecision] : MAP_PRECISIONS;
   const mapPrecision = tried.find(fitsAt);
@@ -287,7 +311,7 @@ export function planComparisonMemory(
     reason = `Fits with model B: ${tokens} tokens through both models need about ${formatGibibytes(totalBytes)} (${parts}) of ${budget}.`;
   } else {
     const coarser = fixedPrecision ? MAP_PRECISIONS.find(fitsAt) : undefined;
-    const fitting = largestFittingTokens((fewer) => comparisonFits(configA, modelB, fewer, budgetBytes), tokens);
+    const fitting = largestFittingTokens((fewer) => comparisonFits(modelA, modelB, fewer, budgetBytes), tokens);
     let advice: string;
     if (coarser) {
       advice = `With every map at ${coarser} the pair fits: run "Compare Models" (or "Convert to GQA..." for a conversion of A) with this model B, which plans the maps for both models.`;
@@ -306,26 +330,27 @@ export function planComparisonMemory(
  * at `tokens` with the maps at `mapPrecision`, the request's, which a B picked in the panel keeps.
  */
 export function modelBMemoryFits(
-  configA: DecoderConfig,
+  modelA: PlannedModel,
   candidates: readonly { modelId: string; model: ComparedModelB }[],
   tokens: number,
   budgetBytes: number,
   mapPrecision: MapPrecision,
 ): ModelBMemoryFit[] {
   return candidates.map(({ modelId, model }) => {
-    const plan = planComparisonMemory(configA, model, tokens, budgetBytes, mapPrecision);
+    const plan = planComparisonMemory(modelA, model, tokens, budgetBytes, mapPrecision);
     return { modelId, fits: plan.fits, reason: plan.reason };
   });
 }
 
-function comparisonFits(configA: DecoderConfig, modelB: ComparedModelB, tokens: number, budgetBytes: number): boolean {
-  return comparisonPartsBesideMaps(configA, modelB, tokens).fixedBytes + comparisonMapBytes(configA, modelB.config, tokens, "uint8") <= budgetBytes;
+function comparisonFits(modelA: PlannedModel, modelB: ComparedModelB, tokens: number, budgetBytes: number): boolean {
+  return comparisonPartsBesideMaps(modelA, modelB, tokens).fixedBytes + comparisonMapBytes(plannedParts(modelA).config, modelB.config, tokens, "uint8") <= budgetBytes;
 }
 
 /** Whether a model fits the panel at all: its plan for a short selection (LISTING_TOKENS). */
-export function estimateRunMemory(config: DecoderConfig, budgetBytes: number): RunMemoryEstimate {
-  const plan = planRunMemory(config, Math.min(LISTING_TOKENS, config.maxPositionEmbeddings), budgetBytes);
-  return { weightsBytesFloat32: plan.weightsBytes, estimatedBytes: plan.totalBytes, fits: plan.fits, reason: plan.reason };
+export function estimateRunMemory(model: PlannedModel, budgetBytes: number): RunMemoryEstimate {
+  const { config } = plannedParts(model);
+  const plan = planRunMemory(model, Math.min(LISTING_TOKENS, config.maxPositionEmbeddings), budgetBytes);
+  return { weightsBytes: plan.weightsBytes, estimatedBytes: plan.totalBytes, fits: plan.fits, reason: plan.reason };
 }
 
 /** The budget setting (MiB) in bytes. */

@@ -126,7 +126,7 @@ export async function pickModel(catalog: ModelCatalog, currentId: string, budget
       items.push({ label: name, kind: vscode.QuickPickItemKind.Separator });
       group = name;
     }
-    const memory = estimateRunMemory(model.config, budgetBytes);
+    const memory = estimateRunMemory(model, budgetBytes);
     items.push({
       label: `${memory.fits ? "" : "$(warning) "}${model.name}`,
       description: `${model.label}${model.id === currentId ? " · current" : ""}`,

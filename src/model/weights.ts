@@ -123,6 +123,23 @@ function listNames(names: readonly string[]): string {
 }
 
 /**
+ * The bytes a checkpoint's weights take once loaded, from its tensors' dtypes alone (the headers):
+ * 2 per value of an F16 or BF16 matrix, kept at 16 bits (half-tensor.ts), 4 per other value (F32
+ * tensors, and vectors, read as float32); a tied output head counted once. A BF16 matrix with a
+ * value beyond float16's range is widened when read, which the headers cannot tell: rare, not counted.
+ */
+export function heldBytesOfCheckpoint(config: DecoderConfig, dtypes: ReadonlyMap<string, string>): number {
+  const prefix = config.family === "gpt2" ? gpt2Prefix(dtypes.keys()) : undefined;
+  let bytes = 0;
+  for (const [name, shape] of expectedWeightShapes(config, prefix)) {
+    const values = shape.reduce((product, size) => product * size, 1);
+    const dtype = dtypes.get(name);
+    bytes += values * (shape.length >= 2 && (dtype === "F16" || dtype === "BF16") ? 2 : 4);
+  }
+  return bytes;
+}
+
+/**
  * GPT-2 checkpoints name their tensors with or without "transformer." in front (the original
  * OpenAI-converted files have none): the prefix is whichever the file uses.
  */

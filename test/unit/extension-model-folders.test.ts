@@ -125,7 +125,7 @@ describe("extension: people's own models (model folders and the Hugging Face cac
       assert.deepEqual(qwen2.generation, { bosTokenId: 1, eosTokenIds: [2] });
       const memory = estimateRunMemory(qwen2.config, budgetBytesOf(DEFAULT_SETTINGS.memoryBudgetMB));
       assert.ok(memory.fits, memory.reason);
-      assert.equal(memory.weightsBytesFloat32, qwen2.parameterCount * 4);
+      assert.equal(memory.weightsBytes, qwen2.parameterCount * 4);
       assert.match(qwen2.headMetricsProblem ?? "", /measured roles .* come with the bundled models; .*a head-metrics\.json beside its config\.json would add them/);
     });
 

@@ -57,6 +57,26 @@ describe("extension: does a run fit the panel's memory budget", () => {
     assert.equal(mapBytesOf(config, 1024, "uint8"), cells + 30 * 9 * 1024 * 4);
   });
 
+  it("a bf16 checkpoint's weights count at the bytes they are held in (2 a matrix value), fed as float16 plus their float32 Cast", () => {
+    const config = parseModelConfig(QWEN2_5_0_5B);
+    const parameters = parameterCount(config);
+    // Matrices at 2 bytes, norm gains and biases at 4: what heldBytesOfCheckpoint gives for the real file.
+    const vectors = 24 * (2 * 896 + 896 + 2 * 128) + 896;
+    const heldWeightBytes = (parameters - vectors) * 2 + vectors * 4;
+    const float32 = planRunMemory(config, 512, BUDGET);
+    const half = planRunMemory({ config, heldWeightBytes }, 512, BUDGET);
+    assert.equal(float32.weightsBytes, parameters * 4);
+    assert.equal(half.weightsBytes, heldWeightBytes);
+    // Weights as inputs: the largest feed is one head slice, 16384 x 896 values (a layer is 14.9M), as fed plus as float32.
+    const layerValues = (parameters - 151936 * 896 - 896) / 24;
+    assert.equal(float32.runtimeBytes, Math.max(layerValues, 16384 * 896) * 8);
+    assert.equal(half.runtimeBytes, Math.max(layerValues, 16384 * 896) * 6);
+    assert.ok(half.totalBytes < float32.totalBytes - 0.9 * 2 ** 30, "about 0.9 GiB less");
+    assert.match(half.reason, /weights 0\.92 GiB/);
+    // A model's own catalog entry is planned the same way (heldWeightBytes from its headers).
+    assert.equal(estimateRunMemory({ config, heldWeightBytes }, BUDGET).weightsBytes, heldWeightBytes);
+  });
+
   it("SmolLM2-135M at 1024 tokens fits with float32 maps: every part is named with its size", () => {
     const plan = planRunMemory(parseModelConfig(SMOLLM2_135M), 1024, BUDGET);
     assert.equal(plan.weightsBytes, 134_515_008 * 4);

@@ -16,7 +16,7 @@ import { bfloat16BitsToFloat32, decodeFloat16, encodeBfloat16, float16BitsToFloa
 import { bfloat16ToFloat16InPlace, copyRowsAsFloat32, float32Of, HalfTensor, transposeWeight, weightRows } from "../../src/model/half-tensor";
 import { buildLayerGraph } from "../../src/model/onnx/layer-graph";
 import { readSafetensors, readWeightTensors, writeSafetensors } from "../../src/model/safetensors";
-import { decoderWeightsFromTensors, decoderWeightsToTensors, randomDecoderWeights } from "../../src/model/weights";
+import { decoderWeightsFromTensors, decoderWeightsToTensors, heldBytesOfCheckpoint, randomDecoderWeights } from "../../src/model/weights";
 import { halfWeightInputsFor, LayeredDecoder } from "../../src/runtime/layered-decoder";
 import type { WebGpuProbe } from "../../src/runtime/model-runtime";
 import { float32WeightBytes, heldWeightBytes } from "../../src/runtime/weight-placement";
@@ -134,6 +134,18 @@ describe("16-bit weights: read from a safetensors file", () => {
     for (const layer of weights.layers) {
       assert.ok(layer.mlp.up instanceof Tensor, "up_proj float32 in every layer");
       assert.ok(layer.mlp.down instanceof HalfTensor, "the other matrices stay 16-bit");
+    }
+  });
+});
+
+describe("16-bit weights: what the memory plan counts", () => {
+  it("the bytes the headers predict (heldBytesOfCheckpoint, for the host's plan) are the bytes the loaded weights hold", () => {
+    for (const name of ["qwen3-bf16", "qwen3-f16", "gpt2-bf16", "mistral-sliding-bf16", "qwen2", "gpt2"]) {
+      const fixture = loadFamilyFixture(name);
+      const { dtypes } = readSafetensors(readFileSync(join(FIXTURES, "families", name, "model.safetensors")));
+      assert.equal(heldBytesOfCheckpoint(fixture.config, dtypes), heldWeightBytes(fixture.weights), name);
+      const sixteenBits = name.endsWith("16");
+      assert.equal(heldWeightBytes(fixture.weights) < 0.6 * float32WeightBytes(fixture.weights), sixteenBits, `${name}: held at 16 bits or not`);
     }
   });
 });
