@@ -7,7 +7,8 @@
  * tokens are generated greedily, so the last one fills the context exactly. Three ways:
  *
  *   - recompute: every token runs all tokens so far from scratch (no cache), logits only;
- *   - cached, runtime: OnnxDecoder.forward with its cache kept in runtime tensors (the fastest path);
+ *   - cached, runtime: OnnxDecoder.compute with the cache kept in runtime tensors between steps
+ *     (`keepPresent`, runtime-key-values.ts: the fastest path);
  *   - cached, panel: DecodingSession.step as the decode view runs it: the attention row of every
  *     layer and the whole cache read back for the cache view (recompute check off).
  *
@@ -78,15 +79,16 @@ export async function benchDecoding(say: (line?: string) => void, quick: boolean
           return performance.now() - started;
         };
         const cachedRuntime = async () => {
-          decoder.reset();
-          let result = await decoder.forward([prompt], { fetchAttentions: false });
+          let result = await decoder.compute([prompt], { fetchAttentions: false, keepPresent: true });
           const started = performance.now();
           for (let step = 1; step <= generated; step++) {
             const next = chooseToken(lastRow(result.logits.data, config.vocabSize), GREEDY, step).id;
-            result = await decoder.forward([[next]], { fetchAttentions: false });
+            const past = result.present;
+            result = await decoder.compute([[next]], { past, fetchAttentions: false, keepPresent: true });
+            past?.dispose();
           }
           const milliseconds = performance.now() - started;
-          decoder.reset();
+          result.present?.dispose();
           return milliseconds;
         };
         let kvBytes = 0;

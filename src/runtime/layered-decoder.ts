@@ -36,7 +36,8 @@ import { headFeedsOf, OutputHead } from "./output-head";
 import { feedsDecode, feedsOf, fromTensor, toTensor } from "./ort-tensors";
 import { HEAD_SLICE_ROWS } from "./weight-placement";
 import type { NextTokenReport } from "./next-token-losses";
-import type { OnnxDecoderComputeCall, OnnxDecoderStep } from "./onnx-decoder";
+import { pastKeyMask, type OnnxDecoderComputeCall, type OnnxDecoderStep } from "./onnx-decoder";
+import { RuntimeKeyValues } from "./runtime-key-values";
 
 /**
  * Whether float16 weights go to the graphs as float16 (Cast there): yes on wasm, and on WebGPU when
@@ -199,21 +200,33 @@ export class LayeredDecoder {
 
   /**
    * Runs T new tokens after `call.past` when given (a cache the caller keeps: the presents of an
-   * earlier call, `fetchPresent`), else from an empty cache (a prefill or a full recompute). The
-   * decoder keeps no state between calls.
+   * earlier call, as library Tensors with `fetchPresent`, or kept in the runtime with `keepPresent`),
+   * else from an empty cache (a prefill or a full recompute). The decoder keeps no state between calls.
    */
   async compute(inputIds: readonly (readonly number[])[], call: LayeredDecoderCall = {}): Promise<OnnxDecoderStep> {
-    const given = call.past && (call.past.keyMask[0]?.length ?? 0) > 0 ? call.past : undefined;
-    if (given && given.keyValues.length !== this.config.numHiddenLayers) {
-      throw new RangeError(`LayeredDecoder.compute: the past holds ${given.keyValues.length} layers but the model has ${this.config.numHiddenLayers}`);
+    const layers = this.config.numHiddenLayers;
+    const given = pastKeyMask(call.past)[0]?.length ? call.past : undefined;
+    const givenLayers = given instanceof RuntimeKeyValues ? given.layerCount : given?.keyValues.length;
+    if (given && givenLayers !== layers) {
+      throw new RangeError(`LayeredDecoder.compute: the past holds ${givenLayers} layers but the model has ${layers}`);
     }
-    const past = given ? { keyValues: given.keyValues.map(({ key, value }) => ({ key: fromTensor(key), value: fromTensor(value) })), keyMask: given.keyMask } : undefined;
-    const { step, presents } = await this.run(inputIds, past, call);
-    for (const { key, value } of presents) {
-      key.dispose();
-      value.dispose();
+    // A past of library Tensors is copied in (and freed after); one kept in the runtime is fed as it is.
+    const copied = given && !(given instanceof RuntimeKeyValues) ? given.keyValues.map(({ key, value }) => ({ key: fromTensor(key), value: fromTensor(value) })) : [];
+    const past = given ? { keyValues: given instanceof RuntimeKeyValues ? Array.from({ length: layers }, (_, layer) => given.layer(layer)) : copied, keyMask: given.keyMask } : undefined;
+    try {
+      const { step, presents } = await this.run(inputIds, past, call);
+      if (call.keepPresent) return { ...step, present: new RuntimeKeyValues(presents, step.keyMask) };
+      for (const { key, value } of presents) {
+        key.dispose();
+        value.dispose();
+      }
+      return step;
+    } finally {
+      for (const { key, value } of copied) {
+        key.dispose();
+        value.dispose();
+      }
     }
-    return step;
   }
 
   async dispose(): Promise<void> {

@@ -28,9 +28,9 @@
  * release of every ModelRuntime waits its turn. `dispose` waits for the queued runs and then
  * releases the session; later runs reject.
  *
- * Tensors that live across runs (past keys and values of each layer) belong in `TensorSlots`
- * (./tensor-slots), which disposes a tensor when it is replaced: that matters for GPU buffers,
- * which the garbage collector does not free.
+ * Tensors that live across runs (past keys and values of each layer) belong to the caller, in a
+ * `RuntimeKeyValues` (./runtime-key-values.ts), which the caller disposes: that matters for GPU
+ * buffers, which the garbage collector does not free.
  */
 
 import * as ort from "onnxruntime-web";

@@ -1,10 +1,12 @@
 /**
- * The decoder graph (model/onnx/decoder-graph.ts) running on onnxruntime-web, with its KV cache.
+ * The decoder graph (model/onnx/decoder-graph.ts) running on onnxruntime-web: one graph holding
+ * every weight, for the small models (the benchmarks, the command line's onnxruntime-node backend
+ * and the tests; the panel runs runtime/layered-decoder.ts).
  *
- * It mirrors `DecoderModel.forward` with a `KeyValueCache`: the first call is the prefill, every later
- * call appends its tokens to the cache, `reset` starts over. The past keys and values stay in
- * onnxruntime tensors between calls (on the GPU under WebGPU), held in `TensorSlots` so a replaced
- * past is disposed; the real/pad mask of the cached slots is kept beside them.
+ * It is stateless, like `LayeredDecoder`: `compute(ids, { past })` runs after a cache the caller
+ * keeps, either library `Tensor`s (the presents of an earlier call, `fetchPresent`) or the
+ * runtime's own tensors (`keepPresent`: runtime-key-values.ts, no copies between steps), or from
+ * nothing (a prefill, or a full recompute).
  *
  * Outputs come back as the attention library's `Tensor`s, so they compare directly with the
  * TypeScript reference and feed the visualiser.
@@ -23,7 +25,7 @@ import { prepareGraphStep, type FeedTensor } from "../model/onnx/graph-inputs";
 import { encodeDecoderGraph, GraphNames, type DecoderGraphOptions } from "../model/onnx/decoder-graph";
 import type { DecoderWeights } from "../model/weights";
 import { type Backend, ModelRuntime, type RuntimeSettings } from "./model-runtime";
-import { TensorSlots } from "./tensor-slots";
+import { RuntimeKeyValues } from "./runtime-key-values";
 
 export interface OnnxDecoderStep {
   /** (B, T, V). */
@@ -44,6 +46,8 @@ export interface OnnxDecoderStep {
   nextToken?: NextTokenReport;
   /** The last layer's output (B, T, C), before the final norm; only when asked (`LayeredDecoder`'s keepFinalHidden). */
   finalHidden?: Tensor;
+  /** The presents kept in the runtime, the next call's past; only when asked (`keepPresent`). The caller disposes it. */
+  present?: RuntimeKeyValues;
 }
 
 /** Which rows get logits: every new token's, only each sequence's last, or none (maps only). */
@@ -56,11 +60,13 @@ export interface OnnxDecoderCall {
   attentionMask?: TokenMask;
   /** Copy the attention maps out of the runtime (default true for the primitive graph). */
   fetchAttentions?: boolean;
-  /** Copy the present keys and values out as well (default false: they stay in the runtime). */
+  /** Copy the present keys and values out as library Tensors (`presentKeyValues`). Default false. */
   fetchPresent?: boolean;
+  /** Keep the present keys and values in the runtime (`present`), to pass as the next call's past. Default false. */
+  keepPresent?: boolean;
 }
 
-/** A cache given from outside: what `compute` starts from and `restore` puts back. */
+/** A cache given from outside as library Tensors: what `compute` starts from. */
 export interface OnnxDecoderPast {
   /** Per layer, keys and values (B, nkv, P, hs). */
   keyValues: readonly KeyValue[];
@@ -69,14 +75,19 @@ export interface OnnxDecoderPast {
 }
 
 export interface OnnxDecoderComputeCall extends OnnxDecoderCall {
-  /** The past to start from; without it the run starts from an empty cache (a full recompute). */
-  past?: OnnxDecoderPast;
+  /**
+   * The past to start from: library Tensors (copied in), or a cache kept in the runtime (fed as it
+   * is, and left to the caller). Without it the run starts from an empty cache (a full recompute).
+   */
+  past?: OnnxDecoderPast | RuntimeKeyValues;
+}
+
+/** The past's slots, (B, P) real/pad; empty for none. */
+export function pastKeyMask(past: OnnxDecoderPast | RuntimeKeyValues | undefined): readonly (readonly number[])[] {
+  return past?.keyMask ?? [];
 }
 
 export class OnnxDecoder {
-  private readonly past = new TensorSlots();
-  private pastTokenMask: number[][] = [];
-
   private constructor(
     readonly config: DecoderConfig,
     readonly runtime: ModelRuntime,
@@ -99,115 +110,54 @@ export class OnnxDecoder {
     return this.runtime.backend;
   }
 
-  /** Slots in the cache. */
-  get length(): number {
-    return this.pastTokenMask[0]?.length ?? 0;
-  }
-
-  /** Runs T new tokens after whatever is cached, and caches them. */
-  async forward(inputIds: readonly (readonly number[])[], call: OnnxDecoderCall = {}): Promise<OnnxDecoderStep> {
-    const layers = this.config.numHiddenLayers;
-    const pastShapes =
-      this.length > 0
-        ? Array.from({ length: 2 * layers }, (_, index) =>
-            this.past.require(index % 2 === 0 ? GraphNames.pastKey(index >> 1) : GraphNames.pastValue(index >> 1)).dims,
-          )
-        : undefined;
-    const prepared = prepareGraphStep(this.config, {
-      inputIds,
-      attentionMask: call.attentionMask,
-      pastTokenMask: this.length > 0 ? this.pastTokenMask : undefined,
-      pastShapes,
-    });
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const [name, feed] of Object.entries(prepared.feeds)) feeds[name] = toOrtTensor(feed);
-    for (const name of this.past.names) feeds[name] = this.past.require(name);
-
-    const started = performance.now();
-    const outputs = await this.runtime.run(feeds);
-    const milliseconds = performance.now() - started;
-
-    // The presents become the next step's pasts; the pasts they replace are disposed.
-    const fetchPresent = call.fetchPresent ?? false;
-    const presentKeyValues: KeyValue[] = [];
-    for (let layer = 0; layer < layers; layer++) {
-      const key = outputs[GraphNames.presentKey(layer)];
-      const value = outputs[GraphNames.presentValue(layer)];
-      if (fetchPresent) presentKeyValues.push({ key: await toTensor(key), value: await toTensor(value) });
-      this.past.replace(GraphNames.pastKey(layer), key);
-      this.past.replace(GraphNames.pastValue(layer), value);
-    }
-    for (const feed of Object.keys(prepared.feeds)) feeds[feed].dispose();
-    this.pastTokenMask = prepared.keyMask;
-
-    return this.finishStep(outputs, call, presentKeyValues, prepared.positions, prepared.keyMask, milliseconds);
-  }
-
   /**
-   * Runs T new tokens WITHOUT touching this decoder's own cache: after `call.past` when given (a
-   * cached step whose cache the caller keeps, as a library Tensor on the CPU), else from an empty
-   * cache (a full recompute). The presents are returned when `fetchPresent` is set, then freed.
+   * Runs T new tokens after `call.past` when given, else from an empty cache (a prefill or a full
+   * recompute). The presents come back as library Tensors (`fetchPresent`), kept in the runtime
+   * (`keepPresent`), or are freed. The decoder keeps nothing between calls.
    */
   async compute(inputIds: readonly (readonly number[])[], call: OnnxDecoderComputeCall = {}): Promise<OnnxDecoderStep> {
     const layers = this.config.numHiddenLayers;
-    const past = call.past && (call.past.keyMask[0]?.length ?? 0) > 0 ? call.past : undefined;
-    if (past && past.keyValues.length !== layers) {
-      throw new RangeError(`OnnxDecoder.compute: the past holds ${past.keyValues.length} layers but the model has ${layers}`);
+    const past = pastKeyMask(call.past)[0]?.length ? call.past : undefined;
+    const pastLayers = past instanceof RuntimeKeyValues ? past.layerCount : past?.keyValues.length;
+    if (past && pastLayers !== layers) {
+      throw new RangeError(`OnnxDecoder.compute: the past holds ${pastLayers} layers but the model has ${layers}`);
     }
     const prepared = prepareGraphStep(this.config, {
       inputIds,
       attentionMask: call.attentionMask,
       pastTokenMask: past?.keyMask,
-      pastShapes: past?.keyValues.flatMap(({ key, value }) => [key.shape, value.shape]),
+      pastShapes: past instanceof RuntimeKeyValues ? past.shapes : past?.keyValues.flatMap(({ key, value }) => [key.shape, value.shape]),
     });
     const feeds: Record<string, ort.Tensor> = {};
     for (const [name, feed] of Object.entries(prepared.feeds)) feeds[name] = toOrtTensor(feed);
-    past?.keyValues.forEach(({ key, value }, layer) => {
-      feeds[GraphNames.pastKey(layer)] = fromTensor(key);
-      feeds[GraphNames.pastValue(layer)] = fromTensor(value);
-    });
+    const owned = Object.values(feeds); // freed after the run; a runtime past stays the caller's
+    for (let layer = 0; past && layer < layers; layer++) {
+      const { key, value } = past instanceof RuntimeKeyValues ? past.layer(layer) : { key: fromTensor(past.keyValues[layer].key), value: fromTensor(past.keyValues[layer].value) };
+      feeds[GraphNames.pastKey(layer)] = key;
+      feeds[GraphNames.pastValue(layer)] = value;
+      if (!(past instanceof RuntimeKeyValues)) owned.push(key, value);
+    }
 
     const started = performance.now();
     const outputs = await this.runtime.run(feeds);
     const milliseconds = performance.now() - started;
 
     const presentKeyValues: KeyValue[] = [];
+    const presents: { key: ort.Tensor; value: ort.Tensor }[] = [];
     for (let layer = 0; layer < layers; layer++) {
       const key = outputs[GraphNames.presentKey(layer)];
       const value = outputs[GraphNames.presentValue(layer)];
       if (call.fetchPresent ?? false) presentKeyValues.push({ key: await toTensor(key), value: await toTensor(value) });
+      presents.push({ key, value });
+    }
+    for (const tensor of owned) tensor.dispose();
+    const step = await this.finishStep(outputs, call, presentKeyValues, prepared.positions, prepared.keyMask, milliseconds);
+    if (call.keepPresent) return { ...step, present: new RuntimeKeyValues(presents, prepared.keyMask) };
+    for (const { key, value } of presents) {
       key.dispose();
       value.dispose();
     }
-    for (const tensor of Object.values(feeds)) tensor.dispose();
-    return this.finishStep(outputs, call, presentKeyValues, prepared.positions, prepared.keyMask, milliseconds);
-  }
-
-  /**
-   * Replaces this decoder's cache with `past` (copied into runtime tensors), so that the next
-   * `forward` continues from it: stepping back in a decoding is `restore` of an earlier cache.
-   */
-  restore(past: OnnxDecoderPast): void {
-    const layers = this.config.numHiddenLayers;
-    const length = past.keyMask[0]?.length ?? 0;
-    if (length === 0) {
-      this.reset();
-      return;
-    }
-    if (past.keyValues.length !== layers) {
-      throw new RangeError(`OnnxDecoder.restore: the past holds ${past.keyValues.length} layers but the model has ${layers}`);
-    }
-    // Checks every shape against the model and the mask (a one-token step that is never run).
-    prepareGraphStep(this.config, {
-      inputIds: past.keyMask.map(() => [0]),
-      pastTokenMask: past.keyMask,
-      pastShapes: past.keyValues.flatMap(({ key, value }) => [key.shape, value.shape]),
-    });
-    past.keyValues.forEach(({ key, value }, layer) => {
-      this.past.replace(GraphNames.pastKey(layer), fromTensor(key));
-      this.past.replace(GraphNames.pastValue(layer), fromTensor(value));
-    });
-    this.pastTokenMask = past.keyMask.map((row) => [...row]);
+    return step;
   }
 
   /** Copies the attention maps and logits out of `outputs` and frees every output but the presents. */
@@ -229,14 +179,7 @@ export class OnnxDecoder {
     return { logits, attentions, presentKeyValues, positions, keyMask, milliseconds };
   }
 
-  /** Empties the cache (and frees its tensors). */
-  reset(): void {
-    this.past.clear();
-    this.pastTokenMask = [];
-  }
-
   async dispose(): Promise<void> {
-    this.reset();
     await this.runtime.dispose();
   }
 }

@@ -96,7 +96,7 @@ describe("padded batches and their masks", function () {
     const reference = model.forward(batch.inputIds, { attentionMask: batch.tokenMask });
     const decoder = await OnnxDecoder.create(config, model.weights, { choice: "wasm" });
     try {
-      const result = await decoder.forward(batch.inputIds, { attentionMask: batch.tokenMask });
+      const result = await decoder.compute(batch.inputIds, { attentionMask: batch.tokenMask });
       assert.deepEqual(result.keyMask, batch.tokenMask);
       result.attentions.forEach((weights, layer) => {
         const difference = maxAbsoluteDifference(weights, reference.attentions[layer]);

@@ -60,7 +60,7 @@ describe("bundled models", function () {
       it("logits: PyTorch = ONNX graph on onnxruntime-web wasm (1e-3 relative)", async () => {
         const decoder = await OnnxDecoder.create(config, model.weights, { choice: "wasm" });
         try {
-          assertRelativelyClose((await decoder.forward([inputIds])).logits, expectedLogits, 1e-3, "ONNX");
+          assertRelativelyClose((await decoder.compute([inputIds])).logits, expectedLogits, 1e-3, "ONNX");
         } finally {
           await decoder.dispose();
         }

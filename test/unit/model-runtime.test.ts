@@ -15,7 +15,6 @@ import {
   type WebGpuLike,
   type WebGpuProbe,
 } from "../../src/runtime/model-runtime";
-import { TensorSlots } from "../../src/runtime/tensor-slots";
 import { FIXTURES, readFixture, type TensorJson } from "./helpers/fixtures";
 
 /** The onnxruntime-web files, as a local folder prefix (in Node it would also find them itself). */
@@ -307,64 +306,3 @@ describe("ModelRuntime on onnxruntime-web wasm in Node", function () {
   });
 });
 
-describe("TensorSlots", () => {
-  const tensor = (value: number) => new ort.Tensor("float32", new Float32Array([value]), [1]);
-
-  it("disposes the tensor it replaces, and not the one it keeps", () => {
-    const slots = new TensorSlots();
-    const first = tensor(1);
-    const second = tensor(2);
-    slots.replace("past.0.key", first);
-    assert.equal(slots.get("past.0.key"), first);
-    slots.replace("past.0.key", first); // the same tensor again: nothing to dispose
-    assert.equal(first.location, "cpu");
-    slots.replace("past.0.key", second);
-    assert.equal(first.location, "none", "the replaced tensor is disposed");
-    assert.throws(() => first.data, /data is not on CPU|dispose/i);
-    assert.equal(second.location, "cpu");
-    assert.deepEqual([...(slots.require("past.0.key").data as Float32Array)], [2]);
-  });
-
-  it("clear and delete dispose; take hands the tensor over", () => {
-    const slots = new TensorSlots();
-    const [a, b, c] = [tensor(1), tensor(2), tensor(3)];
-    slots.replace("a", a);
-    slots.replace("b", b);
-    slots.replace("c", c);
-    assert.deepEqual(slots.names, ["a", "b", "c"]);
-    assert.deepEqual(Object.keys(slots.toRecord()), ["a", "b", "c"]);
-    assert.equal(slots.take("c"), c);
-    assert.equal(c.location, "cpu");
-    assert.equal(slots.delete("b"), true);
-    assert.equal(b.location, "none");
-    assert.equal(slots.delete("b"), false);
-    slots.clear();
-    assert.equal(a.location, "none");
-    assert.equal(slots.size, 0);
-    assert.throws(() => slots.require("a"), /slot "a" is empty; filled slots are none/);
-  });
-
-  it("refuses one tensor in two slots", () => {
-    const slots = new TensorSlots();
-    const shared = tensor(1);
-    slots.replace("a", shared);
-    assert.throws(() => slots.replace("b", shared), /already lives in slot "a"/);
-  });
-
-  it("holds the outputs of successive runs, disposing the older ones", async () => {
-    const runtime = await ModelRuntime.create(MODEL_BYTES, settings());
-    const slots = new TensorSlots();
-    try {
-      const feeds = fixtureFeeds();
-      const firstOutputs = await runtime.run(feeds);
-      slots.replace("output", firstOutputs.output);
-      const secondOutputs = await runtime.run(feeds);
-      slots.replace("output", secondOutputs.output);
-      assert.equal(firstOutputs.output.location, "none");
-      assertMatchesFixture({ output: slots.require("output") }, "output");
-    } finally {
-      slots.clear();
-      await runtime.dispose();
-    }
-  });
-});

@@ -27,7 +27,7 @@ import { buildActivation } from "../../src/model/onnx/graph-mlp";
 import { DataType, encodeModel } from "../../src/model/onnx/onnx-proto";
 import { prepareGraphStep, type GraphStep } from "../../src/model/onnx/graph-inputs";
 import { randomDecoderWeights } from "../../src/model/weights";
-import { LayeredDecoder } from "../../src/runtime/layered-decoder";
+import { LayeredDecoder, type LayeredDecoderCall } from "../../src/runtime/layered-decoder";
 import { CachedDecoding } from "./helpers/cached-decoding";
 import type { RuntimeSettings } from "../../src/runtime/model-runtime";
 import { OnnxDecoder, type OnnxDecoderStep } from "../../src/runtime/onnx-decoder";
@@ -54,8 +54,14 @@ const FIXTURE_NAMES = [
 
 type Runtime = "wasm" | "node" | "fused" | "layered";
 
-/** What the parity tests need of a decoder; both decoders have it. */
-type ParityDecoder = Pick<OnnxDecoder, "forward" | "reset" | "dispose" | "backend" | "length">;
+/** What the parity tests need of a decoder: a stateless one with the test's own cache (cachedOver). */
+interface ParityDecoder {
+  forward(inputIds: readonly (readonly number[])[], call?: LayeredDecoderCall): Promise<OnnxDecoderStep>;
+  reset(): void;
+  dispose(): Promise<void>;
+  readonly backend: string;
+  readonly length: number;
+}
 type CreateDecoder = (
   config: FamilyFixture["config"],
   weights: FamilyFixture["weights"],
@@ -64,22 +70,26 @@ type CreateDecoder = (
 ) => Promise<ParityDecoder>;
 
 const DECODERS: { kind: string; runtime: Runtime; create: CreateDecoder }[] = [
-  { kind: "single graph", runtime: "wasm", create: (config, weights, settings, options) => OnnxDecoder.create(config, weights, settings, options) },
+  // The single graph's cache is kept in the runtime between steps (RuntimeKeyValues); the layered ones' as library Tensors, or in the runtime with the weights held.
+  { kind: "single graph", runtime: "wasm", create: async (config, weights, settings, options) => cachedOver(await OnnxDecoder.create(config, weights, settings, options), { inRuntime: true }) },
   { kind: "layer by layer", runtime: "layered", create: async (config, weights, settings, options) => cachedOver(await LayeredDecoder.create(config, weights, settings, options)) },
   {
     kind: "layer by layer, a graph per layer holding its weights",
     runtime: "layered",
-    create: async (config, weights, settings, options) => cachedOver(await LayeredDecoder.create(config, weights, settings, { ...options, weights: "initializers" })),
+    create: async (config, weights, settings, options) => cachedOver(await LayeredDecoder.create(config, weights, settings, { ...options, weights: "initializers" }), { inRuntime: true }),
   },
 ];
 
-/** The stateless layered decoder with the test's own cache (test/unit/helpers/cached-decoding.ts), as a ParityDecoder. */
-function cachedOver(decoder: LayeredDecoder): ParityDecoder {
-  const cached = new CachedDecoding(decoder);
+/** A stateless decoder with the test's own cache (test/unit/helpers/cached-decoding.ts), as a ParityDecoder. */
+function cachedOver(decoder: LayeredDecoder | OnnxDecoder, options: { inRuntime?: boolean } = {}): ParityDecoder {
+  const cached = new CachedDecoding(decoder, options);
   return {
     forward: (inputIds, call) => cached.step(inputIds, call),
     reset: () => cached.reset(),
-    dispose: () => decoder.dispose(),
+    dispose: () => {
+      cached.reset();
+      return decoder.dispose();
+    },
     get backend() {
       return decoder.backend;
     },
@@ -345,7 +355,7 @@ describe("MLP activations of the graph on onnxruntime-node and onnxruntime-web",
     const config = parseModelConfig({ model_type: "gpt2", n_embd: 16, n_head: 2, n_layer: 1, n_positions: 16, vocab_size: 20, activation_function: "gelu" });
     const decoder = await OnnxDecoder.create(config, randomDecoderWeights(config, 3, 0.2), wasm);
     try {
-      const step = await decoder.forward([[1, 2, 3]]);
+      const step = await decoder.compute([[1, 2, 3]]);
       assert.deepEqual(step.logits.shape, [1, 3, 20]);
       assert.ok(!step.logits.data.some(Number.isNaN));
     } finally {

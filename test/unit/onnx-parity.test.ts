@@ -15,6 +15,7 @@ import { DecoderModel } from "../../src/model/decoder-model";
 import { readSafetensors } from "../../src/model/safetensors";
 import { randomDecoderWeights } from "../../src/model/weights";
 import { OnnxDecoder } from "../../src/runtime/onnx-decoder";
+import { CachedDecoding } from "./helpers/cached-decoding";
 import { assertClose, FIXTURES, readFixture, tensorFromJson, type TensorJson } from "./helpers/fixtures";
 
 const TOLERANCE = 1e-4;
@@ -47,17 +48,19 @@ for (const [numKeyValueHeads, label] of [
     const config = configWith(numKeyValueHeads);
     const reference = new DecoderModel(config, randomDecoderWeights(config, 7 + numKeyValueHeads, 0.2, 0.1));
     let decoder: OnnxDecoder;
+    let cached: CachedDecoding; // the caller's cache over the stateless decoder, kept in the runtime
 
     before(async () => {
       decoder = await OnnxDecoder.create(config, reference.weights, wasm);
+      cached = new CachedDecoding(decoder, { inRuntime: true });
       assert.equal(decoder.backend, "wasm");
     });
     after(async () => decoder?.dispose());
-    beforeEach(() => decoder.reset());
+    beforeEach(() => cached.reset());
 
     it("prefill: logits, every attention map and every present key/value", async () => {
       const expected = reference.forward([prompt]);
-      const actual = await decoder.forward([prompt], { fetchPresent: true });
+      const actual = await cached.step([prompt], { fetchPresent: true });
       assertClose(actual.logits, expected.logits, TOLERANCE, "logits");
       assert.equal(actual.attentions.length, config.numHiddenLayers);
       actual.attentions.forEach((weights, layer) => assertClose(weights, expected.attentions[layer], TOLERANCE, `attention ${layer}`));
@@ -70,47 +73,49 @@ for (const [numKeyValueHeads, label] of [
     it("cached decoding: several one-token steps after the prefill", async () => {
       const cache = reference.createCache();
       reference.forward([prompt], { cache });
-      await decoder.forward([prompt]);
+      await cached.step([prompt]);
       for (const token of continuation) {
         const expected = reference.forward([[token]], { cache });
-        const actual = await decoder.forward([[token]], { fetchPresent: true });
+        const actual = await cached.step([[token]], { fetchPresent: true });
         assertClose(actual.logits, expected.logits, TOLERANCE, `logits after ${token}`);
         actual.attentions.forEach((weights, layer) => assertClose(weights, expected.attentions[layer], TOLERANCE, `attention ${layer}`));
         actual.presentKeyValues.forEach(({ key }, layer) => assertClose(key, expected.presentKeyValues[layer].key, TOLERANCE, `key ${layer}`));
       }
-      assert.equal(decoder.length, prompt.length + continuation.length);
+      assert.equal(cached.length, prompt.length + continuation.length);
     });
 
     it("a left-padded batch, prefill and a decoding step (pad rows attend to nothing)", async () => {
       const { inputIds, attentionMask } = leftPad([prompt, prompt.slice(4), [9, 9]], 0);
       const cache = reference.createCache();
       const expected = reference.forward(inputIds, { attentionMask, cache });
-      const actual = await decoder.forward(inputIds, { attentionMask });
+      const actual = await cached.step(inputIds, { attentionMask });
       assert.deepEqual(actual.positions, expected.positions);
       assertClose(actual.logits, expected.logits, TOLERANCE, "logits");
       actual.attentions.forEach((weights, layer) => assertClose(weights, expected.attentions[layer], TOLERANCE, `attention ${layer}`));
       assert.ok(!actual.logits.data.some(Number.isNaN));
-      const step = await decoder.forward([[5], [6], [7]]);
+      const step = await cached.step([[5], [6], [7]]);
       const expectedStep = reference.forward([[5], [6], [7]], { cache });
       assertClose(step.logits, expectedStep.logits, TOLERANCE, "logits of the step");
       step.attentions.forEach((weights, layer) => assertClose(weights, expectedStep.attentions[layer], TOLERANCE, `step attention ${layer}`));
     });
 
     it("the fused Attention-23 graph equals the primitive graph (prefill and decoding)", async () => {
-      const fused = await OnnxDecoder.create(config, reference.weights, wasm, { attention: "fused" });
+      const fusedDecoder = await OnnxDecoder.create(config, reference.weights, wasm, { attention: "fused" });
+      const fused = new CachedDecoding(fusedDecoder, { inRuntime: true });
       try {
-        const primitivePrefill = await decoder.forward([prompt], { fetchPresent: true });
-        const fusedPrefill = await fused.forward([prompt], { fetchPresent: true });
+        const primitivePrefill = await cached.step([prompt], { fetchPresent: true });
+        const fusedPrefill = await fused.step([prompt], { fetchPresent: true });
         assert.equal(fusedPrefill.attentions.length, 0, "the fused graph has no attention maps");
         assertClose(fusedPrefill.logits, primitivePrefill.logits, TOLERANCE, "prefill logits");
         fusedPrefill.presentKeyValues.forEach(({ value }, layer) => assertClose(value, primitivePrefill.presentKeyValues[layer].value, TOLERANCE, `value ${layer}`));
         for (const token of continuation) {
-          const expected = await decoder.forward([[token]]);
-          const actual = await fused.forward([[token]]);
+          const expected = await cached.step([[token]]);
+          const actual = await fused.step([[token]]);
           assertClose(actual.logits, expected.logits, TOLERANCE, `logits after ${token}`);
         }
       } finally {
-        await fused.dispose();
+        fused.reset();
+        await fusedDecoder.dispose();
       }
     });
   });
@@ -128,12 +133,13 @@ describe("ONNX graph on onnxruntime-web equals Hugging Face transformers (tiny-g
       decode: { inputIds: number[][]; logits: TensorJson }[];
     }>("llama/tiny-gqa/expected.json");
     const decoder = await OnnxDecoder.create(config, model.weights, wasm);
+    const cached = new CachedDecoding(decoder);
     try {
-      const prefill = await decoder.forward(expected.prefill.inputIds);
+      const prefill = await cached.step(expected.prefill.inputIds);
       assertClose(prefill.logits, tensorFromJson(expected.prefill.logits), TOLERANCE, "logits");
       assertClose(prefill.attentions[1], tensorFromJson(expected.prefill.attentions[1]), TOLERANCE, "attention 1");
       for (const step of expected.decode) {
-        const result = await decoder.forward(step.inputIds);
+        const result = await cached.step(step.inputIds);
         assertClose(result.logits, tensorFromJson(step.logits), TOLERANCE, "decode logits");
       }
       const last = sliceAxis(tensorFromJson(expected.decode[1].logits), 1, 0, 1);
@@ -146,13 +152,14 @@ describe("ONNX graph on onnxruntime-web equals Hugging Face transformers (tiny-g
   it("bad input is refused before the runtime, and the cache is left as it was", async () => {
     const config = configWith(2);
     const decoder = await OnnxDecoder.create(config, randomDecoderWeights(config, 1), wasm);
+    const cached = new CachedDecoding(decoder, { inRuntime: true });
     try {
-      await decoder.forward([prompt]);
-      await assert.rejects(decoder.forward([[60]]), /token id 60 at \[0\]\[0\] is outside the vocabulary \(0 to 59\)/);
-      await assert.rejects(decoder.forward([new Array(60).fill(1)]), /71 tokens long \(11 cached \+ 60 new\)/);
-      await assert.rejects(decoder.forward([[1], [2]]), /attention mask of the cached tokens|past key of layer 0/);
-      assert.equal(decoder.length, prompt.length);
-      const step = await decoder.forward([[1]]);
+      await cached.step([prompt]);
+      await assert.rejects(cached.step([[60]]), /token id 60 at \[0\]\[0\] is outside the vocabulary \(0 to 59\)/);
+      await assert.rejects(cached.step([new Array(60).fill(1)]), /71 tokens long \(11 cached \+ 60 new\)/);
+      await assert.rejects(cached.step([[1], [2]]), /attention mask of the cached tokens|past key of layer 0/);
+      assert.equal(cached.length, prompt.length);
+      const step = await cached.step([[1]]);
       assert.equal(step.keyMask[0].length, prompt.length + 1);
     } finally {
       await decoder.dispose();

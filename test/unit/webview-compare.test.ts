@@ -191,7 +191,7 @@ describe("compare: the bundled MHA and GQA models on the same tokens", function 
 
   it("the ONNX runs' |A - B| and summary equal a float64 recomputation from the TypeScript forward", async () => {
     decoders = [await OnnxDecoder.create(mha.config, mha.model.weights, { choice: "wasm" }), await OnnxDecoder.create(gqa.config, gqa.model.weights, { choice: "wasm" })];
-    const [stepA, stepB] = [await decoders[0].forward([ids], { fetchPresent: true }), await decoders[1].forward([ids], { fetchPresent: true })];
+    const [stepA, stepB] = [await decoders[0].compute([ids], { fetchPresent: true }), await decoders[1].compute([ids], { fetchPresent: true })];
     const mapsA = attentionMapsFromLayers(stepA.attentions, mha.config.numKeyValueHeads);
     const mapsB = attentionMapsFromLayers(stepB.attentions, gqa.config.numKeyValueHeads);
     const summaries = layerSummaries(mapsA, mapsB);

@@ -106,7 +106,7 @@ async function referenceRun(ids: number[]): Promise<{ firstHeadRows: number[][];
   const file = readSafetensors(new Uint8Array(readFileSync(join(MODEL_DIRECTORY, "model.safetensors"))));
   const decoder = await OnnxDecoder.create(config, decoderWeightsFromTensors(config, file.tensors), { choice: "wasm" });
   try {
-    const step = await decoder.forward([ids]);
+    const step = await decoder.compute([ids]);
     const layer = step.attentions[0]; // (1, nh, T, T)
     const tokens = ids.length;
     const scores = new PreviousTokenScores(config.numAttentionHeads, tokens);
