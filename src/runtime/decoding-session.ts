@@ -14,11 +14,12 @@
  * difference of the last logits and of the attention rows. For a correct cache that difference is
  * float32 rounding, about 1e-6.
  *
- * The session keeps its cache as library Tensors on the CPU and passes it to
- * `OnnxDecoder.compute` at every step; the decoder's own cache is never touched, so the panel's other
- * runs can share the decoder. Stepping back cuts the cache to its earlier length: the slots that stay
- * are the very bits they were (a step's present is the past concatenated with the new slots), so
- * back then forward repeats the same step bit for bit, with no recompute drift.
+ * The decoder is stateless (`compute(ids, { past })`), so the panel's other runs can share it. The
+ * session keeps its cache twice: in the runtime (runtime-key-values.ts; on the GPU under WebGPU),
+ * fed to the next step as it is, and as library Tensors on the CPU, for the cache view and for
+ * stepping back. Stepping back cuts the CPU cache to its earlier length and drops the runtime's:
+ * the slots that stay are the very bits they were (a step's present is the past concatenated with
+ * the new slots), so back then forward repeats the same step bit for bit, with no recompute drift.
  *
  * Calls are serialised: a `step` asked for while another runs waits for it. Every runtime call goes
  * through the runtime's page-wide queue (ModelRuntime.run).
@@ -33,6 +34,7 @@ import { Tensor } from "../attention/tensor";
 import type { DecoderConfig } from "../model/config";
 import { checkSamplingSettings, chooseToken, type SamplingSettings, type TokenChoice } from "../model/sampling";
 import type { OnnxDecoder } from "./onnx-decoder";
+import type { RuntimeKeyValues } from "./runtime-key-values";
 
 /** Thrown by `step` when the cache already holds as many slots as the model's context; nothing ran. */
 export class ContextFullError extends Error {
@@ -115,6 +117,8 @@ export class DecodingSession {
   private readonly history: DecodingStep[] = [];
   /** Per layer, the current cache as fed to the graph: (1, nkv, S, hs). */
   private keyValues: KeyValue[] = [];
+  /** The same cache kept in the runtime, fed to the next step with no copy; undefined after stepping back. */
+  private kept: RuntimeKeyValues | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
   private samplingSettings: SamplingSettings;
@@ -242,6 +246,13 @@ export class DecodingSession {
     await this.queue.catch(() => undefined);
     this.history.length = 0;
     this.keyValues = [];
+    this.replaceKept(undefined);
+  }
+
+  /** Keeps `present` as the runtime's copy of the cache, freeing the one before. */
+  private replaceKept(present: RuntimeKeyValues | undefined): void {
+    if (present !== this.kept) this.kept?.dispose();
+    this.kept = present;
   }
 
   private serially<T>(task: () => Promise<T>): Promise<T> {
@@ -255,9 +266,10 @@ export class DecodingSession {
 
   private async prefill(): Promise<void> {
     const started = performance.now();
-    const result = await this.decoder.compute([this.promptIds], { fetchPresent: true, logits: "last" });
+    const result = await this.decoder.compute([this.promptIds], { fetchPresent: true, keepPresent: true, logits: "last" });
     const milliseconds = performance.now() - started;
     this.keyValues = result.presentKeyValues;
+    this.replaceKept(result.present);
     const length = this.promptIds.length;
     this.history.push({
       index: 0,
@@ -285,15 +297,23 @@ export class DecodingSession {
     const started = performance.now();
     const choice = chooseToken(this.current.logits, this.samplingSettings, index, this.candidateCount);
     const result = await this.decoder.compute([[choice.id]], {
-      past: { keyValues: this.keyValues, keyMask: [Array.from({ length: past }, () => 1)] },
+      past: this.kept ?? { keyValues: this.keyValues, keyMask: [Array.from({ length: past }, () => 1)] },
       fetchPresent: true,
+      keepPresent: true,
     });
     const milliseconds = performance.now() - started;
     const attentions = result.attentions.map((weights) => lastQueryRow(weights)); // per layer (nh, S)
     const logits = lastLogits(result.logits); // (V)
-    const check = this.verify ? await this.recomputeCheck([...this.tokenIds, choice.id], logits, attentions) : undefined;
-    if (this.disposed) throw new DecodingSessionError("this decoding was closed while a step ran; nothing was kept");
+    let check: RecomputeCheck | undefined;
+    try {
+      check = this.verify ? await this.recomputeCheck([...this.tokenIds, choice.id], logits, attentions) : undefined;
+      if (this.disposed) throw new DecodingSessionError("this decoding was closed while a step ran; nothing was kept");
+    } catch (error) {
+      result.present?.dispose();
+      throw error;
+    }
     this.keyValues = result.presentKeyValues; // (1, nkv, S, hs) per layer: only now, so a failed step leaves the session as it was
+    this.replaceKept(result.present);
     const step: DecodingStep = {
       index,
       inputIds: [choice.id],
@@ -338,6 +358,7 @@ export class DecodingSession {
 
   /** Cuts every layer's keys and values to their first `length` slots: (1, nkv, S, hs) -> (1, nkv, length, hs). */
   private truncateCache(length: number): void {
+    if (this.kept && this.kept.length !== length) this.replaceKept(undefined); // the next step feeds the cut CPU cache
     this.keyValues = this.keyValues.map(({ key, value }) => ({
       key: sliceAxis(key, 2, 0, length),
       value: sliceAxis(value, 2, 0, length),

@@ -156,7 +156,8 @@ export class LayeredDecoder {
         let runtime = byKey.get(key);
         if (!runtime) {
           const graph = buildLayerGraph(config, window, weights.layers[layer], { attention: variant, weights: resident ? "initializers" : "inputs", halfWeightInputs });
-          runtime = await ModelRuntime.create(graph.bytes, settings);
+          // Present keys and values stay on the GPU under WebGPU: a cache kept in the runtime (keepPresent) never leaves it.
+          runtime = await ModelRuntime.create(graph.bytes, settings, { gpuOutputs: [GraphNames.presentKey(0), GraphNames.presentValue(0)] });
           created.push(runtime);
           byKey.set(key, runtime);
         }

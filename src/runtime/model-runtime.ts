@@ -235,6 +235,15 @@ export interface RuntimeSettings {
   onBeforeRun?: (backend: Backend) => void | Promise<void>;
 }
 
+export interface ModelRuntimeOptions {
+  /**
+   * Outputs that stay on the GPU under WebGPU (onnxruntime's `preferredOutputLocation`
+   * "gpu-buffer"): the present keys and values, fed back as the next run's past without a round
+   * trip through the CPU. `getData()` downloads one when it is read. On wasm they are CPU tensors.
+   */
+  gpuOutputs?: readonly string[];
+}
+
 /** Output tensors by name. */
 export type TensorRecord = Record<string, ort.Tensor>;
 
@@ -282,10 +291,24 @@ function onEngine<T>(work: () => Promise<T>): Promise<T> {
   return result;
 }
 
-async function createSession(model: Uint8Array, backend: Backend): Promise<ort.InferenceSession> {
+async function createSession(model: Uint8Array, backend: Backend, gpuOutputs: readonly string[] = []): Promise<ort.InferenceSession> {
   // logSeverityLevel 3 (errors only): keeps "some nodes were not assigned to the preferred
   // execution provider" (shape ops placed on the CPU, by design) out of the console.
-  return ort.InferenceSession.create(model, { executionProviders: [backend], logSeverityLevel: 3 });
+  const preferredOutputLocation =
+    backend === "webgpu" && gpuOutputs.length > 0 ? Object.fromEntries(gpuOutputs.map((name) => [name, "gpu-buffer" as const])) : undefined;
+  return ort.InferenceSession.create(model, { executionProviders: [backend], logSeverityLevel: 3, ...(preferredOutputLocation ? { preferredOutputLocation } : {}) });
+}
+
+/**
+ * Feeds for a wasm run: a tensor on the GPU (an output kept there by a WebGPU session, before this
+ * runtime fell back to wasm) is downloaded first; wasm reads only CPU tensors.
+ */
+async function onTheCpu(feeds: TensorRecord): Promise<TensorRecord> {
+  const moved: TensorRecord = {};
+  for (const [name, tensor] of Object.entries(feeds)) {
+    moved[name] = tensor.location === "cpu" ? tensor : new ort.Tensor(tensor.type as "float32", (await tensor.getData()) as Float32Array, tensor.dims);
+  }
+  return moved;
 }
 
 function describeModel(model: Uint8Array): string {
@@ -331,7 +354,7 @@ export class ModelRuntime {
    * Loads `model` (the bytes of an .onnx file) on the first backend of `backendOrder` that can
    * create a session for it. Throws `ModelRuntimeError` when none can, with each backend's error.
    */
-  static async create(model: Uint8Array, settings: RuntimeSettings): Promise<ModelRuntime> {
+  static async create(model: Uint8Array, settings: RuntimeSettings, options: ModelRuntimeOptions = {}): Promise<ModelRuntime> {
     checkSettings(settings);
     const log = settings.log ?? (() => {});
     if (!(model instanceof Uint8Array) || model.byteLength === 0) {
@@ -356,7 +379,7 @@ export class ModelRuntime {
     for (const backend of plan.order) {
       const started = Date.now();
       try {
-        const session = await onEngine(() => createSession(model, backend));
+        const session = await onEngine(() => createSession(model, backend, options.gpuOutputs));
         log(`created the session on ${backend} in ${Date.now() - started} ms`);
         const reasons = [plan.reason, ...failures.map((failure) => `creating the session on ${failure}`)];
         const fallbackReason = reasons.filter((reason) => reason !== undefined).join("; ") || undefined;
@@ -448,7 +471,8 @@ export class ModelRuntime {
     const session = this.session;
     if (!session) throw this.brokenReason ? new ModelRuntimeError(this.brokenReason) : this.disposedError("run");
     await this.settings.onBeforeRun?.(this.currentBackend);
-    const outputs = outputNames ? await session.run(feeds, [...outputNames]) : await session.run(feeds);
+    const fed = this.currentBackend === "wasm" ? await onTheCpu(feeds) : feeds;
+    const outputs = outputNames ? await session.run(fed, [...outputNames]) : await session.run(fed);
     return outputs as TensorRecord;
   }
 

@@ -101,7 +101,9 @@ export class OnnxDecoder {
     runtimeSettings: RuntimeSettings,
     graphOptions: DecoderGraphOptions = {},
   ): Promise<OnnxDecoder> {
-    const runtime = await ModelRuntime.create(encodeDecoderGraph(config, weights, graphOptions), runtimeSettings);
+    const layers = Array.from({ length: config.numHiddenLayers }, (_, layer) => layer);
+    const gpuOutputs = layers.flatMap((layer) => [GraphNames.presentKey(layer), GraphNames.presentValue(layer)]); // on the GPU under WebGPU
+    const runtime = await ModelRuntime.create(encodeDecoderGraph(config, weights, graphOptions), runtimeSettings, { gpuOutputs });
     return new OnnxDecoder(config, runtime, runtime.outputNames.includes(GraphNames.attentions(0)));
   }
 

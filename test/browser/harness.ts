@@ -25,7 +25,7 @@ import { join, resolve } from "node:path";
 import * as esbuild from "esbuild";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 
-import type { AttentionLensHarness, PageRunResult, PageRunSettings, PageTensor } from "./page/page";
+import type { AttentionLensHarness, PageDecodeRequest, PageDecodeResult, PageRunResult, PageRunSettings, PageTensor } from "./page/page";
 import type { WebGpuProbe } from "../../src/runtime/model-runtime";
 import { CHROMIUM_PATH, chromiumFlags } from "../../scripts/chromium.mjs";
 import { startStaticServer } from "./static-server";
@@ -62,6 +62,8 @@ export interface BrowserHarness {
   problems: string[];
   /** Calls `window.attentionLensHarness.probeWebGpu` in the page. */
   probeWebGpu(): Promise<WebGpuProbe>;
+  /** Calls `window.attentionLensHarness.runDecoderSteps` in the page. */
+  runDecoderSteps(request: PageDecodeRequest): Promise<PageDecodeResult>;
   /** Calls `window.attentionLensHarness.runModel` in the page. */
   runModel(modelUrl: string, feeds: Record<string, PageTensor>, settings: PageRunSettings): Promise<PageRunResult>;
   close(): Promise<void>;
@@ -169,6 +171,9 @@ export async function startBrowserHarness(options: BrowserHarnessOptions): Promi
       },
       probeWebGpu() {
         return page.evaluate(() => (window.attentionLensHarness as AttentionLensHarness).probeWebGpu());
+      },
+      runDecoderSteps(request) {
+        return page.evaluate((request) => (window.attentionLensHarness as AttentionLensHarness).runDecoderSteps(request), request);
       },
       runModel(modelUrl, feeds, settings) {
         return page.evaluate(

@@ -9,6 +9,10 @@
 
 import * as ort from "onnxruntime-web";
 
+import { parseModelConfig } from "../../../src/model/config";
+import { readWeightTensors } from "../../../src/model/safetensors";
+import { decoderWeightsFromTensors } from "../../../src/model/weights";
+import { LayeredDecoder } from "../../../src/runtime/layered-decoder";
 import { ModelRuntime, probeWebGpu, type Backend, type BackendChoice, type WebGpuProbe } from "../../../src/runtime/model-runtime";
 
 /** An input tensor as a test sends it. int64 values must be safe integers; float16 values are bit patterns. */
@@ -57,9 +61,33 @@ export interface PageRunResult {
   log: string[];
 }
 
+/** Cached decoding with the layer-by-layer decoder, its cache kept in the runtime between steps. */
+export interface PageDecodeRequest {
+  /** A config.json's contents. */
+  configJson: unknown;
+  /** Where the page fetches model.safetensors (serveBytes). */
+  weightsUrl: string;
+  prompt: number[];
+  /** The tokens fed one per step after the prompt. */
+  steps: number[];
+  settings: PageRunSettings;
+  /** Makes the n-th run on WebGPU (counting every layer's and the head's, from 1) throw: the runtime moves to wasm mid-decoding. */
+  failWebGpuRun?: number;
+}
+
+export interface PageDecodeResult {
+  backend: Backend;
+  fallbackReason?: string;
+  /** The last position's logits of the prefill, then of each step. */
+  logits: number[][];
+  /** Where each call's kept present keys of layer 0 lie ("gpu-buffer" on WebGPU, "cpu" on wasm). */
+  presentLocations: string[];
+}
+
 export interface AttentionLensHarness {
   probeWebGpu(): Promise<WebGpuProbe>;
   runModel(modelUrl: string, feeds: Record<string, PageTensor>, settings: PageRunSettings): Promise<PageRunResult>;
+  runDecoderSteps(request: PageDecodeRequest): Promise<PageDecodeResult>;
 }
 
 declare global {
@@ -157,4 +185,37 @@ async function runModel(
   }
 }
 
-window.attentionLensHarness = { probeWebGpu: () => probeWebGpu(), runModel };
+async function runDecoderSteps(request: PageDecodeRequest): Promise<PageDecodeResult> {
+  const response = await fetch(request.weightsUrl);
+  if (!response.ok) throw new Error(`fetching ${request.weightsUrl} failed: HTTP ${response.status}; serve it with serveBytes first`);
+  const config = parseModelConfig(request.configJson);
+  const weights = decoderWeightsFromTensors(config, readWeightTensors(new Uint8Array(await response.arrayBuffer())).tensors);
+  let webGpuRuns = 0;
+  const decoder = await LayeredDecoder.create(config, weights, {
+    choice: request.settings.choice,
+    allowFallbackAdapter: request.settings.allowFallbackAdapter,
+    wasmPaths: WASM_PATHS,
+    log: (message) => console.log(`[layered-decoder] ${message}`),
+    onBeforeRun: (backend) => {
+      if (backend === "webgpu" && ++webGpuRuns === request.failWebGpuRun) throw new Error(`injected failure: WebGPU run ${webGpuRuns} throws (failWebGpuRun)`);
+    },
+  });
+  try {
+    let result = await decoder.compute([request.prompt], { logits: "last", keepPresent: true });
+    const logits = [Array.from(result.logits.data)];
+    const presentLocations = [String(result.present?.layer(0).key.location)];
+    for (const token of request.steps) {
+      const past = result.present;
+      result = await decoder.compute([[token]], { past, logits: "last", keepPresent: true });
+      past?.dispose();
+      logits.push(Array.from(result.logits.data));
+      presentLocations.push(String(result.present?.layer(0).key.location));
+    }
+    result.present?.dispose();
+    return { backend: decoder.backend, ...(decoder.fallbackReason !== undefined ? { fallbackReason: decoder.fallbackReason } : {}), logits, presentLocations };
+  } finally {
+    await decoder.dispose();
+  }
+}
+
+window.attentionLensHarness = { probeWebGpu: () => probeWebGpu(), runModel, runDecoderSteps };
