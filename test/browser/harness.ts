@@ -26,7 +26,7 @@ import * as esbuild from "esbuild";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 
 import type { AttentionLensHarness, PageDecodeRequest, PageDecodeResult, PageRunResult, PageRunSettings, PageTensor } from "./page/page";
-import type { WebGpuProbe } from "../../src/runtime/model-runtime";
+import type { WebGpuProbe } from "../../src/runtime/webgpu-probe";
 import { CHROMIUM_PATH, chromiumFlags } from "../../scripts/chromium.mjs";
 import { startStaticServer } from "./static-server";
 

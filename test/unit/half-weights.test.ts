@@ -18,7 +18,7 @@ import { buildLayerGraph } from "../../src/model/onnx/layer-graph";
 import { readSafetensors, readWeightTensors, writeSafetensors } from "../../src/model/safetensors";
 import { decoderWeightsFromTensors, decoderWeightsToTensors, heldBytesOfCheckpoint, randomDecoderWeights } from "../../src/model/weights";
 import { halfWeightInputsFor, LayeredDecoder } from "../../src/runtime/layered-decoder";
-import type { WebGpuProbe } from "../../src/runtime/model-runtime";
+import type { WebGpuProbe } from "../../src/runtime/webgpu-probe";
 import { float32WeightBytes, heldWeightBytes } from "../../src/runtime/weight-placement";
 import { loadFamilyFixture, maxDifferenceOnRows } from "./helpers/family-fixtures";
 import { FIXTURES } from "./helpers/fixtures";

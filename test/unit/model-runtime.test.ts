@@ -7,14 +7,11 @@ import {
   backendOrder,
   ModelRuntime,
   ModelRuntimeError,
-  probeWebGpu,
   type Backend,
   type BackendChoice,
   type RuntimeSettings,
-  type WebGpuAdapterLike,
-  type WebGpuLike,
-  type WebGpuProbe,
 } from "../../src/runtime/model-runtime";
+import { probeWebGpu, type WebGpuAdapterLike, type WebGpuLike, type WebGpuProbe } from "../../src/runtime/webgpu-probe";
 import { FIXTURES, readFixture, type TensorJson } from "./helpers/fixtures";
 
 /** The onnxruntime-web files, as a local folder prefix (in Node it would also find them itself). */

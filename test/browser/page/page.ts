@@ -13,7 +13,8 @@ import { parseModelConfig } from "../../../src/model/config";
 import { readWeightTensors } from "../../../src/model/safetensors";
 import { decoderWeightsFromTensors } from "../../../src/model/weights";
 import { LayeredDecoder } from "../../../src/runtime/layered-decoder";
-import { ModelRuntime, probeWebGpu, type Backend, type BackendChoice, type WebGpuProbe } from "../../../src/runtime/model-runtime";
+import { ModelRuntime, type Backend, type BackendChoice } from "../../../src/runtime/model-runtime";
+import { probeWebGpu, type WebGpuProbe } from "../../../src/runtime/webgpu-probe";
 
 /** An input tensor as a test sends it. int64 values must be safe integers; float16 values are bit patterns. */
 export interface PageTensor {
