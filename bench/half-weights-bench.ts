@@ -17,7 +17,8 @@ import { execFileSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join, resolve } from "node:path";
-import { readSafetensors, writeSafetensors } from "../src/model/safetensors";
+import { readSafetensors } from "../src/model/safetensors";
+import { writeSafetensors } from "../src/model/safetensors-writer";
 
 const ROOT = resolve(__dirname, "..");
 const MODELS = join(ROOT, "bench", ".models");

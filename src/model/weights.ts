@@ -290,7 +290,7 @@ function storeAlikeAcrossLayers(layers: DecoderLayerWeights[]): void {
   }
 }
 
-/** The inverse: checkpoint names to tensors, ready for `writeSafetensors` (GPT-2's matrices fused and transposed back). */
+/** The inverse: checkpoint names to tensors, ready for `writeSafetensors` (safetensors-writer.ts) (GPT-2's matrices fused and transposed back). */
 export function decoderWeightsToTensors(config: DecoderConfig, weights: DecoderWeights): Map<string, Tensor> {
   const tensors = new Map<string, Tensor>();
   for (const entry of checkpointTensorLayout(config)) {

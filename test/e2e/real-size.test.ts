@@ -19,7 +19,7 @@ import type { FrameLocator } from "playwright-core";
 import { Tensor } from "../../src/attention/tensor";
 import { tokensOfText } from "../../src/extension/selection-tokens";
 import { parseModelConfig } from "../../src/model/config";
-import { writeSafetensors } from "../../src/model/safetensors";
+import { writeSafetensors } from "../../src/model/safetensors-writer";
 import { TextTokenizer } from "../../src/model/tokenizer";
 import { checkpointTensorLayout } from "../../src/model/weight-names";
 import { closeInstalledWorkbench, reportFailure, sampleSelection, startInstalledWorkbench, until, type InstalledWorkbench } from "./steps";

@@ -19,7 +19,8 @@ import { join } from "node:path";
 import { Tensor } from "../../src/attention/tensor";
 import { parseModelConfig } from "../../src/model/config";
 import { DecoderModel } from "../../src/model/decoder-model";
-import { readSafetensors, writeSafetensors } from "../../src/model/safetensors";
+import { readSafetensors } from "../../src/model/safetensors";
+import { writeSafetensors } from "../../src/model/safetensors-writer";
 import { TextTokenizer } from "../../src/model/tokenizer";
 import { assertClose, FIXTURES, readFixture, tensorFromJson, type TensorJson } from "./helpers/fixtures";
 

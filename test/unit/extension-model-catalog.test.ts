@@ -16,7 +16,7 @@ import {
   toModelDescriptor,
 } from "../../src/extension/model-catalog";
 import { parseModelConfig } from "../../src/model/config";
-import { writeSafetensors } from "../../src/model/safetensors";
+import { writeSafetensors } from "../../src/model/safetensors-writer";
 import { TextTokenizer } from "../../src/model/tokenizer";
 import { decoderWeightsToTensors, parameterCount, randomDecoderWeights } from "../../src/model/weights";
 

@@ -12,7 +12,8 @@ import { join } from "node:path";
 
 import { localResourceRootsOf, ModelCatalog, ModelCatalogError, toModelDescriptor, type CatalogModel, type ModelScan } from "../../src/extension/model-catalog";
 import { parseModelConfig } from "../../src/model/config";
-import { readSafetensors, writeSafetensors } from "../../src/model/safetensors";
+import { readSafetensors } from "../../src/model/safetensors";
+import { writeSafetensors } from "../../src/model/safetensors-writer";
 import { TextTokenizer } from "../../src/model/tokenizer";
 import { expectedWeightShapes } from "../../src/model/weights";
 import {

@@ -6,7 +6,8 @@ import { sliceAxis } from "../../src/attention/tensor-operations";
 import { Tensor } from "../../src/attention/tensor";
 import { parseModelConfig, toHuggingFaceConfig, type DecoderConfig } from "../../src/model/config";
 import { DecoderModel } from "../../src/model/decoder-model";
-import { readSafetensors, writeSafetensors } from "../../src/model/safetensors";
+import { readSafetensors } from "../../src/model/safetensors";
+import { writeSafetensors } from "../../src/model/safetensors-writer";
 import { decoderWeightsToTensors, randomDecoderWeights } from "../../src/model/weights";
 import { assertClose, FIXTURES, readFixture, tensorFromJson, type TensorJson } from "./helpers/fixtures";
 

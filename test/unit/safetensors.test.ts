@@ -12,7 +12,8 @@ import {
   float32ToBfloat16Bits,
   float32ToFloat16Bits,
 } from "../../src/model/float16";
-import { readSafetensors, SafetensorsError, writeSafetensors, type SafetensorsDtype } from "../../src/model/safetensors";
+import { readSafetensors, SafetensorsError, type SafetensorsDtype } from "../../src/model/safetensors";
+import { writeSafetensors } from "../../src/model/safetensors-writer";
 import { Tensor, type NestedArray } from "../../src/attention/tensor";
 import { FIXTURES, readFixture } from "./helpers/fixtures";
 

@@ -11,7 +11,8 @@ import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 
 import { parseModelConfig } from "../../../src/model/config";
-import { writeSafetensors, type SafetensorsDtype } from "../../../src/model/safetensors";
+import { type SafetensorsDtype } from "../../../src/model/safetensors";
+import { writeSafetensors } from "../../../src/model/safetensors-writer";
 import { decoderWeightsToTensors, randomDecoderWeights } from "../../../src/model/weights";
 import { FIXTURES } from "./fixtures";
 
