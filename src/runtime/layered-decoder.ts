@@ -68,8 +68,11 @@ export function signalWhen(stopped: () => boolean): { readonly aborted: boolean 
 export interface LayeredDecoderCall extends OnnxDecoderComputeCall {
   /** Stops the run before the next layer once `aborted` (an AbortSignal, or any such object); the run then rejects with `RunCancelledError`. */
   signal?: { readonly aborted: boolean };
-  /** Called after every layer (and once more after the head) with the layers done so far. */
-  onLayer?: (done: number, layers: number) => void;
+  /**
+   * Called after every layer (and once more after the head) with the layers done so far. A promise
+   * it returns is awaited before the next layer: a page can paint what the layer gave.
+   */
+  onLayer?: (done: number, layers: number) => unknown;
   /** Receives each layer's attention maps (B, nh, T, S) as they come, instead of `attentions`. */
   onAttention?: (layer: number, weights: Tensor) => void;
   /**
@@ -290,13 +293,13 @@ export class LayeredDecoder {
           else attentions.push(map);
         } else weights?.dispose();
         completed = layer + 1;
-        call.onLayer?.(completed, layers);
+        await call.onLayer?.(completed, layers);
       }
       if (call.signal?.aborted) throw cancelled();
       const logits = await this.head.logits(hidden, call.logits ?? "all");
       const nextToken = call.nextToken ? await this.head.nextTokenLosses(hidden, inputIds, call.nextToken.top ?? 5) : undefined;
       const finalHidden = call.keepFinalHidden ? await toTensor(hidden, "copy") : undefined;
-      call.onLayer?.(layers, layers);
+      await call.onLayer?.(layers, layers);
       const milliseconds = performance.now() - started;
       return {
         step: {

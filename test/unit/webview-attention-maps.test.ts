@@ -4,6 +4,8 @@
  */
 
 import assert from "node:assert/strict";
+import { meanOverHeads } from "../../webview/attention/layer-preview.svelte";
+import { Tensor } from "../../src/attention/tensor";
 
 import {
   AttentionMapsBuilder,
@@ -123,5 +125,13 @@ describe("webview attention maps", () => {
     assert.throws(() => attentionMapsFromLayers([{ shape: [2, 2, 2, 2], data: new Float32Array(16) }], 1), /layer 0 has shape/);
     assert.throws(() => attentionMapsFromLayers([{ shape: [1, 2, 2, 2], data: new Float32Array(7) }], 1), /holds 7 numbers, not 8/);
     assert.throws(() => attentionMapsFromLayers([layer], 3), /2 query heads cannot share 3 key\/value heads/);
+  });
+});
+
+describe("the layers filling in while a run goes on", () => {
+  it("the preview's map is the mean over the heads, cell by cell", () => {
+    // (1, 2 heads, 2 queries, 2 keys): head 0 and head 1, worked by hand.
+    const weights = new Tensor(Float32Array.from([1, 0, 0.5, 0.5, 0, 1, 0.25, 0.75]), [1, 2, 2, 2]);
+    assert.deepEqual(Array.from(meanOverHeads(weights)), [0.5, 0.5, 0.375, 0.625]);
   });
 });

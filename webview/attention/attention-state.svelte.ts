@@ -25,6 +25,7 @@ import { DecoderCache, nextFrame, type ProgressReporter } from "../runtime/model
 import { AttentionMapsBuilder, withExactLayer, headMap, meanOfHeads, queryRow, type AttentionMaps } from "./attention-maps";
 import { PreviousTokenScores, type FirstHead } from "./first-head";
 import { LinesState } from "./lines-state.svelte";
+import { LayerPreview } from "./layer-preview.svelte";
 import { parseAttentionWeighting, RunWeightings, weightingTitle } from "./attention-weighting";
 import { DEFAULT_HEAD_METRIC_VIEW, parseHeadMetricView, type HeadMetricView } from "../components/head-metric-order";
 
@@ -87,6 +88,8 @@ const PROGRESS_INTERVAL_MS = 150;
 export class AttentionState {
   /** What the current request is doing; null when idle. */
   status = $state.raw<RunStatus | null>(null);
+  /** The latest finished layer while a run goes on (layer-preview.svelte.ts). */
+  readonly preview = new LayerPreview();
   /** The current request's failure, for the error banner. */
   error = $state.raw<string | null>(null);
   /** The last finished run (kept on screen while a newer one loads). */
@@ -232,6 +235,7 @@ export class AttentionState {
         if (!this.context.isCurrent(requestId)) return { step: undefined, maps: undefined, firstHead: undefined, milliseconds: 0 };
         const running = `Running ${model.id} on ${tokens.length} tokens (${decoder.backend})`;
         report("running", running);
+        this.preview.start(requestId);
         await nextFrame();
         const started = performance.now();
         // Each layer's maps are kept at the precision the host chose for the memory budget as they come.
@@ -248,12 +252,17 @@ export class AttentionState {
           onAttention: (layer, weights) => {
             previousToken.add(layer, weights.data);
             layerMaps.add(layer, weights);
+            this.preview.observe(layer, weights);
           },
           onValues: (layer, layerValues) => {
             if (layer === values.length) values.push(layerValues.data);
           },
           signal: signalWhen(() => !this.context.isCurrent(requestId)),
-          onLayer: (done, layers) => report("running", `${running}: layer ${Math.min(done + 1, layers)} of ${layers}`),
+          onLayer: (done, layers) => {
+            report("running", `${running}: layer ${Math.min(done + 1, layers)} of ${layers}`);
+            // The maps fill in: the layer just done on screen, while the next ones run.
+            return done < layers ? this.preview.layerDone(layers) : undefined;
+          },
         });
         let kept = layerMaps.finish();
         const firstHead = previousToken.choose();
@@ -295,6 +304,7 @@ export class AttentionState {
         weightings,
       };
       this.showResult(result);
+      this.preview.clear(requestId);
       report("done", `${model.id} ran on ${result.backend} in ${milliseconds.toFixed(0)} ms`);
       this.status = null;
       // The maps are on screen; now how well the model knows the text (about a third of the prefill's time again).
@@ -319,6 +329,8 @@ export class AttentionState {
     } catch (error) {
       if (!this.context.isCurrent(requestId)) return;
       this.fail(requestId, messageOf(error));
+    } finally {
+      this.preview.clear(requestId);
     }
   }
 
