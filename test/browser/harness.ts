@@ -41,6 +41,18 @@ export function chromiumIsInstalled(): boolean {
   return existsSync(CHROMIUM_PATH);
 }
 
+/**
+ * For a browser suite's `before` hook: skips the suite when Chromium is not installed, or fails it
+ * under CI (which installs Chromium, so its absence is an error there).
+ */
+export function requireChromium(context: Mocha.Context): void {
+  if (chromiumIsInstalled()) return;
+  const message = `no Chromium at ${CHROMIUM_PATH}: install it with "apt-get update && apt-get install -y chromium" (.ci/run does this) or set CHROMIUM_PATH`;
+  if (process.env.CI) throw new Error(`the browser tests need Chromium, and CI is set: ${message}`);
+  console.log(`    skipping the browser tests: ${message}`);
+  context.skip();
+}
+
 export interface BrowserHarnessOptions {
   /** Launch with WebGPU on SwiftShader (true) or with the GPU off (false). */
   webgpu: boolean;

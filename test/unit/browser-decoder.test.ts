@@ -12,7 +12,7 @@ import { prepareGraphStep, type FeedTensor } from "../../src/model/onnx/graph-in
 import { encodeDecoderGraph, GraphNames } from "../../src/model/onnx/decoder-graph";
 import { randomDecoderWeights } from "../../src/model/weights";
 import { ModelRuntime } from "../../src/runtime/model-runtime";
-import { CHROMIUM_PATH, chromiumIsInstalled, startBrowserHarness, type BrowserHarness } from "../browser/harness";
+import { requireChromium, startBrowserHarness, type BrowserHarness } from "../browser/harness";
 import type { PageOutput, PageTensor } from "../browser/page/page";
 
 const config = parseModelConfig({
@@ -95,12 +95,7 @@ describe("the decoder graph in Chromium matches Node (prefill and cached step)",
   let nodeStep: Record<string, PageOutput>;
 
   before(async function () {
-    if (!chromiumIsInstalled()) {
-      const message = `no Chromium at ${CHROMIUM_PATH}: install it with "apt-get update && apt-get install -y chromium"`;
-      if (process.env.CI) throw new Error(`the browser tests need Chromium, and CI is set: ${message}`);
-      console.log(`    skipping the browser tests: ${message}`);
-      this.skip();
-    }
+    requireChromium(this);
     nodePrefill = await runInNode(toPageFeeds(prefill.feeds));
     nodeStep = await runInNode(decodeFeeds(nodePrefill));
   });

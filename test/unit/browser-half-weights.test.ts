@@ -13,7 +13,7 @@ import { GraphNames } from "../../src/model/onnx/graph-names";
 import { buildLayerGraph, LayerGraphNames } from "../../src/model/onnx/layer-graph";
 import { halfWeightInputsFor } from "../../src/runtime/layered-decoder";
 import { ModelRuntime } from "../../src/runtime/model-runtime";
-import { CHROMIUM_PATH, chromiumIsInstalled, startBrowserHarness, type BrowserHarness } from "../browser/harness";
+import { requireChromium, startBrowserHarness, type BrowserHarness } from "../browser/harness";
 import type { PageOutput, PageTensor } from "../browser/page/page";
 import { loadFamilyFixture } from "./helpers/family-fixtures";
 import { randomTensor } from "./helpers/fixtures";
@@ -65,12 +65,7 @@ describe("a layer graph with float16 weight inputs in Chromium matches Node", fu
   let expected: Record<string, PageOutput>;
 
   before(async function () {
-    if (!chromiumIsInstalled()) {
-      const message = `no Chromium at ${CHROMIUM_PATH}: install it with "apt-get update && apt-get install -y chromium"`;
-      if (process.env.CI) throw new Error(`the browser tests need Chromium, and CI is set: ${message}`);
-      console.log(`    skipping the browser tests: ${message}`);
-      this.skip();
-    }
+    requireChromium(this);
     assert.ok(Object.values(feeds).some((feed) => feed.type === "float16"), "the bf16 fixture's matrices are fed as float16");
     expected = await runInNode(feeds);
   });

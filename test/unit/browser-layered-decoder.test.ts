@@ -10,7 +10,8 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { LayeredDecoder } from "../../src/runtime/layered-decoder";
-import { CHROMIUM_PATH, chromiumIsInstalled, startBrowserHarness } from "../browser/harness";
+import { requireChromium, startBrowserHarness, type BrowserHarness } from "../browser/harness";
+import type { PageDecodeResult, PageRunSettings } from "../browser/page/page";
 import { CachedDecoding } from "./helpers/cached-decoding";
 import { loadFamilyFixture } from "./helpers/family-fixtures";
 import { FIXTURES } from "./helpers/fixtures";
@@ -33,17 +34,25 @@ async function stepsInNode(): Promise<number[][]> {
   }
 }
 
+/** The fixture's prefill and steps in the page, the cache kept in the runtime; `failWebGpuRun` makes that WebGPU run throw. */
+function decodeIn(harness: BrowserHarness, settings: PageRunSettings, failWebGpuRun?: number): Promise<PageDecodeResult> {
+  const folder = join(FIXTURES, "families", FIXTURE);
+  return harness.runDecoderSteps({
+    configJson: JSON.parse(readFileSync(join(folder, "config.json"), "utf8")),
+    weightsUrl: harness.serveBytes("/models/model.safetensors", new Uint8Array(readFileSync(join(folder, "model.safetensors")))),
+    prompt: PROMPT,
+    steps: STEPS,
+    settings,
+    ...(failWebGpuRun !== undefined ? { failWebGpuRun } : {}),
+  });
+}
+
 describe("the layer-by-layer decoder's cache kept in the runtime, in Chromium", function () {
   this.timeout(300_000); // WebGPU on SwiftShader compiles its shaders on the first run
   let expected: number[][];
 
   before(async function () {
-    if (!chromiumIsInstalled()) {
-      const message = `no Chromium at ${CHROMIUM_PATH}: install it with "apt-get update && apt-get install -y chromium"`;
-      if (process.env.CI) throw new Error(`the browser tests need Chromium, and CI is set: ${message}`);
-      console.log(`    skipping the browser tests: ${message}`);
-      this.skip();
-    }
+    requireChromium(this);
     expected = await stepsInNode();
   });
 
@@ -52,15 +61,7 @@ describe("the layer-by-layer decoder's cache kept in the runtime, in Chromium", 
     it(`${label}: a prefill and three steps fed the kept cache give Node's logits; the cache stays ${webgpu ? "on the GPU" : "on the CPU"}`, async () => {
       const harness = await startBrowserHarness({ webgpu });
       try {
-        const folder = join(FIXTURES, "families", FIXTURE);
-        const weightsUrl = harness.serveBytes("/models/model.safetensors", new Uint8Array(readFileSync(join(folder, "model.safetensors"))));
-        const result = await harness.runDecoderSteps({
-          configJson: JSON.parse(readFileSync(join(folder, "config.json"), "utf8")),
-          weightsUrl,
-          prompt: PROMPT,
-          steps: STEPS,
-          settings: webgpu ? { choice: "webgpu", allowFallbackAdapter: true } : { choice: "wasm" },
-        });
+        const result = await decodeIn(harness, webgpu ? { choice: "webgpu", allowFallbackAdapter: true } : { choice: "wasm" });
         assert.equal(result.backend, webgpu ? "webgpu" : "wasm", result.fallbackReason);
         assert.deepEqual(result.presentLocations, expected.map(() => (webgpu ? "gpu-buffer" : "cpu")));
         result.logits.forEach((row, call) => {
@@ -76,16 +77,8 @@ describe("the layer-by-layer decoder's cache kept in the runtime, in Chromium", 
   it("WebGPU failing mid-decoding: the layer's runtime moves to wasm, and the cache it kept on the GPU is read back and used there", async () => {
     const harness = await startBrowserHarness({ webgpu: true });
     try {
-      const folder = join(FIXTURES, "families", FIXTURE);
-      const weightsUrl = harness.serveBytes("/models/model.safetensors", new Uint8Array(readFileSync(join(folder, "model.safetensors"))));
-      const result = await harness.runDecoderSteps({
-        configJson: JSON.parse(readFileSync(join(folder, "config.json"), "utf8")),
-        weightsUrl,
-        prompt: PROMPT,
-        steps: STEPS,
-        settings: { choice: "webgpu", allowFallbackAdapter: true },
-        failWebGpuRun: 4, // the prefill is runs 1-3 (two layer graphs and the head); 4 is the first step's layer 0
-      });
+      // The prefill is runs 1-3 (two layer graphs and the head); 4 is the first step's layer 0.
+      const result = await decodeIn(harness, { choice: "webgpu", allowFallbackAdapter: true }, 4);
       assert.equal(result.backend, "wasm", "one runtime fell back, so the decoder reports wasm");
       assert.match(result.fallbackReason ?? "", /injected failure/);
       result.logits.forEach((row, call) => {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import * as ort from "onnxruntime-web";
 
 import { ModelRuntime } from "../../src/runtime/model-runtime";
-import { CHROMIUM_PATH, chromiumIsInstalled, startBrowserHarness, type BrowserHarness } from "../browser/harness";
+import { requireChromium, startBrowserHarness, type BrowserHarness } from "../browser/harness";
 import type { PageOutput, PageRunResult, PageTensor } from "../browser/page/page";
 import { FIXTURES, readFixture, type TensorJson } from "./helpers/fixtures";
 
@@ -62,14 +62,7 @@ describe("ModelRuntime in Chromium (test/browser/harness)", function () {
   let reference: Record<string, PageOutput>;
 
   before(async function () {
-    if (!chromiumIsInstalled()) {
-      const message =
-        `no Chromium at ${CHROMIUM_PATH}: install it with "apt-get update && apt-get install -y chromium" ` +
-        "(.ci/run does this) or set CHROMIUM_PATH";
-      if (process.env.CI) throw new Error(`the browser tests need Chromium, and CI is set: ${message}`);
-      console.log(`    skipping the browser tests: ${message}`);
-      this.skip();
-    }
+    requireChromium(this);
     reference = await nodeOutputs();
   });
 
