@@ -845,28 +845,31 @@ describe("the webview in Chromium (built bundle, real GQA model)", function () {
     });
   });
 
-  it("while a run goes on, its layers fill in: the first layer's mean map is on screen before the last layer is done, and leaves with the run", async () => {
-    // Record every preview the page puts on screen, however briefly (the bundled model's layers take milliseconds).
-    await harness.page.evaluate(() => {
-      const seen: { caption: string; canvas: boolean; busy: string | null }[] = [];
-      (window as unknown as { previewsSeen: typeof seen }).previewsSeen = seen;
-      new MutationObserver(() => {
-        const preview = document.querySelector(".layer-preview");
-        const caption = preview?.querySelector(".caption")?.textContent ?? "";
-        if (preview && !seen.some((entry) => entry.caption === caption)) {
-          seen.push({ caption, canvas: preview.querySelector("canvas") !== null, busy: document.querySelector("main.lens")?.getAttribute("aria-busy") ?? null });
-        }
-      }).observe(document.body, { childList: true, subtree: true, characterData: true });
+  // A suite of its own, so that it runs after the others (mocha runs a suite's own tests before its child suites), which expect the first load.
+  describe("while a run goes on", () => {
+    it("its layers fill in: the first layer's mean map is on screen before the last layer is done, and leaves with the run", async () => {
+      // Record every preview the page puts on screen, however briefly (the bundled model's layers take milliseconds).
+      await harness.page.evaluate(() => {
+        const seen: { caption: string; canvas: boolean; busy: string | null }[] = [];
+        (window as unknown as { previewsSeen: typeof seen }).previewsSeen = seen;
+        new MutationObserver(() => {
+          const preview = document.querySelector(".layer-preview");
+          const caption = preview?.querySelector(".caption")?.textContent ?? "";
+          if (preview && !seen.some((entry) => entry.caption === caption)) {
+            seen.push({ caption, canvas: preview.querySelector("canvas") !== null, busy: document.querySelector("main.lens")?.getAttribute("aria-busy") ?? null });
+          }
+        }).observe(document.body, { childList: true, subtree: true, characterData: true });
+      });
+      const message = showAttention(descriptor(MODEL_ID, harness.origin));
+      await harness.send(message);
+      const summary = await runOf(harness, message.requestId);
+      const seen = await harness.page.evaluate(() => (window as unknown as { previewsSeen: { caption: string; canvas: boolean; busy: string | null }[] }).previewsSeen);
+      assert.ok(seen.length >= 1, "a preview was shown");
+      assert.match(seen[0].caption, new RegExp(`^Layer 1 of ${summary.layers}, the mean over its ${summary.heads} heads`));
+      assert.ok(seen[0].canvas, "with its heatmap");
+      assert.equal(seen[0].busy, "true", "while the page is busy with the run");
+      assert.equal(await harness.page.locator(".layer-preview").count(), 0, "gone once the run is shown");
     });
-    const message = showAttention(descriptor(MODEL_ID, harness.origin));
-    await harness.send(message);
-    const summary = await runOf(harness, message.requestId);
-    const seen = await harness.page.evaluate(() => (window as unknown as { previewsSeen: { caption: string; canvas: boolean; busy: string | null }[] }).previewsSeen);
-    assert.ok(seen.length >= 1, "a preview was shown");
-    assert.match(seen[0].caption, new RegExp(`^Layer 1 of ${summary.layers}, the mean over its ${summary.heads} heads`));
-    assert.ok(seen[0].canvas, "with its heatmap");
-    assert.equal(seen[0].busy, "true", "while the page is busy with the run");
-    assert.equal(await harness.page.locator(".layer-preview").count(), 0, "gone once the run is shown");
   });
 });
 
