@@ -40,7 +40,7 @@ export async function loadModelWeights(weights: ModelWeights, config: DecoderCon
       for (const file of weights.files) shards.push({ file: basename(file), tensors: await readTensors(file, origin) });
       tensors = mergeShardTensors(index, shards, weights.indexFile);
     }
-    return decoderWeightsFromTensors(config, tensors, weights.indexFile ?? weights.files[0]);
+    return decoderWeightsFromTensors(config, tensors, weights.indexFile ?? weights.files[0], { reuseStorage: true }); // the bytes were read for this alone
   } catch (error) {
     if (error instanceof SafetensorsError || error instanceof ShardIndexError || error instanceof WeightsError) {
       throw new ModelFileError(`${reasonOf(error)}. ${repairAdvice(origin)}`);

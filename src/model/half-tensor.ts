@@ -88,11 +88,16 @@ export function copyRowsAsFloat32(tensor: WeightTensor, start: number, end: numb
   out.set(decodeFloat16(tensor.bits.subarray(start * width, end * width)), offset);
 }
 
-/** The transpose of a (rows, columns) weight, in the same storage: float16 stays float16. */
-export function transposeWeight(tensor: WeightTensor): WeightTensor {
+/**
+ * The transpose of a (rows, columns) weight, float16 staying float16: in a new array, or (`inPlace`)
+ * written over the tensor's own array, which then holds the transpose (the tensor given must not be
+ * used after), so that a weight read from a file is held once, not twice.
+ */
+export function transposeWeight(tensor: WeightTensor, inPlace = false): WeightTensor {
   const [rows, columns] = tensor.shape;
-  const source = storageOf(tensor);
-  const out = source instanceof Uint16Array ? new Uint16Array(source.length) : new Float32Array(source.length);
+  const storage = storageOf(tensor);
+  const source = inPlace ? storage.slice() : storage;
+  const out = inPlace ? storage : storage instanceof Uint16Array ? new Uint16Array(storage.length) : new Float32Array(storage.length);
   for (let row = 0; row < rows; row++) {
     for (let column = 0; column < columns; column++) out[column * rows + row] = source[row * columns + column];
   }

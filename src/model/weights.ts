@@ -189,11 +189,26 @@ export function checkCheckpointTensors(config: DecoderConfig, shapes: ReadonlyMa
   return problems;
 }
 
+export interface DecoderWeightsOptions {
+  /**
+   * The tensors' arrays belong to this call (a file read for it, its map dropped after): GPT-2's
+   * transposed and split matrices are written back into them instead of into copies, so the file's
+   * memory holds them once. The tensors given must not be used afterwards. Default false.
+   */
+  reuseStorage?: boolean;
+}
+
 /**
- * Picks the decoder's weights out of a checkpoint's tensors (as read by `readSafetensors`),
+ * Picks the decoder's weights out of a checkpoint's tensors (as read by `readWeightTensors`),
  * splitting and transposing GPT-2's fused Conv1D matrices. Throws `WeightsError` listing every problem.
  */
-export function decoderWeightsFromTensors(config: DecoderConfig, tensors: ReadonlyMap<string, WeightTensor>, source = "model.safetensors"): DecoderWeights {
+export function decoderWeightsFromTensors(
+  config: DecoderConfig,
+  tensors: ReadonlyMap<string, WeightTensor>,
+  source = "model.safetensors",
+  options: DecoderWeightsOptions = {},
+): DecoderWeights {
+  const inPlace = options.reuseStorage ?? false;
   const shapes = new Map([...tensors].map(([name, tensor]) => [name, tensor.shape]));
   const problems = checkCheckpointTensors(config, shapes, source);
   if (problems.length > 0) throw new WeightsError(problems.join(". "));
@@ -226,13 +241,13 @@ export function decoderWeightsFromTensors(config: DecoderConfig, tensors: Readon
         (layers[target.layer].attention as unknown as Record<string, WeightTensor>)[target.field] = tensor;
         break;
       case "mlp":
-        (layers[target.layer].mlp as unknown as Record<string, WeightTensor>)[target.field] = target.transposed ? transposeWeight(tensor) : tensor;
+        (layers[target.layer].mlp as unknown as Record<string, WeightTensor>)[target.field] = target.transposed ? transposeWeight(tensor, inPlace) : tensor;
         break;
       case "fused-attention":
-        Object.assign(layers[target.layer].attention, splitFusedAttention(config, tensor, target.part));
+        Object.assign(layers[target.layer].attention, splitFusedAttention(config, tensor, target.part, inPlace));
         break;
       case "attention-output":
-        layers[target.layer].attention.output = transposeWeight(tensor); // Conv1D (in, out) -> (out, in)
+        layers[target.layer].attention.output = transposeWeight(tensor, inPlace); // Conv1D (in, out) -> (out, in)
         break;
     }
   }
@@ -249,9 +264,10 @@ export function decoderWeightsFromTensors(config: DecoderConfig, tensors: Readon
 
 /**
  * GPT-2's `c_attn`: one Conv1D whose weight (C, 3C) holds W_q^T, W_k^T and W_v^T side by side (and
- * whose bias (3C) holds the three biases): split into three (C, C) matrices stored (out, in).
+ * whose bias (3C) holds the three biases): split into three (C, C) matrices stored (out, in), in new
+ * arrays or (`inPlace`) one after the other over the fused weight's own array, the same size.
  */
-function splitFusedAttention(config: DecoderConfig, tensor: WeightTensor, part: "weight" | "bias"): Partial<DecoderAttentionWeights> {
+function splitFusedAttention(config: DecoderConfig, tensor: WeightTensor, part: "weight" | "bias", inPlace: boolean): Partial<DecoderAttentionWeights> {
   const width = config.numAttentionHeads * config.headDim;
   if (part === "bias") {
     const bias = float32Of(tensor);
@@ -259,9 +275,11 @@ function splitFusedAttention(config: DecoderConfig, tensor: WeightTensor, part: 
     return { queryBias: slice(0), keyBias: slice(1), valueBias: slice(2) };
   }
   const [inputs, outputs] = tensor.shape; // (C, 3C)
-  const source = storageOf(tensor);
+  const storage = storageOf(tensor);
+  const source = inPlace ? storage.slice() : storage;
   const column = (index: number): WeightTensor => {
-    const out = source instanceof Uint16Array ? new Uint16Array(width * inputs) : new Float32Array(width * inputs); // (C_out, C_in)
+    const size = width * inputs;
+    const out = inPlace ? storage.subarray(index * size, (index + 1) * size) : storage instanceof Uint16Array ? new Uint16Array(size) : new Float32Array(size); // (C_out, C_in)
     for (let row = 0; row < width; row++) {
       for (let input = 0; input < inputs; input++) out[row * inputs + input] = source[input * outputs + index * width + row];
     }

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { Tensor } from "../../src/attention/tensor";
 import { parseModelConfig } from "../../src/model/config";
 import { bfloat16BitsToFloat32, decodeFloat16, encodeBfloat16, float16BitsToFloat32, float32ToFloat16Bits } from "../../src/model/float16";
-import { bfloat16ToFloat16InPlace, copyRowsAsFloat32, float32Of, HalfTensor, transposeWeight, weightRows } from "../../src/model/half-tensor";
+import { bfloat16ToFloat16InPlace, copyRowsAsFloat32, float32Of, HalfTensor, storageOf, transposeWeight, weightRows } from "../../src/model/half-tensor";
 import { buildLayerGraph } from "../../src/model/onnx/layer-graph";
 import { readSafetensors, readWeightTensors } from "../../src/model/safetensors";
 import { writeSafetensors } from "../../src/model/safetensors-writer";
@@ -209,6 +209,32 @@ describe("16-bit weights: in the layer-by-layer decoder", function () {
       assert.ok(maxDifferenceOnRows(fromDecoded.logits, fromHalf.logits, 1) < 1e-6);
     } finally {
       await Promise.all([decoded.dispose(), half.dispose()]);
+    }
+  });
+});
+
+describe("GPT-2's Conv1D matrices held once", () => {
+  it("with reuseStorage, the transposed and split matrices are written back into the file's bytes, with the values of fresh copies", () => {
+    for (const name of ["gpt2", "gpt2-bf16"]) {
+      const folder = join(FIXTURES, "families", name);
+      const config = parseModelConfig(JSON.parse(readFileSync(join(folder, "config.json"), "utf8")));
+      const fileBytes = () => new Uint8Array(readFileSync(join(folder, "model.safetensors")));
+      const copied = decoderWeightsFromTensors(config, readWeightTensors(fileBytes()).tensors);
+      const bytes = fileBytes();
+      const reused = decoderWeightsFromTensors(config, readWeightTensors(bytes).tensors, name, { reuseStorage: true });
+      for (const [layer, weights] of reused.layers.entries()) {
+        for (const matrix of [weights.attention.query, weights.attention.key, weights.attention.value, weights.attention.output, weights.mlp.up, weights.mlp.down]) {
+          assert.equal(storageOf(matrix).buffer, bytes.buffer, `${name} layer ${layer}: held in the file's bytes`);
+        }
+        const expected = copied.layers[layer];
+        for (const field of ["query", "key", "value", "output"] as const) {
+          assert.deepEqual(Array.from(float32Of(weights.attention[field]).data), Array.from(float32Of(expected.attention[field]).data), `${name} layer ${layer} ${field}`);
+        }
+        for (const field of ["up", "down"] as const) {
+          assert.deepEqual(Array.from(float32Of(weights.mlp[field]).data), Array.from(float32Of(expected.mlp[field]).data), `${name} layer ${layer} mlp ${field}`);
+        }
+      }
+      assert.equal(heldWeightBytes(reused), heldWeightBytes(copied));
     }
   });
 });

@@ -198,7 +198,8 @@ export async function loadModelFiles(model: ModelDescriptor, report: ProgressRep
     } else {
       tensors = fetched[0].tensors;
     }
-    weights = decoderWeightsFromTensors(config, tensors, weightFiles.length > 1 ? `${model.id} (${weightFiles.length} shards)` : `${model.id}/${fetched[0].file}`);
+    // The bytes were read for this model alone: GPT-2's transposed matrices are written back into them.
+    weights = decoderWeightsFromTensors(config, tensors, weightFiles.length > 1 ? `${model.id} (${weightFiles.length} shards)` : `${model.id}/${fetched[0].file}`, { reuseStorage: true });
   } catch (error) {
     if (error instanceof SafetensorsError || error instanceof WeightsError || error instanceof ShardIndexError) {
       throw new ModelLoadError(`${error.message.replace(/\.\s*$/, "")}. ${advice}`);

@@ -46,7 +46,7 @@ export function loadFamilyFixture(name: string): FamilyFixture {
   for (const file of files) {
     for (const [tensorName, tensor] of readWeightTensors(readFileSync(join(folder, file)), `${name}/${file}`).tensors) tensors.set(tensorName, tensor);
   }
-  const weights = decoderWeightsFromTensors(config, tensors, `${name}/${files.join(" + ")}`);
+  const weights = decoderWeightsFromTensors(config, tensors, `${name}/${files.join(" + ")}`, { reuseStorage: true });
   return { name, config, weights, expected: readFixture<FamilyExpected>(`families/${name}/expected.json`) };
 }
 
