@@ -18,10 +18,11 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileS
 import { cpus, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { readSafetensors } from "../src/model/safetensors";
+import { BENCH_MODELS, makeBenchCheckpoints } from "./bench-checkpoints";
 import { writeSafetensors } from "../src/model/safetensors-writer";
 
 const ROOT = resolve(__dirname, "..");
-const MODELS = join(ROOT, "bench", ".models");
+const MODELS = BENCH_MODELS;
 const RESULTS = join(ROOT, "bench", "RESULTS.md");
 const START = "<!-- half-weights: written by bench/half-weights-bench.ts -->";
 const END = "<!-- /half-weights -->";
@@ -35,18 +36,6 @@ interface RunResult {
   createMilliseconds: number;
   results: { tokens: number; prefillMilliseconds: number; stepMilliseconds: number }[];
   peakRssBytes: number;
-}
-
-function python(): string {
-  for (const candidate of [join(ROOT, ".venv", "bin", "python"), "python3"]) {
-    try {
-      execFileSync(candidate, ["-c", "import torch, transformers"], { stdio: "ignore" });
-      return candidate;
-    } catch {
-      // try the next one
-    }
-  }
-  throw new Error("half-weights benchmark: needs Python with torch and transformers to make the checkpoints (python3 -m venv .venv && .venv/bin/pip install torch transformers safetensors)");
 }
 
 /** The bfloat16 copy of a float32 checkpoint folder (made once). */
@@ -88,8 +77,7 @@ const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(2)} GiB`;
 const ratio = (value: number) => `${value.toFixed(2)}x`;
 
 function main(): void {
-  mkdirSync(MODELS, { recursive: true });
-  execFileSync(python(), [join(ROOT, "scripts", "bench", "make_bench_checkpoints.py"), "--out", MODELS], { stdio: "inherit" });
+  makeBenchCheckpoints("half-weights benchmark");
   const idsFile = join(MODELS, "ids.json");
   if (!existsSync(idsFile)) throw new Error(`${idsFile} is missing: run bench/real-size-bench.ts first (npm run bench runs it before this one)`);
 

@@ -22,13 +22,14 @@
  */
 
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { seededRandom } from "../src/attention/seeded-random";
+import { BENCH_MODELS, makeBenchCheckpoints } from "./bench-checkpoints";
 
 const ROOT = resolve(__dirname, "..");
-const MODELS = join(ROOT, "bench", ".models");
+const MODELS = BENCH_MODELS;
 const RESULTS = join(ROOT, "bench", "RESULTS.md");
 const START = "<!-- real-size: written by bench/real-size-bench.ts -->";
 const END = "<!-- /real-size -->";
@@ -82,32 +83,13 @@ function runJson<T>(command: string, args: string[]): T | string {
   }
 }
 
-function python(): string | undefined {
-  for (const candidate of [join(ROOT, ".venv", "bin", "python"), "python3"]) {
-    try {
-      execFileSync(candidate, ["-c", "import torch, transformers"], { stdio: "ignore" });
-      return candidate;
-    } catch {
-      // try the next one
-    }
-  }
-  return undefined;
-}
-
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const ms = (value: number) => (value >= 100 ? value.toFixed(0) : value.toFixed(1));
 const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(2)} GiB`;
 const ratio = (value: number) => `${value >= 10 ? value.toFixed(0) : value.toFixed(2)}x`;
 
 function main(): void {
-  const interpreter = python();
-  if (!interpreter) {
-    throw new Error(
-      "real-size benchmark: needs Python with torch and transformers to make the checkpoints (python3 -m venv .venv && .venv/bin/pip install torch transformers safetensors)",
-    );
-  }
-  mkdirSync(MODELS, { recursive: true });
-  execFileSync(interpreter, [join(ROOT, "scripts", "bench", "make_bench_checkpoints.py"), "--out", MODELS], { stdio: "inherit" });
+  const interpreter = makeBenchCheckpoints("real-size benchmark");
 
   const random = seededRandom(7);
   const idsFile = join(MODELS, "ids.json");
