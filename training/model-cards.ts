@@ -51,6 +51,10 @@ interface TrainingPhase {
   warmup_steps: number;
   /** Share of training rows holding a span of text twice (`--repeat-fraction`). */
   repeat_fraction: number;
+  /** Share of training rows read in short pieces, each piece twice (`--dense-repeat-fraction`). */
+  dense_repeat_fraction?: number;
+  /** The phase started from the saved float16 weights with a fresh optimizer (`--start-from-folder`). */
+  optimizer_restarted?: boolean;
 }
 
 interface TrainingRecord {
@@ -122,20 +126,29 @@ function summarize(id: string): ModelSummary {
   return { id, config, training, metrics, parameters, fileBytes: weightsBytes.byteLength };
 }
 
-/** What each phase with repeated spans did to the best induction score (the training-time metric). */
+/** What a phase's rows held besides ordinary windows of the corpus, or "" for ordinary rows only. */
+function phaseRows(phase: TrainingPhase): string {
+  const parts = [];
+  if (phase.repeat_fraction > 0) parts.push(`${Math.round(phase.repeat_fraction * 100)}% of the rows hold a span of text twice (\`--repeat-fraction\`)`);
+  if ((phase.dense_repeat_fraction ?? 0) > 0)
+    parts.push(`${Math.round(phase.dense_repeat_fraction! * 100)}% of the rows read their text in pieces of 8-64 tokens, each piece twice (\`--dense-repeat-fraction\`)`);
+  return parts.join("; ");
+}
+
+/** What each phase with repeated text did to the best induction score (the training-time metric). */
 function repeatPhaseNote(training: TrainingRecord): string {
   const scoreAt = (step: number) => [...training.history].reverse().find((entry) => entry.step <= step)?.best_induction;
   const lines = (training.phases ?? [])
-    .filter((phase) => phase.repeat_fraction > 0)
+    .filter((phase) => phaseRows(phase) !== "")
     .map((phase) => {
       const before = scoreAt(phase.from_step);
       const after = scoreAt(phase.to_step);
       const tokens = (((phase.to_step - phase.from_step) * training.batch_size * training.context) / 1e6).toFixed(1);
       const change = before === undefined || after === undefined ? "" : `: the best induction score went from ${fixed(before)} to ${fixed(after)}`;
-      return `- steps ${phase.from_step.toLocaleString("en-US")}-${phase.to_step.toLocaleString("en-US")} (${tokens}M tokens), ${Math.round(phase.repeat_fraction * 100)}% of the rows holding a span of text twice${change}`;
+      return `- steps ${phase.from_step.toLocaleString("en-US")}-${phase.to_step.toLocaleString("en-US")} (${tokens}M tokens), ${phaseRows(phase).replace(/ \(`[^`]*`\)/g, "")}${change}`;
     });
   if (lines.length === 0) return "";
-  return `Training phases in which rows hold a span of text twice reward copying from context, the job of an
+  return `Training phases in which rows hold text twice reward copying from context, the job of an
 induction head (scores from \`train.py\` during training):
 
 ${lines.join("\n")}
@@ -201,8 +214,8 @@ A small Llama-style decoder with ${kind}: ${config.numAttentionHeads} query head
     .map(
       (phase, index) => `
 - Phase ${index + 2}, from step ${phase.from_step.toLocaleString("en-US")}: ${phase.warmup_steps} warm-up steps back up to ${phase.peak_learning_rate}, then cosine decay to a tenth of it at step ${phase.to_step.toLocaleString("en-US")} (\`--continue-from ${phase.from_step}\`)${
-        phase.repeat_fraction > 0 ? `; ${Math.round(phase.repeat_fraction * 100)}% of the rows hold a span of text twice (\`--repeat-fraction\`)` : ""
-      }.`,
+        phaseRows(phase) ? `; ${phaseRows(phase)}` : ""
+      }${phase.optimizer_restarted ? `; started from the saved float16 weights of step ${phase.from_step.toLocaleString("en-US")} with a fresh optimizer (\`--start-from-folder\`)` : ""}.`,
     )
     .join("")}
 - Script: \`training/train.py\` (resumable from \`training/checkpoints/\`). The three runs were started with a
@@ -210,7 +223,15 @@ A small Llama-style decoder with ${kind}: ${config.numAttentionHeads} query head
   schedule (same warm-up; the learning rates of steps 300-500 differed by less than 0.2%), identically
   for all three.
 
-## Results
+${
+  training.experiments && training.experiments.length > 0
+    ? `Runs tried and not kept:
+
+${training.experiments.map((experiment) => `- ${experiment.description}: ${experiment.outcome}`).join("\n")}
+
+`
+    : ""
+}## Results
 
 | | value |
 | --- | --- |
@@ -268,6 +289,8 @@ function multiHead(summaries: ModelSummary[]): ModelSummary | undefined {
 
 function comparison(summaries: ModelSummary[]): string {
   const mha = multiHead(summaries);
+  const fractions = [...new Set(summaries.flatMap((summary) => (isUptrainingRecord(summary.training) ? [summary.training.fraction_of_source_tokens] : [])))];
+  const share = fractions.map((fraction) => `${Math.round(fraction * 100)}%`).join(" or ");
   const rows = summaries.map((summary) => {
     const last = summary.training.history[summary.training.history.length - 1];
     const relative = (value: number, reference: number | undefined) =>
@@ -279,7 +302,7 @@ function comparison(summaries: ModelSummary[]): string {
 
 Three decoders trained from scratch identically (same data, order, seed, steps and schedule) except
 for the number of key/value heads (\`training/train.py\`), and two uptrained from the multi-head one
-(\`-uptrained\`: its key/value heads grouped, then trained on a tenth of its tokens; \`training/uptrain.py\`).
+(\`-uptrained\`: its key/value heads grouped, then trained on ${share} of its tokens; \`training/uptrain.py\`).
 Each folder is a Hugging Face checkpoint with a model card (README.md) and the per-head metrics the
 extension shows (head-metrics.json). Regenerate these cards with \`npx tsx training/model-cards.ts\`.
 

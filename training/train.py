@@ -73,6 +73,10 @@ def parse_arguments():
     parser.add_argument("--continue-peak", type=float, default=1.5e-3)
     parser.add_argument("--repeat-fraction", type=float, default=0.0,
                         help="in the phase that --continue-from starts, the share of training rows whose text is a span followed by the same span again")
+    parser.add_argument("--dense-repeat-fraction", type=float, default=0.0,
+                        help="in the phase that --continue-from starts, the share of training rows whose text is read in short pieces, each piece twice")
+    parser.add_argument("--start-from-folder", type=Path, default=None,
+                        help="with no checkpoint to resume, start from a saved model folder (its weights, steps and history; a fresh optimizer)")
     parser.add_argument("--export-only", action="store_true", help="save the latest checkpoint as a model folder and stop (to try an unfinished run)")
     return parser.parse_args()
 
@@ -134,6 +138,34 @@ def repeated_span_lengths(arguments) -> np.ndarray:
     spans = generator.integers(16, arguments.context // 2, size=lengths.shape)
     lengths[arguments.continue_from :] = np.where(chosen, spans, 0)[arguments.continue_from :]
     return lengths
+
+
+def dense_repeat_rows(arguments) -> np.ndarray:
+    """For every (step, row): whether the row reads its window in short pieces, each piece twice
+    (see dense_repeat_row). Chosen by the seed, from the phase --continue-from starts; such a row
+    replaces a span row there."""
+    chosen = np.zeros((arguments.steps, arguments.batch_size), dtype=bool)
+    if arguments.dense_repeat_fraction <= 0 or arguments.continue_from is None:
+        return chosen
+    generator = np.random.default_rng(arguments.seed + 2)
+    drawn = generator.random(size=chosen.shape) < arguments.dense_repeat_fraction
+    chosen[arguments.continue_from :] = drawn[arguments.continue_from :]
+    return chosen
+
+
+def dense_repeat_row(tokens: np.ndarray, offset: int, context: int, seed: int) -> np.ndarray:
+    """context + 1 tokens: the text from `offset` cut into pieces of 8-64 tokens, each piece followed
+    by itself. Half the row can be predicted by copying the token after the earlier occurrence of the
+    current one, so the gradient toward an induction head is far stronger than with one long span.
+    The piece lengths come from `seed`, so a row is the same wherever and whenever it is made."""
+    generator = np.random.default_rng(seed)
+    pieces, length, start = [], 0, offset
+    while length < context + 1:
+        size = int(generator.integers(8, 65))
+        piece = tokens[start : start + size]
+        pieces += [piece, piece]
+        length, start = length + 2 * size, start + size
+    return np.concatenate(pieces)[: context + 1].astype(np.int64)
 
 
 def training_row(tokens: np.ndarray, offset: int, span: int, context: int) -> np.ndarray:
@@ -204,6 +236,7 @@ def train_variant(variant: str, arguments, tokenizer: Tokenizer, streams: dict) 
     history = []
     phases = []
     step = 0
+    started_from_folder = False
     if checkpoint_path.exists():
         state = torch.load(checkpoint_path, weights_only=False)
         model.load_state_dict(state["model"])
@@ -212,6 +245,10 @@ def train_variant(variant: str, arguments, tokenizer: Tokenizer, streams: dict) 
         phases = state.get("phases") or earlier_phase(state.get("arguments", {}))
         torch.set_rng_state(state["torch_rng"])
         print(f"[{variant}] resumed at step {step}")
+    elif arguments.start_from_folder is not None:
+        step, history, phases = start_from_folder(model, arguments.start_from_folder, variant)
+        started_from_folder = True
+        print(f"[{variant}] started from {arguments.start_from_folder} at step {step}")
 
     if arguments.export_only:
         if not checkpoint_path.exists():
@@ -221,15 +258,22 @@ def train_variant(variant: str, arguments, tokenizer: Tokenizer, streams: dict) 
 
     if arguments.continue_from is not None and not any(phase["from_step"] == arguments.continue_from for phase in phases):
         phases.append({"from_step": arguments.continue_from, "to_step": arguments.steps, "peak_learning_rate": arguments.continue_peak,
-                       "warmup_steps": 200, "repeat_fraction": arguments.repeat_fraction})
+                       "warmup_steps": 200, "repeat_fraction": arguments.repeat_fraction,
+                       "dense_repeat_fraction": arguments.dense_repeat_fraction,
+                       "optimizer_restarted": started_from_folder})
     offsets = window_offsets(len(streams["train"]), arguments)
     spans = repeated_span_lengths(arguments)
+    dense = dense_repeat_rows(arguments)
     train_tokens = streams["train"]
     model.train()
     started = time.time()
     tokens_per_step = arguments.batch_size * arguments.context
     while step < arguments.steps:
-        rows = [training_row(train_tokens, offset, span, arguments.context) for offset, span in zip(offsets[step], spans[step])]
+        rows = [
+            dense_repeat_row(train_tokens, offset, arguments.context, arguments.seed * 1_000_003 + step * arguments.batch_size + index)
+            if dense[step, index] else training_row(train_tokens, offset, span, arguments.context)
+            for index, (offset, span) in enumerate(zip(offsets[step], spans[step]))
+        ]
         loss = training_step(model, optimizer, rows, learning_rate_at(step, arguments))
         step += 1
         if step % 100 == 0:
@@ -280,6 +324,18 @@ def training_step(model, optimizer, rows: list, learning_rate: float) -> torch.T
     return loss
 
 
+def start_from_folder(model: LlamaForCausalLM, folder: Path, variant: str) -> tuple[int, list, list]:
+    """A saved model folder as the starting point of a longer run: its (float16) weights, its step,
+    history and phases. The optimizer starts afresh (the phase that follows warms up again, and its
+    record says so)."""
+    training = json.loads((folder / "training.json").read_text())
+    if training["variant"] != variant:
+        raise SystemExit(f"{folder} holds the {training['variant']} model, not {variant}")
+    saved = LlamaForCausalLM.from_pretrained(folder, dtype=torch.float32)
+    model.load_state_dict(saved.state_dict())
+    return training["steps"], training.get("history", []), training.get("phases", [])
+
+
 def earlier_phase(saved_arguments: dict) -> list:
     """The phase record of a checkpoint written before phases were recorded: its own --continue-from."""
     if saved_arguments.get("continue_from") is None:
@@ -299,7 +355,11 @@ def save_final(variant: str, model: LlamaForCausalLM, arguments, history: list, 
     model.half().save_pretrained(folder, safe_serialization=True)
     model.float()
     (folder / "tokenizer.json").write_bytes(arguments.tokenizer.read_bytes())
-    (folder / "training.json").write_text(json.dumps({
+    record_path = folder / "training.json"
+    earlier = json.loads(record_path.read_text()) if record_path.exists() else {}
+    # What was written into the record by hand (runs tried and not kept, wall-clock time) stays.
+    kept = {key: earlier[key] for key in ("experiments", "wall_minutes") if key in earlier and earlier.get("variant") == variant}
+    record_path.write_text(json.dumps({
         "variant": variant,
         "num_key_value_heads": VARIANTS[variant],
         "steps": steps,
@@ -314,6 +374,7 @@ def save_final(variant: str, model: LlamaForCausalLM, arguments, history: list, 
         "torch_version": torch.__version__,
         "phases": phases,
         "history": history,
+        **kept,
     }, indent=2) + "\n")
     print(f"[{variant}] saved {folder}")
 

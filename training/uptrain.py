@@ -9,10 +9,10 @@ training) and the uptraining's history all go into the output folder's training.
 model cards (training/model-cards.ts).
 
 Data: the training stream of training/train.py (same corpus and tokenizer), windows at seeded random
-offsets of their own, and rows holding a span twice (train.py's --repeat-fraction) as the
-multi-head model saw them: with --data-mix phased (the default) its run compressed into the
-uptraining's steps (step s of n stands for its step s/n of its run, and takes that phase's share of
-repeated rows); with --data-mix overall its share over the whole run, on every step.
+offsets of their own, and rows holding a span twice (train.py's --repeat-fraction) or read in short
+pieces, each twice (--dense-repeat-fraction), as the multi-head model saw them: with --data-mix phased (the default) its run compressed into the
+uptraining's steps (step s of n stands for its step s/n of its run, and takes that phase's shares of
+such rows); with --data-mix overall its share over the whole run, on every step.
 
 Resumable like train.py: every --checkpoint-every steps the state goes to
 training/checkpoints/uptrain-<variant>-<recipe>/latest.pt; running the same command again continues.
@@ -61,22 +61,26 @@ def parse_arguments():
     return parser.parse_args()
 
 
-def repeat_share(source_training: dict) -> float:
-    """The share of the source's training rows that held a span twice, over its whole run."""
+ROW_KINDS = ("repeat_fraction", "dense_repeat_fraction")  # span rows (train.py --repeat-fraction), dense rows (--dense-repeat-fraction)
+
+
+def overall_share(source_training: dict, kind: str) -> float:
+    """The share of the source's training rows of one kind (ROW_KINDS), over its whole run."""
     steps = source_training["steps"]
-    repeated = sum((phase["to_step"] - phase["from_step"]) * phase.get("repeat_fraction", 0.0) for phase in source_training.get("phases", []))
-    return repeated / steps
+    rows = sum((phase["to_step"] - phase["from_step"]) * phase.get(kind, 0.0) for phase in source_training.get("phases", []))
+    return rows / steps
 
 
-def repeat_shares(source_training: dict, steps: int, data_mix: str) -> np.ndarray:
-    """Per uptraining step, the share of rows that hold a span twice."""
+def row_shares(source_training: dict, steps: int, data_mix: str) -> dict[str, np.ndarray]:
+    """Per uptraining step and per row kind (ROW_KINDS), the share of rows of that kind."""
     if data_mix == "overall":
-        return np.full(steps, repeat_share(source_training))
+        return {kind: np.full(steps, overall_share(source_training, kind)) for kind in ROW_KINDS}
     source_steps = (np.arange(steps) + 0.5) / steps * source_training["steps"]
-    shares = np.zeros(steps)
+    shares = {kind: np.zeros(steps) for kind in ROW_KINDS}
     for phase in source_training.get("phases", []):
         inside = (source_steps >= phase["from_step"]) & (source_steps < phase["to_step"])
-        shares[inside] = phase.get("repeat_fraction", 0.0)
+        for kind in ROW_KINDS:
+            shares[kind][inside] = phase.get(kind, 0.0)
     return shares
 
 
@@ -123,12 +127,12 @@ def uptrain_variant(variant: str, arguments, tokenizer: Tokenizer, streams: dict
     special_ids = {name: tokenizer.token_to_id(f"<|{name}|>") for name in ("bos", "eos", "pad")}
     batch_size, context = source_training["batch_size"], source_training["context"]
     steps = round(source_training["steps"] * arguments.fraction)
-    shares = repeat_shares(source_training, steps, arguments.data_mix)
+    shares = row_shares(source_training, steps, arguments.data_mix)
 
     model = converted_model(source_config, source_state, groups, arguments.method)
     optimizer = train.make_optimizer(model, arguments.learning_rate, arguments.weight_decay)
     # One folder per recipe, so that a run with other settings never resumes from this one.
-    recipe = f"{arguments.method}-{arguments.fraction:g}-{arguments.data_mix}-seed{arguments.seed}"
+    recipe = f"{arguments.method}-{arguments.fraction:g}-{arguments.data_mix}-seed{arguments.seed}-from-step{source_training['steps']}"
     checkpoint_path = train.CHECKPOINTS / f"uptrain-{variant}-{recipe}" / "latest.pt"
     step, history, before, after = 0, [], None, None
     if checkpoint_path.exists():
@@ -148,14 +152,20 @@ def uptrain_variant(variant: str, arguments, tokenizer: Tokenizer, streams: dict
     generator = np.random.default_rng(arguments.seed)
     train_tokens = streams["train"]
     offsets = generator.integers(0, len(train_tokens) - context - 1, size=(steps, batch_size))
-    chosen = generator.random(size=(steps, batch_size)) < shares[:, None]
+    chosen = generator.random(size=(steps, batch_size)) < shares["repeat_fraction"][:, None]
     spans = np.where(chosen, generator.integers(16, context // 2, size=(steps, batch_size)), 0)
+    # Drawn after the span rows, so that a source without dense rows gives the windows and spans it always gave.
+    dense = generator.random(size=(steps, batch_size)) < shares["dense_repeat_fraction"][:, None]
 
     model.train()
     started = time.time()
     tokens_per_step = batch_size * context
     while step < steps:
-        rows = [train.training_row(train_tokens, offset, span, context) for offset, span in zip(offsets[step], spans[step])]
+        rows = [
+            train.dense_repeat_row(train_tokens, offset, context, arguments.seed * 1_000_003 + step * batch_size + index)
+            if dense[step, index] else train.training_row(train_tokens, offset, span, context)
+            for index, (offset, span) in enumerate(zip(offsets[step], spans[step]))
+        ]
         loss = train.training_step(model, optimizer, rows, learning_rate_at(step, steps, arguments))
         step += 1
         if step % 100 == 0:
@@ -195,7 +205,8 @@ def uptrain_variant(variant: str, arguments, tokenizer: Tokenizer, streams: dict
         "weight_decay": arguments.weight_decay,
         "seed": arguments.seed,
         "data_mix": arguments.data_mix,
-        "repeat_fraction": round(float(shares.mean()), 4),
+        "repeat_fraction": round(float(shares["repeat_fraction"].mean()), 4),
+        "dense_repeat_fraction": round(float(shares["dense_repeat_fraction"].mean()), 4),
         "torch_version": torch.__version__,
         "before_conversion": before,
         "after_conversion": after,

@@ -31,6 +31,8 @@ export interface UptrainingRecord {
   seed: number;
   data_mix?: "phased" | "overall";
   repeat_fraction: number;
+  /** Share of rows read in short pieces, each piece twice (train.py's --dense-repeat-fraction). */
+  dense_repeat_fraction?: number;
   torch_version?: string;
   before_conversion: Evaluation;
   after_conversion: Evaluation;
@@ -78,6 +80,13 @@ const fixed = (value: number, digits = 3) => value.toFixed(digits);
 const millions = (tokens: number) => `${(tokens / 1e6).toFixed(2)}M`;
 const signed = (value: number) => `${value >= 0 ? "+" : "−"}${Math.abs(value).toFixed(3)}`;
 
+/** The shares of rows that hold text twice: a span twice, or short pieces each twice. */
+function repeatedRows(training: UptrainingRecord): string {
+  const spans = `${Math.round(training.repeat_fraction * 100)}% of the rows hold a span of text twice`;
+  const dense = training.dense_repeat_fraction ?? 0;
+  return dense > 0 ? `${spans} and ${Math.round(dense * 100)}% read their text in pieces of 8-64 tokens, each piece twice` : spans;
+}
+
 export function uptrainedCard(input: UptrainedCardInput): string {
   const { id, config, training, before, converted, after, fromScratch, best, targets } = input;
   const kind = config.numKeyValueHeads === 1 ? "multi-query attention (MQA)" : "grouped-query attention (GQA)";
@@ -118,8 +127,8 @@ training bring the loss back to ${fixed(after.validationProse)} and ${fixed(afte
 - ${training.steps.toLocaleString("en-US")} steps of ${training.batch_size} x ${training.context} tokens: **${millions(training.tokens_seen)} tokens**, ${Math.round(training.fraction_of_source_tokens * 100)}% of the ${millions(training.source_tokens_seen)} that ${training.uptrained_from} saw.
 - The same corpus and tokenizer; windows at offsets of their own (seed ${training.seed}); ${
     training.data_mix === "overall"
-      ? `${Math.round(training.repeat_fraction * 100)}% of the rows hold a span of text twice, ${training.uptrained_from}'s share over its whole run`
-      : `rows holding a span of text twice as ${training.uptrained_from}'s run had them, its phases compressed into these steps (${Math.round(training.repeat_fraction * 100)}% of the rows in all)`
+      ? `${repeatedRows(training)}, ${training.uptrained_from}'s shares over its whole run`
+      : `rows holding text twice as ${training.uptrained_from}'s run had them, its phases compressed into these steps (in all, ${repeatedRows(training)})`
   }.
 - AdamW (betas 0.9, 0.95, weight decay ${training.weight_decay}), peak learning rate ${training.learning_rate}, ${training.warmup_steps} warm-up steps then cosine decay to a tenth; gradient clipping at 1. PyTorch ${training.torch_version ?? ""} on 2 CPU cores. The grouped-query and multi-query models were uptrained identically.
 
