@@ -153,6 +153,11 @@ def dense_repeat_rows(arguments) -> np.ndarray:
     return chosen
 
 
+def dense_row_seed(seed: int, step: int, batch_size: int, index: int) -> int:
+    """The seed of the piece lengths of row `index` of `step`'s batch: one per row of a run."""
+    return seed * 1_000_003 + step * batch_size + index
+
+
 def dense_repeat_row(tokens: np.ndarray, offset: int, context: int, seed: int) -> np.ndarray:
     """context + 1 tokens: the text from `offset` cut into pieces of 8-64 tokens, each piece followed
     by itself. Half the row can be predicted by copying the token after the earlier occurrence of the
@@ -270,7 +275,7 @@ def train_variant(variant: str, arguments, tokenizer: Tokenizer, streams: dict) 
     tokens_per_step = arguments.batch_size * arguments.context
     while step < arguments.steps:
         rows = [
-            dense_repeat_row(train_tokens, offset, arguments.context, arguments.seed * 1_000_003 + step * arguments.batch_size + index)
+            dense_repeat_row(train_tokens, offset, arguments.context, dense_row_seed(arguments.seed, step, arguments.batch_size, index))
             if dense[step, index] else training_row(train_tokens, offset, span, arguments.context)
             for index, (offset, span) in enumerate(zip(offsets[step], spans[step]))
         ]

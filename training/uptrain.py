@@ -162,7 +162,7 @@ def uptrain_variant(variant: str, arguments, tokenizer: Tokenizer, streams: dict
     tokens_per_step = batch_size * context
     while step < steps:
         rows = [
-            train.dense_repeat_row(train_tokens, offset, context, arguments.seed * 1_000_003 + step * batch_size + index)
+            train.dense_repeat_row(train_tokens, offset, context, train.dense_row_seed(arguments.seed, step, batch_size, index))
             if dense[step, index] else train.training_row(train_tokens, offset, span, context)
             for index, (offset, span) in enumerate(zip(offsets[step], spans[step]))
         ]
